@@ -1,0 +1,38 @@
+"""fastga: fast neuroevolution on multi-core CPUs.
+
+A population of networks lives in one contiguous float32 array; Numba
+kernels run the batched forward pass, crossover and mutation in place, and a
+thin Python driver does the selection.
+"""
+
+from .fitness import SupervisedFitness
+from .ga import GAState, GeneticAlgorithm
+from .history import History
+from .network import Network
+from .population import Population
+from .spec import ACTIVATIONS, NetworkSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "GAState",
+    "GeneticAlgorithm",
+    "GeneticMLPClassifier",
+    "GeneticMLPRegressor",
+    "History",
+    "Network",
+    "NetworkSpec",
+    "Population",
+    "SupervisedFitness",
+    "__version__",
+]
+
+
+def __getattr__(name):
+    # Estimators import lazily so that `import fastga` stays light.
+    if name in ("GeneticMLPClassifier", "GeneticMLPRegressor"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'fastga' has no attribute {name!r}")

@@ -1,0 +1,95 @@
+"""Population forward pass and fused fitness, chunked over networks.
+
+For a chunk of networks the first layer is one float32 GEMM of the inputs
+with the chunk's first-layer weights laid side by side (a panel); a Numba
+epilogue does the rest. Chunks are sized by bytes only, never by the thread
+count, so results do not depend on the number of threads. Scratch buffers
+live in a :class:`Workspace` and are reused from call to call.
+"""
+
+import numpy as np
+
+from .kernels.fitness import METRICS, fused_fitness
+from .kernels.forward import forward_epilogue, gather_first_layer
+
+__all__ = ["Workspace", "chunk_rows", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
+
+#: Upper bound of the first-layer product of one chunk (B x chunk * h1 float32).
+CHUNK_BYTES = 16 << 20
+
+
+class Workspace:
+    """Reusable scratch buffers, reallocated only when a shape grows."""
+
+    def __init__(self):
+        self._buffers = {}
+
+    def get(self, name, shape, dtype=np.float32):
+        size = int(np.prod(shape))
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = np.empty(size, dtype=dtype)
+            self._buffers[name] = buf
+        return buf[:size].reshape(shape)
+
+    def clear(self):
+        self._buffers.clear()
+
+
+def chunk_rows(n_rows, n_samples, n_in, h1, chunk_bytes=CHUNK_BYTES):
+    """Networks per chunk so that the product and the panel fit ``chunk_bytes``."""
+    per_net = 4 * h1 * max(n_samples, n_in)
+    return int(max(1, min(n_rows, chunk_bytes // max(per_net, 1))))
+
+
+def _first_layer(spec, genomes, rows, X, ws):
+    """Yield ``(start, stop, h_pre)`` for each chunk of ``rows``."""
+    n_samples, n_in = X.shape
+    h1 = spec.sizes[1]
+    step = chunk_rows(rows.shape[0], n_samples, n_in, h1)
+    w0 = int(spec.w_offsets[0])
+    for start in range(0, rows.shape[0], step):
+        stop = min(start + step, rows.shape[0])
+        chunk = rows[start:stop]
+        panel = ws.get("panel", (n_in, chunk.shape[0] * h1))
+        gather_first_layer(genomes, chunk, w0, n_in, h1, panel)
+        h_pre = ws.get("h_pre", (n_samples, chunk.shape[0] * h1))
+        np.matmul(X, panel, out=h_pre)
+        yield start, stop, h_pre
+
+
+def forward_rows(spec, genomes, rows, X, ws, out=None):
+    """Outputs (len(rows), B, n_out) float32 of ``genomes[rows]`` on ``X``.
+
+    All arguments must already be validated (see :class:`fastga.Population`).
+    """
+    if out is None:
+        out = np.empty((rows.shape[0], X.shape[0], spec.n_outputs), dtype=np.float32)
+    for start, stop, h_pre in _first_layer(spec, genomes, rows, X, ws):
+        forward_epilogue(h_pre, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
+                         spec.b_offsets, spec.act_codes, out[start:stop])
+    return out
+
+
+def fitness_rows(spec, genomes, rows, X, y, metric, ws):
+    """Fused loss, accuracy and output moments of ``genomes[rows]`` on ``(X, y)``.
+
+    ``y`` is int64 labels for ``cross_entropy``/``accuracy`` and float32
+    (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
+    """
+    code = METRICS[metric]
+    if code == 2:
+        y_class = np.zeros(1, dtype=np.int64)
+        y_value = y
+    else:
+        y_class = y
+        y_value = np.zeros((1, 1), dtype=np.float32)
+    n = rows.shape[0]
+    loss = np.empty(n, dtype=np.float64)
+    acc = np.empty(n, dtype=np.float64)
+    moments = np.empty((n, 2), dtype=np.float64)
+    for start, stop, h_pre in _first_layer(spec, genomes, rows, X, ws):
+        fused_fitness(h_pre, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
+                      spec.b_offsets, spec.act_codes, code, y_class, y_value,
+                      loss[start:stop], acc[start:stop], moments[start:stop])
+    return loss, acc, moments

@@ -1,0 +1,71 @@
+"""Mutation kernels, in place on the children's rows.
+
+Only the mutated positions are drawn: the gap to the next mutated weight is
+geometric, ``floor(log(U) / log(1 - rate))``, so a generation costs about
+``rate * n_params`` draws per child rather than one per weight.
+
+Mutation types (chosen per mutated weight by ``cum_probs``, the cumulative
+``type_probs``):
+
+0. shift: ``w *= U[0, shift_max)`` (the GeneticMLP reference's "shift");
+1. sign: ``w = -w``;
+2. swap: ``w = U[-swap_max, swap_max)``;
+3. gaussian: ``w += N(0, sigma)``.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .rng import PURPOSE_MUTATION, random_normal, random_uniform, stream_key
+
+__all__ = ["mutate"]
+
+
+@njit(parallel=True, cache=True)
+def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max, sigma, counts):
+    """Mutate ``genomes[rows]`` in place; ``counts[r]`` gets the number of mutated weights.
+
+    Row ``rows[r]`` draws from the stream ``(seed, generation, rows[r], MUTATION)``.
+    ``rate`` must lie in [0, 1]; ``cum_probs`` is a float64 array of 4
+    non-decreasing values ending at 1.
+    """
+    n = genomes.shape[1]
+    log_keep = np.log1p(-rate) if rate < 1.0 else 0.0
+    for r in prange(rows.shape[0]):
+        g = rows[r]
+        count = 0
+        if rate <= 0.0:
+            counts[r] = 0
+            continue
+        key = stream_key(seed, generation, g, PURPOSE_MUTATION)
+        ctr = 0
+        pos = -1
+        while True:
+            if rate >= 1.0:
+                pos += 1
+            else:
+                u = 1.0 - random_uniform(key, ctr)  # (0, 1]
+                ctr += 1
+                gap = np.floor(np.log(u) / log_keep)
+                if gap >= n - pos - 1:
+                    break
+                pos += np.int64(gap) + 1
+            if pos >= n:
+                break
+            t = random_uniform(key, ctr)
+            ctr += 1
+            w = genomes[g, pos]
+            if t < cum_probs[0]:
+                w = w * np.float32(random_uniform(key, ctr) * shift_max)
+                ctr += 1
+            elif t < cum_probs[1]:
+                w = -w
+            elif t < cum_probs[2]:
+                w = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * swap_max)
+                ctr += 1
+            else:
+                w = w + np.float32(sigma * random_normal(key, ctr))
+                ctr += 2
+            genomes[g, pos] = w
+            count += 1
+        counts[r] = count

@@ -1,0 +1,227 @@
+"""A population of networks in one contiguous float32 buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._random import resolve_seed
+from .evaluation import Workspace, fitness_rows, forward_rows
+from .kernels.fitness import METRICS
+from .kernels.init import INIT_SCHEMES, init_genomes
+from .spec import NetworkSpec
+from .validation import check_int, check_labels, check_rows, check_targets, check_X
+
+__all__ = ["Population", "sanitize_fitness"]
+
+
+def sanitize_fitness(fitness, n=None, name="fitness"):
+    """Return fitness as float64 with NaN and +-inf replaced by -inf (rank last).
+
+    +inf is treated as invalid too: a fitness that overflowed is a broken
+    network, not a perfect one.
+    """
+    f = np.asarray(fitness, dtype=np.float64).reshape(-1).copy()
+    if n is not None and f.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values (one per individual), got {f.shape[0]}")
+    f[~np.isfinite(f)] = -np.inf
+    return f
+
+
+class Population:
+    """Genomes of ``size`` networks of one :class:`~fastga.NetworkSpec`.
+
+    The genomes are ONE C-contiguous float32 array of shape
+    ``(size, spec.n_params)``; a second array of the same shape receives the
+    children of a generation, and :meth:`swap` exchanges the two, so a run
+    allocates no genome memory after its start.
+
+    Parameters
+    ----------
+    spec : NetworkSpec or sequence
+        The networks' layout (anything :class:`NetworkSpec` accepts).
+    genomes : array-like of shape (size, spec.n_params)
+        Initial genomes; copied into a fresh float32 buffer.
+    fitness : array-like of shape (size,), optional
+
+    Attributes
+    ----------
+    genomes : ndarray of float32, shape (size, n_params)
+        The current generation (a view of the live buffer).
+    children : ndarray of float32, shape (size, n_params)
+        The buffer the next generation is written into.
+    fitness : ndarray of float64, shape (size,)
+        Higher is better; NaN until evaluated.
+    generation : int
+        Number of generations bred so far.
+    """
+
+    def __init__(self, spec, genomes, fitness=None):
+        self.spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
+        arr = np.asarray(genomes)
+        if arr.ndim != 2 or arr.shape[1] != self.spec.n_params:
+            raise ValueError(
+                f"genomes: expected shape (size, {self.spec.n_params}) for {self.spec!r}, got {arr.shape}"
+            )
+        if arr.shape[0] < 1:
+            raise ValueError("genomes: the population is empty")
+        self._buffers = [np.array(arr, dtype=np.float32, order="C", copy=True),
+                         np.empty_like(arr, dtype=np.float32, order="C")]
+        self._current = 0
+        self.fitness = np.full(arr.shape[0], np.nan)
+        if fitness is not None:
+            self.fitness = sanitize_fitness(fitness, arr.shape[0])
+        self.generation = 0
+        self.workspace = Workspace()
+
+    # ------------------------------------------------------------ creation
+    @classmethod
+    def random(cls, spec, size, random_state=None, init="uniform", scale=None):
+        """A population drawn from the counter-based streams of ``random_state``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec or sequence
+        size : int
+            Number of networks, at least 1.
+        random_state : None, int or numpy.random.Generator
+        init : {"uniform", "normal", "glorot"}
+            ``uniform``: weights U(-scale, scale), default scale 0.15, zero
+            biases (the GeneticMLP reference); ``normal``: weights and biases
+            N(0, scale**2), default scale 1 (the GA-GAN reference);
+            ``glorot``: Glorot-uniform weights, zero biases.
+        scale : float, optional
+        """
+        spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
+        size = check_int(size, "size", minimum=1)
+        if init not in INIT_SCHEMES:
+            raise ValueError(f"init: expected one of {sorted(INIT_SCHEMES)}, got {init!r}")
+        if scale is None:
+            scale = {"uniform": 0.15, "normal": 1.0, "glorot": 1.0}[init]
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale: must be > 0, got {scale}")
+        seed = resolve_seed(random_state)
+        pop = cls.__new__(cls)
+        pop.spec = spec
+        pop._buffers = [np.empty((size, spec.n_params), dtype=np.float32),
+                        np.empty((size, spec.n_params), dtype=np.float32)]
+        pop._current = 0
+        pop.fitness = np.full(size, np.nan)
+        pop.generation = 0
+        pop.workspace = Workspace()
+        init_genomes(pop._buffers[0], seed, INIT_SCHEMES[init], float(scale), spec.sizes_array,
+                     spec.w_offsets, spec.b_offsets)
+        return pop
+
+    # ------------------------------------------------------------- buffers
+    @property
+    def genomes(self):
+        return self._buffers[self._current]
+
+    @property
+    def children(self):
+        return self._buffers[1 - self._current]
+
+    @property
+    def size(self):
+        return self._buffers[0].shape[0]
+
+    def __len__(self):
+        return self.size
+
+    def swap(self):
+        """Make the children buffer the current generation."""
+        self._current = 1 - self._current
+
+    def set_genomes(self, genomes):
+        """Copy ``genomes`` into the current buffer (shape must match)."""
+        arr = np.asarray(genomes)
+        if arr.shape != self.genomes.shape:
+            raise ValueError(f"genomes: expected shape {self.genomes.shape}, got {arr.shape}")
+        np.copyto(self.genomes, arr, casting="same_kind")
+        self.fitness[:] = np.nan
+
+    def genome(self, i):
+        """A copy of genome ``i``."""
+        i = check_int(i, "i", minimum=-self.size, maximum=self.size - 1)
+        return self.genomes[i].copy()
+
+    def network(self, i):
+        """Genome ``i`` as a standalone :class:`~fastga.Network`."""
+        from .network import Network
+
+        return Network(self.spec, self.genome(i))
+
+    def best_index(self):
+        """Index of the fittest individual (NaN ranks last)."""
+        return int(np.argmax(sanitize_fitness(self.fitness)))
+
+    # ------------------------------------------------------------- compute
+    def _rows(self, rows):
+        if rows is None:
+            return np.arange(self.size, dtype=np.int64)
+        return check_rows(rows, self.size)
+
+    def forward(self, X, rows=None):
+        """Outputs of the networks on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (B, n_inputs)
+        rows : array-like of int, optional
+            Which individuals; all by default.
+
+        Returns
+        -------
+        ndarray of float32, shape (len(rows), B, n_outputs)
+            Computed in chunks of networks, so the scratch memory is bounded
+            whatever the population size.
+        """
+        X = check_X(X, self.spec.n_inputs)
+        return forward_rows(self.spec, self.genomes, self._rows(rows), X, self.workspace)
+
+    def losses(self, X, y, metric="cross_entropy", rows=None):
+        """Mean loss and accuracy of each network on ``(X, y)``, fused.
+
+        Parameters
+        ----------
+        X : array-like of shape (B, n_inputs)
+        y : array-like
+            Class labels (B,) for ``cross_entropy`` and ``accuracy``; targets
+            (B, n_outputs) or (B,) for ``mse``.
+        metric : {"cross_entropy", "accuracy", "mse"}
+
+        Returns
+        -------
+        loss : ndarray of float64, shape (len(rows),)
+            Mean cross-entropy (``cross_entropy``, ``accuracy``) or MSE.
+        accuracy : ndarray of float64, shape (len(rows),)
+            Share of correct argmax predictions (zeros for ``mse``).
+        """
+        X, y = self._check_xy(X, y, metric)
+        loss, acc, _ = fitness_rows(self.spec, self.genomes, self._rows(rows), X, y, metric,
+                                    self.workspace)
+        return loss, acc
+
+    def evaluate(self, X, y, metric="cross_entropy"):
+        """Fitness of every individual on ``(X, y)``; stored in :attr:`fitness`.
+
+        Higher is better: ``-cross_entropy``, ``accuracy`` or ``-mse``. The
+        fused kernel never holds the (P, B, out) outputs. Non-finite values
+        become ``-inf`` and so rank last.
+        """
+        loss, acc = self.losses(X, y, metric)
+        self.fitness = sanitize_fitness(acc if metric == "accuracy" else -loss)
+        return self.fitness
+
+    def _check_xy(self, X, y, metric):
+        if metric not in METRICS:
+            raise ValueError(f"metric: expected one of {sorted(METRICS)}, got {metric!r}")
+        X = check_X(X, self.spec.n_inputs)
+        if metric == "mse":
+            y = check_targets(y, X.shape[0], self.spec.n_outputs)
+        else:
+            y = check_labels(y, X.shape[0], self.spec.n_outputs)
+        return X, y
+
+    def __repr__(self):
+        return f"Population({self.spec!r}, size={self.size}, generation={self.generation})"
