@@ -1,0 +1,1 @@
+"""Sub-commands of the ``fastga`` command line, one module each."""
