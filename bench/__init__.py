@@ -1,0 +1,1 @@
+"""fastga benchmarks (pytest-benchmark suites)."""
