@@ -1,0 +1,382 @@
+"""Slow, obviously-correct NumPy references of every core kernel.
+
+Each function here re-states what a kernel of :mod:`fastga.kernels` (or a
+function of :mod:`fastga.selection`) computes, in the plainest way: one
+network, one layer, one child, one mutation at a time. Random draws come from
+a re-implementation of the counter-based generator of
+:mod:`fastga.kernels.rng` in plain Python integers (SplitMix64's finaliser of
+``key + (counter + 1) * GAMMA``), so a reference draws exactly the numbers the
+kernel draws. Transcendental functions on single draws use :mod:`math`
+(the C library, as Numba's compiled code does).
+
+Nothing here imports fastga's kernels: the references depend on NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------- the RNG
+MASK64 = (1 << 64) - 1
+GAMMA = 0x9E3779B97F4A7C15
+M1 = 0xBF58476D1CE4E5B9
+M2 = 0x94D049BB133111EB
+
+PURPOSE_INIT = 1
+PURPOSE_CROSSOVER = 2
+PURPOSE_MUTATION = 3
+
+
+def mix64(z):
+    """SplitMix64 finaliser on a Python int (mod 2**64)."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * M1) & MASK64
+    z = ((z ^ (z >> 27)) * M2) & MASK64
+    return z ^ (z >> 31)
+
+
+def stream_key(seed, generation, individual, purpose):
+    """Key of the stream (seed, generation, individual, purpose)."""
+    k = mix64(int(seed) * GAMMA + int(purpose))
+    k = mix64(k + int(generation) * GAMMA + 1)
+    return mix64(k + int(individual) * GAMMA + 1)
+
+
+def random_u64(key, counter):
+    """The ``counter``-th 64-bit draw of stream ``key``."""
+    return mix64(int(key) + (int(counter) + 1) * GAMMA)
+
+
+def random_uniform(key, counter):
+    """The ``counter``-th draw of ``key`` as a float in [0, 1) (53 bits)."""
+    return float(random_u64(key, counter) >> 11) * (1.0 / 9007199254740992.0)
+
+
+def random_normal(key, counter):
+    """Box-Muller from counters ``counter`` (u1 in (0, 1]) and ``counter + 1``."""
+    u1 = 1.0 - random_uniform(key, counter)
+    u2 = random_uniform(key, counter + 1)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def uniforms(key, start, count):
+    """``count`` consecutive uniform draws of ``key`` from counter ``start``."""
+    return np.array([random_uniform(key, c) for c in range(start, start + count)])
+
+
+# --------------------------------------------------------- initialisation
+def init_genomes(P, sizes, seed, scheme, scale):
+    """Genomes of ``P`` networks; row ``i`` uses stream (seed, 0, i, INIT).
+
+    scheme 0 (uniform): per layer, weights ``(2u - 1) * scale`` drawn in
+    order, biases 0. scheme 1 (normal): every parameter ``scale * N(0, 1)``,
+    each normal using two counters. scheme 2 (glorot): as 0 with the limit
+    ``sqrt(6 / (n_in + n_out))``.
+    """
+    sizes = [int(s) for s in sizes]
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    out = np.zeros((P, n_params), dtype=np.float32)
+    for i in range(P):
+        key = stream_key(seed, 0, i, PURPOSE_INIT)
+        if scheme == 1:
+            for k in range(n_params):
+                out[i, k] = np.float32(scale * random_normal(key, 2 * k))
+            continue
+        ctr = 0
+        pos = 0
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            limit = scale if scheme == 0 else math.sqrt(6.0 / (n_in + n_out))
+            for k in range(n_in * n_out):
+                out[i, pos + k] = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * limit)
+                ctr += 1
+            pos += n_in * n_out
+            out[i, pos:pos + n_out] = 0.0
+            pos += n_out
+    return out
+
+
+# ------------------------------------------------------------ forward pass
+def layers(genome, sizes):
+    """Split one genome into ``[(W, b), ...]`` (float64), W of shape (n_in, n_out)."""
+    out, pos = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        W = np.asarray(genome[pos:pos + n_in * n_out], dtype=np.float64).reshape(n_in, n_out)
+        pos += n_in * n_out
+        b = np.asarray(genome[pos:pos + n_out], dtype=np.float64)
+        pos += n_out
+        out.append((W, b))
+    assert pos == len(genome), "genome does not match sizes"
+    return out
+
+
+def activation(name, Z):
+    """Apply an activation to the rows of ``Z`` (float64)."""
+    if name == "linear":
+        return Z
+    if name == "relu":
+        return np.maximum(Z, 0.0)
+    if name == "leaky_relu":
+        return np.where(Z < 0, 0.01 * Z, Z)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-Z))
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "softmax":
+        E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+        return E / E.sum(axis=-1, keepdims=True)
+    raise ValueError(name)
+
+
+def network_logits(genome, sizes, activations, X):
+    """Pre-activation of the last layer of one network on ``X`` (float64)."""
+    h = np.asarray(X, dtype=np.float64)
+    ws = layers(genome, sizes)
+    for layer, (W, b) in enumerate(ws):
+        z = h @ W + b
+        if layer == len(ws) - 1:
+            return z
+        h = activation(activations[layer], z)
+
+
+def network_forward(genome, sizes, activations, X):
+    """Outputs of one network on ``X``: (B, n_out) float64."""
+    return activation(activations[-1], network_logits(genome, sizes, activations, X))
+
+
+def forward(genomes, sizes, activations, X, rows=None):
+    """Outputs of ``genomes[rows]`` on ``X``: (R, B, n_out) float64."""
+    rows = range(len(genomes)) if rows is None else rows
+    return np.stack([network_forward(genomes[r], sizes, activations, X) for r in rows])
+
+
+# ------------------------------------------------------------ the metrics
+EPS = 1e-7
+
+
+def cross_entropy(genome, sizes, activations, X, y):
+    """Mean cross-entropy of one network.
+
+    With a softmax output layer: log-softmax of the logits,
+    ``logsumexp(z) - z[y]``. Otherwise the output itself is read as the
+    probability: ``-log(max(p[y], 1e-7))``.
+    """
+    z = network_logits(genome, sizes, activations, X)
+    y = np.asarray(y)
+    rows = np.arange(len(y))
+    if activations[-1] == "softmax":
+        m = z.max(axis=1)
+        lse = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+        return float(np.mean(lse - z[rows, y]))
+    p = activation(activations[-1], z)[rows, y]
+    return float(np.mean(-np.log(np.maximum(p, EPS))))
+
+
+def accuracy(genome, sizes, activations, X, y):
+    """Share of samples whose first maximal output is the label."""
+    out = network_forward(genome, sizes, activations, X)
+    return float(np.mean(np.argmax(out, axis=1) == np.asarray(y)))
+
+
+def mse(genome, sizes, activations, X, Y):
+    """Mean over samples and outputs of the squared error."""
+    out = network_forward(genome, sizes, activations, X)
+    return float(np.mean((out - np.asarray(Y, dtype=np.float64)) ** 2))
+
+
+def output_moments(genome, sizes, activations, X):
+    """Sum and sum of squares of all outputs of one network on ``X``."""
+    out = network_forward(genome, sizes, activations, X)
+    return float(out.sum()), float((out ** 2).sum())
+
+
+def fused_fitness(genomes, sizes, activations, X, y, metric, rows=None):
+    """What the fused kernel reports: ``(loss, accuracy, moments)`` per row.
+
+    ``metric`` is ``cross_entropy``/``accuracy`` (loss is the cross-entropy,
+    labels ``y``) or ``mse`` (targets ``y``, accuracy 0).
+    """
+    rows = range(len(genomes)) if rows is None else rows
+    loss, acc, mom = [], [], []
+    for r in rows:
+        g = genomes[r]
+        if metric == "mse":
+            loss.append(mse(g, sizes, activations, X, y))
+            acc.append(0.0)
+        else:
+            loss.append(cross_entropy(g, sizes, activations, X, y))
+            acc.append(accuracy(g, sizes, activations, X, y))
+        mom.append(output_moments(g, sizes, activations, X))
+    return np.array(loss), np.array(acc), np.array(mom).reshape(-1, 2)
+
+
+# --------------------------------------------------------------- crossover
+def copy_rows(src, src_rows, dst, dst_rows):
+    """``dst[dst_rows[r]] = src[src_rows[r]]``; returns a new array."""
+    out = np.array(dst, copy=True)
+    for s, d in zip(src_rows, dst_rows):
+        out[d] = src[s]
+    return out
+
+
+def neuron_slices(sizes):
+    """For each neuron of each layer: (indices of its incoming weights, index of its bias)."""
+    out, pos = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        W = np.arange(pos, pos + n_in * n_out).reshape(n_in, n_out)
+        pos += n_in * n_out
+        for j in range(n_out):
+            out.append((W[:, j], pos + j))
+        pos += n_out
+    return out
+
+
+def crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes,
+                     max_crossover, crossover_prob):
+    """Neuron-wise crossover; returns a new children array.
+
+    Child ``rows[r]`` copies parent ``p1[r]``; if draw 0 is below
+    ``crossover_prob`` it draws ``q = u1 * max_crossover`` and each neuron
+    (in layer order, neuron order; draws 2, 3, ...) whose draw is below
+    ``q`` is taken whole (incoming column and bias) from parent ``p2[r]``.
+    """
+    out = np.array(children, copy=True)
+    for r, c in enumerate(rows):
+        a, b = parents[p1[r]], parents[p2[r]]
+        child = a.copy()
+        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        if random_uniform(key, 0) < crossover_prob:
+            q = random_uniform(key, 1) * max_crossover
+            for n, (w_idx, b_idx) in enumerate(neuron_slices(sizes)):
+                if random_uniform(key, 2 + n) < q:
+                    child[w_idx] = b[w_idx]
+                    child[b_idx] = b[b_idx]
+        out[c] = child
+    return out
+
+
+def crossover_single_point(parents, children, p1, p2, rows, seed, generation, crossover_prob):
+    """Single-point crossover: genes ``[0, k)`` from ``p1``, ``[k, n)`` from ``p2``,
+    ``k = 1 + floor(u1 * (n - 1))``, when draw 0 is below ``crossover_prob``."""
+    out = np.array(children, copy=True)
+    n = parents.shape[1]
+    for r, c in enumerate(rows):
+        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        split = n
+        if n > 1 and random_uniform(key, 0) < crossover_prob:
+            split = min(1 + int(math.floor(random_uniform(key, 1) * (n - 1))), n - 1)
+        out[c, :split] = parents[p1[r], :split]
+        out[c, split:] = parents[p2[r], split:]
+    return out
+
+
+def crossover_uniform(parents, children, p1, p2, rows, seed, generation, crossover_prob):
+    """Uniform crossover: gene ``k`` from ``p2`` iff bit ``k % 64`` of 64-bit draw
+    ``1 + k // 64`` is set (when draw 0 is below ``crossover_prob``)."""
+    out = np.array(children, copy=True)
+    n = parents.shape[1]
+    for r, c in enumerate(rows):
+        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        child = parents[p1[r]].copy()
+        if random_uniform(key, 0) < crossover_prob:
+            for k in range(n):
+                if (random_u64(key, 1 + k // 64) >> (k % 64)) & 1:
+                    child[k] = parents[p2[r], k]
+        out[c] = child
+    return out
+
+
+# ---------------------------------------------------------------- mutation
+def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_max, sigma):
+    """Mutation by geometric skipping; returns ``(new genomes, counts)``.
+
+    For row ``g`` (stream (seed, generation, g, MUTATION)), with ``ctr``
+    counting the draws used so far: the gap to the next mutated position is
+    ``floor(log(1 - u) / log(1 - rate))`` (every position when rate is 1,
+    none when it is 0); the type is the first ``t`` with ``u < cum[t]``;
+    shift multiplies by ``float32(u * shift_max)``, sign negates, swap sets
+    ``float32((2u - 1) * swap_max)``, gaussian adds ``float32(sigma * N)``
+    (a normal uses two counters). All genome arithmetic is float32.
+    """
+    p = np.asarray(type_probs, dtype=np.float64)
+    if p.shape[0] == 3:
+        p = np.append(p, 0.0)
+    cum = np.cumsum(p)
+    cum[-1] = 1.0
+    out = np.array(genomes, dtype=np.float32, copy=True)
+    n = out.shape[1]
+    counts = np.zeros(len(rows), dtype=np.int64)
+    for r, g in enumerate(rows):
+        if rate <= 0.0:
+            continue
+        key = stream_key(seed, generation, g, PURPOSE_MUTATION)
+        ctr = 0
+        pos = -1
+        while True:
+            if rate >= 1.0:
+                pos += 1
+                if pos >= n:
+                    break
+            else:
+                u = 1.0 - random_uniform(key, ctr)  # in (0, 1]
+                ctr += 1
+                gap = math.log(u) / math.log1p(-rate)  # floor(gap) >= m iff gap >= m
+                if gap >= n - pos - 1:
+                    break
+                pos += int(math.floor(gap)) + 1
+            t = random_uniform(key, ctr)
+            ctr += 1
+            w = out[g, pos]
+            if t < cum[0]:
+                w = np.float32(w * np.float32(random_uniform(key, ctr) * shift_max))
+                ctr += 1
+            elif t < cum[1]:
+                w = np.float32(-w)
+            elif t < cum[2]:
+                w = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * swap_max)
+                ctr += 1
+            else:
+                w = np.float32(w + np.float32(sigma * random_normal(key, ctr)))
+                ctr += 2
+            out[g, pos] = w
+            counts[r] += 1
+    return out, counts
+
+
+# --------------------------------------------------------------- selection
+def rank_order(fitness):
+    """Indices best first; NaN and +-inf last; ties by index."""
+    f = [float(v) for v in fitness]
+
+    def key(i):
+        return (0, -f[i], i) if math.isfinite(f[i]) else (1, 0.0, i)
+
+    return np.array(sorted(range(len(f)), key=key), dtype=np.int64)
+
+
+def n_survivors(size, die_off_rate, minimum=2):
+    """``size`` minus the ``floor(size * die_off_rate)`` that die, within [minimum, size]."""
+    dead = int(math.floor(size * die_off_rate + 1e-9))
+    return min(size, max(minimum, size - dead))
+
+
+def preference_probabilities(fitness, preference):
+    """``P_i = F_i^m / sum F^m`` with ``F`` the finite fitness min-max scaled
+    onto [0.01, 1] (all 1 if equal); non-finite fitness gets 0; uniform if
+    nothing is finite."""
+    f = [float(v) for v in fitness]
+    finite = [v for v in f if math.isfinite(v)]
+    if not finite:
+        return np.full(len(f), 1.0 / len(f))
+    lo, hi = min(finite), max(finite)
+    F = []
+    for v in f:
+        if not math.isfinite(v):
+            F.append(0.0)
+        elif hi > lo:
+            F.append((0.01 + 0.99 * (v - lo) / (hi - lo)) ** preference)
+        else:
+            F.append(1.0)
+    total = sum(F)
+    return np.array([v / total for v in F])
