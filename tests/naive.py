@@ -120,7 +120,8 @@ def activation(name, Z):
     if name == "leaky_relu":
         return np.where(Z < 0, 0.01 * Z, Z)
     if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-Z))
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-Z))
     if name == "tanh":
         return np.tanh(Z)
     if name == "softmax":

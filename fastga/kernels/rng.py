@@ -66,7 +66,9 @@ def stream_key(seed, generation, individual, purpose):
 @njit(cache=True, inline="always")
 def random_u64(key, counter):
     """The ``counter``-th 64-bit draw of stream ``key``."""
-    return mix64(key + (np.uint64(counter) + _ONE) * GAMMA)
+    # np.uint64(key): an int64 key (e.g. a Python int from stream_key called
+    # from Python) would otherwise promote int64 + uint64 to float64.
+    return mix64(np.uint64(key) + (np.uint64(counter) + _ONE) * GAMMA)
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,261 @@
+"""Every kernel against its NumPy reference (tests/naive.py) on tiny shapes."""
+
+import numpy as np
+import pytest
+
+from fastga import evaluation
+from fastga.kernels.crossover import crossover_neuron
+from fastga.kernels.mutation import mutate
+from fastga.population import Population
+from fastga.spec import ACTIVATIONS, NetworkSpec
+
+from . import naive
+from .cases import CASES, TINY_SHAPES, make_spec
+
+
+def _shape_id(shape):
+    return f"P{shape['P']}-B{shape['B']}-" + "x".join(map(str, shape["sizes"])) + "-" + \
+        "-".join(shape["activations"])
+
+
+@pytest.mark.parametrize("shape", TINY_SHAPES, ids=_shape_id)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case_matches_reference(name, shape):
+    case = CASES[name]
+    inputs = case.make(**shape)
+    case.check(case.fast(inputs), case.reference(inputs))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case_fast_is_repeatable(name):
+    """``fast`` leaves its inputs reusable: a second call gives the same result."""
+    case = CASES[name]
+    inputs = case.make(**TINY_SHAPES[1], seed=3)
+    first = case.fast(inputs)
+    case.check(case.fast(inputs), case.reference(inputs))
+    case.check(first, case.reference(inputs))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("name", ["crossover_neuron", "crossover_uniform", "mutate", "init_normal"])
+def test_operator_other_seeds(name, seed):
+    case = CASES[name]
+    inputs = case.make(**TINY_SHAPES[6], seed=seed)
+    case.check(case.fast(inputs), case.reference(inputs))
+
+
+# ------------------------------------------------------------ activations
+@pytest.mark.parametrize("hidden", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("output", sorted(ACTIVATIONS))
+def test_forward_every_activation_pair(hidden, output):
+    shape = dict(P=3, B=5, sizes=(4, 6, 3), activations=(hidden, output))
+    for name in ("forward", "fused_cross_entropy", "fused_mse"):
+        case = CASES[name]
+        inputs = case.make(**shape, seed=11)
+        case.check(case.fast(inputs), case.reference(inputs))
+
+
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_forward_large_inputs_stay_finite(act):
+    """Saturating inputs: sigmoid/tanh/softmax must not overflow to NaN."""
+    spec = NetworkSpec([3, 4, 3], [act, act])
+    rng = np.random.default_rng(0)
+    genomes = (5.0 * rng.standard_normal((2, spec.n_params))).astype(np.float32)
+    X = (200.0 * rng.standard_normal((6, 3))).astype(np.float32)
+    out = Population(spec, genomes).forward(X)
+    ref = naive.forward(genomes, spec.sizes, spec.activations, X)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+def test_fused_cross_entropy_stable_for_huge_logits():
+    """Log-softmax from the logits: no overflow, no log(0), even at logits ~ 1e3."""
+    spec = NetworkSpec([2, 3], ["softmax"])
+    genome = spec.flatten([(np.array([[300.0, -300.0, 0.0], [0.0, 0.0, 0.0]]), np.zeros(3))])
+    pop = Population(spec, genome[None, :])
+    X = np.array([[4.0, 1.0], [-4.0, 0.0]], dtype=np.float32)
+    y = np.array([1, 1])
+    loss, acc = pop.losses(X, y)
+    # sample 0: logits (1200, -1200, 0), label 1 -> 2400; sample 1: (-1200, 1200, 0) -> 0
+    np.testing.assert_allclose(loss, [1200.0], rtol=1e-6)
+    np.testing.assert_array_equal(acc, [0.5])
+
+
+def test_leaky_relu_slope_is_one_percent():
+    spec = NetworkSpec([1, 1], ["leaky_relu"])
+    genome = spec.flatten([(np.array([[1.0]]), np.array([0.0]))])
+    out = Population(spec, genome[None, :]).forward(np.array([[-2.0], [3.0]], dtype=np.float32))
+    np.testing.assert_allclose(out[0, :, 0], [-0.02, 3.0], rtol=1e-6)
+
+
+def test_forward_known_values():
+    """A hand-computed network: relu hidden layer, softmax output."""
+    spec = NetworkSpec([2, 2, 2], ["relu", "softmax"])
+    W1 = np.array([[1.0, -1.0], [2.0, 0.5]])
+    b1 = np.array([0.5, -0.25])
+    W2 = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b2 = np.array([0.0, 1.0])
+    genome = spec.flatten([(W1, b1), (W2, b2)])
+    X = np.array([[1.0, 1.0]], dtype=np.float32)
+    h = np.maximum(X @ W1 + b1, 0)  # (3.5, 0)
+    z = h @ W2 + b2  # (3.5, 1)
+    expected = np.exp(z) / np.exp(z).sum()
+    out = Population(spec, genome[None, :]).forward(X)
+    np.testing.assert_allclose(out[0], expected, rtol=1e-6)
+
+
+# -------------------------------------------------------- chunks and rows
+def test_forward_and_fitness_in_many_chunks(monkeypatch):
+    """Chunking over networks changes nothing (chunks of 2 networks here)."""
+    shape = dict(P=7, B=6, sizes=(5, 4, 3), activations=("tanh", "softmax"))
+    expected = {}
+    for name in ("forward", "fused_cross_entropy", "fused_mse"):
+        case = CASES[name]
+        inputs = case.make(**shape, seed=4)
+        expected[name] = (case, inputs, case.fast(inputs))
+    monkeypatch.setattr(evaluation, "chunk_rows", lambda *args, **kw: 2)
+    for name, (case, inputs, whole) in expected.items():
+        chunked = case.fast(inputs)
+        case.check(chunked, case.reference(inputs))
+        if isinstance(whole, dict):
+            for k in whole:
+                np.testing.assert_array_equal(whole[k], chunked[k])
+        else:
+            np.testing.assert_array_equal(whole, chunked)
+
+
+def test_chunk_rows_is_bounded():
+    assert evaluation.chunk_rows(1000, 256, 64, 32, chunk_bytes=1 << 20) == (1 << 20) // (4 * 32 * 256)
+    assert evaluation.chunk_rows(3, 10, 10, 10) == 3
+    assert evaluation.chunk_rows(5, 10 ** 9, 10, 10, chunk_bytes=1) == 1
+
+
+def test_population_forward_rows_subset():
+    case = CASES["forward"]
+    inputs = case.make(**TINY_SHAPES[0])
+    pop = inputs["pop"]
+    rows = np.array([4, 0, 2])
+    np.testing.assert_array_equal(pop.forward(inputs["X"], rows=rows),
+                                  pop.forward(inputs["X"])[rows])
+
+
+def test_population_losses_and_evaluate_match_reference():
+    shape = TINY_SHAPES[1]
+    spec = make_spec(shape["sizes"], shape["activations"])
+    rng = np.random.default_rng(5)
+    genomes = (0.5 * rng.standard_normal((shape["P"], spec.n_params))).astype(np.float32)
+    X = rng.standard_normal((shape["B"], spec.n_inputs)).astype(np.float32)
+    y = rng.integers(0, spec.n_outputs, shape["B"])
+    pop = Population(spec, genomes)
+    loss, acc, _ = naive.fused_fitness(genomes, spec.sizes, spec.activations, X, y, "cross_entropy")
+    np.testing.assert_allclose(pop.evaluate(X, y, "cross_entropy"), -loss, rtol=1e-5)
+    np.testing.assert_array_equal(pop.evaluate(X, y, "accuracy"), acc)
+    Y = rng.standard_normal((shape["B"], spec.n_outputs))
+    mse, _, _ = naive.fused_fitness(genomes, spec.sizes, spec.activations, X, Y, "mse")
+    np.testing.assert_allclose(pop.evaluate(X, Y, "mse"), -mse, rtol=1e-5)
+    assert pop.fitness.dtype == np.float64
+
+
+# ------------------------------------------------------- operator corners
+def test_mutate_rate_zero_changes_nothing():
+    case = CASES["mutate"]
+    inputs = dict(case.make(**TINY_SHAPES[0]), rate=0.0)
+    genomes, counts = case.fast(inputs)
+    np.testing.assert_array_equal(genomes, inputs["genomes"])
+    np.testing.assert_array_equal(counts, 0)
+    case.check((genomes, counts), case.reference(inputs))
+
+
+def test_mutate_rate_one_hits_every_weight():
+    case = CASES["mutate_dense"]
+    inputs = dict(case.make(**TINY_SHAPES[1]), type_probs=(0.0, 1.0, 0.0),
+                  cum_probs=np.array([0.0, 1.0, 1.0, 1.0]))
+    genomes, counts = case.fast(inputs)
+    rows = inputs["rows"]
+    np.testing.assert_array_equal(counts, inputs["spec"].n_params)
+    np.testing.assert_array_equal(genomes[rows], -inputs["genomes"][rows])
+    np.testing.assert_array_equal(genomes[0], inputs["genomes"][0])  # not in rows
+    case.check((genomes, counts), case.reference(inputs))
+
+
+@pytest.mark.parametrize("type_probs", [(1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 1.0),
+                                        (0.3, 0.3, 0.4)])
+@pytest.mark.parametrize("rate", [0.01, 0.5, 0.999])
+def test_mutate_types_and_rates(type_probs, rate):
+    case = CASES["mutate"]
+    from fastga.validation import check_type_probs
+
+    inputs = dict(case.make(**TINY_SHAPES[6], seed=2), rate=rate, type_probs=type_probs,
+                  cum_probs=check_type_probs(type_probs))
+    case.check(case.fast(inputs), case.reference(inputs))
+
+
+def test_mutate_only_touches_its_rows():
+    case = CASES["mutate"]
+    inputs = dict(case.make(**TINY_SHAPES[6]), rows=np.array([2, 5], dtype=np.int64))
+    genomes, counts = case.fast(inputs)
+    others = np.setdiff1d(np.arange(genomes.shape[0]), [2, 5])
+    np.testing.assert_array_equal(genomes[others], inputs["genomes"][others])
+    assert counts.sum() > 0
+    case.check((genomes, counts), case.reference(inputs))
+
+
+@pytest.mark.parametrize("prob,max_c", [(0.0, 0.5), (1.0, 1.0), (1.0, 0.0)])
+@pytest.mark.parametrize("kind", ["neuron", "single_point", "uniform"])
+def test_crossover_probabilities(kind, prob, max_c):
+    case = CASES[f"crossover_{kind}"]
+    inputs = dict(case.make(**TINY_SHAPES[6], seed=8), crossover_prob=prob, max_crossover=max_c)
+    fast = case.fast(inputs)
+    case.check(fast, case.reference(inputs))
+    rows, p1 = inputs["rows"], inputs["p1"]
+    if prob == 0.0 or (kind == "neuron" and max_c == 0.0):
+        np.testing.assert_array_equal(fast[rows], inputs["parents"][p1])
+
+
+def test_crossover_neuron_max_one_takes_every_neuron_from_parent_two():
+    """With q drawn in [0, 1) nearly every neuron comes from p2; the child is
+    always a per-neuron mix of exactly its two parents."""
+    case = CASES["crossover_neuron"]
+    inputs = dict(case.make(P=40, B=1, sizes=(3, 4, 2), activations=("relu", "softmax")),
+                  crossover_prob=1.0, max_crossover=1.0)
+    children = case.fast(inputs)
+    parents = inputs["parents"]
+    from_p2 = children[inputs["rows"]] == parents[inputs["p2"]]
+    assert from_p2.mean() > 0.4
+
+
+def test_kernels_accept_noncontiguous_rows_only_via_validation():
+    """The kernels trust their arguments; Population validates rows first."""
+    pop = Population(NetworkSpec([2, 2]), np.zeros((3, 6), dtype=np.float32))
+    with pytest.raises(ValueError, match="^rows"):
+        pop.forward(np.zeros((1, 2)), rows=np.array([0, 3]))
+
+
+def test_crossover_neuron_parents_buffer_unchanged():
+    case = CASES["crossover_neuron"]
+    inputs = case.make(**TINY_SHAPES[2])
+    before = inputs["parents"].copy()
+    case.fast(inputs)
+    np.testing.assert_array_equal(inputs["parents"], before)
+
+
+def test_kernel_signatures_used_by_the_driver():
+    """Smoke test of the exact call patterns of fastga.ga (int seed as uint64)."""
+    spec = NetworkSpec([3, 2, 2], ["relu", "softmax"])
+    rng = np.random.default_rng(0)
+    parents = rng.standard_normal((4, spec.n_params)).astype(np.float32)
+    children = np.zeros_like(parents)
+    rows = np.arange(1, 4, dtype=np.int64)
+    p = np.array([0, 1, 2], dtype=np.int64)
+    crossover_neuron(parents, children, p, p[::-1].copy(), rows, np.uint64(2**63 - 1), 10 ** 6,
+                     spec.sizes_array, spec.w_offsets, spec.b_offsets, 0.5, 1.0)
+    ref = naive.crossover_neuron(parents, np.zeros_like(parents), p, p[::-1], rows, 2**63 - 1,
+                                 10 ** 6, spec.sizes, 0.5, 1.0)
+    np.testing.assert_array_equal(children, ref)
+    counts = np.empty(3, dtype=np.int64)
+    cum = np.array([0.5, 0.7, 0.9, 1.0])
+    mutate(children, rows, np.uint64(2**63 - 1), 10 ** 6, 0.3, cum, 2.0, 2.0, 0.1, counts)
+    ref_g, ref_c = naive.mutate(ref, rows, 2**63 - 1, 10 ** 6, 0.3, (0.5, 0.2, 0.2, 0.1), 2.0,
+                                2.0, 0.1)
+    np.testing.assert_array_equal(children, ref_g)
+    np.testing.assert_array_equal(counts, ref_c)
