@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-__all__ = ["load_digits_split"]
+__all__ = ["load_digits_split", "load_mnist", "read_idx"]
 
 
 def load_digits_split(test_size=360, random_state=0):
@@ -31,3 +31,147 @@ def load_digits_split(test_size=360, random_state=0):
         X, y.astype(np.int64), test_size=test_size, stratify=y, random_state=random_state
     )
     return X_tr, X_te, y_tr, y_te
+
+
+# IDX type codes (third byte of the magic number) -> big-endian dtype.
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+#: The four IDX files of MNIST (each may also end in ``.gz``).
+MNIST_IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def _missing(path, what="path"):
+    return FileNotFoundError(f"{what}: no such file: {os.fspath(path)!r}")
+
+
+def read_idx(path):
+    """Read one IDX file (``.gz`` or not) into a NumPy array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    ndarray
+        Shape and dtype as the file's header says (native byte order).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist (the message names it).
+    ValueError
+        The file is not a valid IDX file or is truncated.
+    """
+    import gzip
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise _missing(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"path: {path!r} cannot be read as IDX ({exc})") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(f"path: {path!r} is not an IDX file (bad magic number)")
+    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
+    head = 4 + 4 * ndim
+    if len(data) < head:
+        raise ValueError(f"path: {path!r} is truncated (incomplete IDX header)")
+    shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    count = int(np.prod(shape)) if shape else 1
+    if len(data) != head + count * dtype.itemsize:
+        raise ValueError(
+            f"path: {path!r} holds {len(data) - head} data bytes, the header {shape} asks for "
+            f"{count * dtype.itemsize}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def _find_idx(folder, name):
+    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
+        full = os.path.join(folder, candidate)
+        if os.path.isfile(full):
+            return full
+    raise _missing(os.path.join(folder, name) + "[.gz]")
+
+
+def _images(arr, where):
+    if arr.ndim != 3:
+        raise ValueError(f"path: {where} images must be (n, rows, cols), got shape {arr.shape}")
+    scale = 255.0 if np.issubdtype(arr.dtype, np.integer) else 1.0  # uint8 pixels -> [0, 1]
+    arr = arr.astype(np.float32) / np.float32(scale)
+    return np.ascontiguousarray(arr.reshape(arr.shape[0], -1))
+
+
+def _labels(arr, n, where):
+    arr = np.asarray(arr).reshape(-1)
+    if arr.shape[0] != n:
+        raise ValueError(f"path: {where} has {n} images but {arr.shape[0]} labels")
+    return arr.astype(np.int64)
+
+
+def load_mnist(path):
+    """MNIST (or any data set in its layout) from local files. Nothing is downloaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Either Keras' ``mnist.npz`` (arrays ``x_train``, ``y_train``,
+        ``x_test``, ``y_test``), or a folder holding ``mnist.npz`` or the four
+        IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (each may end
+        in ``.gz``).
+
+    Returns
+    -------
+    X_train, X_test : ndarray of float32, shape (n, rows * cols)
+        Integer pixels (MNIST's uint8) are divided by 255; float pixels are kept, flattened
+        row-major; the image side is ``sqrt(n_features)`` for square images.
+    y_train, y_test : ndarray of int64
+
+    Raises
+    ------
+    FileNotFoundError
+        A file is missing; the message names it.
+    ValueError
+        A file is not in the expected format.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        npz = os.path.join(path, "mnist.npz")
+        if os.path.isfile(npz):
+            return load_mnist(npz)
+        files = [_find_idx(path, name) for name in MNIST_IDX_FILES]
+        xs = [_images(read_idx(f), repr(f)) for f in files[0::2]]
+        ys = [_labels(read_idx(f), x.shape[0], repr(f)) for f, x in zip(files[1::2], xs)]
+        return xs[0], xs[1], ys[0], ys[1]
+    if not os.path.isfile(path):
+        raise _missing(path)
+    keys = ("x_train", "x_test", "y_train", "y_test")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            found = {k: data[k] for k in keys if k in data.files}
+    except Exception as exc:  # noqa: BLE001 - zip/pickle/format errors all mean "not an npz"
+        raise ValueError(f"path: {path!r} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise ValueError(f"path: {path!r} lacks the arrays {missing} (expected Keras' mnist.npz)")
+    x_tr, x_te, y_tr, y_te = (found[k] for k in keys)
+    x_tr, x_te = _images(np.asarray(x_tr), repr(path)), _images(np.asarray(x_te), repr(path))
+    return x_tr, x_te, _labels(y_tr, x_tr.shape[0], repr(path)), _labels(y_te, x_te.shape[0], repr(path))

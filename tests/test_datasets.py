@@ -1,0 +1,117 @@
+"""Tests of fastga.datasets: the digits split and local MNIST files (tiny, built here)."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from fastga.datasets import MNIST_IDX_FILES, load_digits_split, load_mnist, read_idx
+
+
+def _idx_bytes(arr, code=0x08):
+    arr = np.asarray(arr)
+    head = bytes([0, 0, code, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    dtype = {0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[code]
+    return head + arr.astype(dtype).tobytes()
+
+
+def _tiny(seed=0, n_train=7, n_test=3, side=6):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, size=(n_train, side, side), dtype=np.uint8),
+            rng.integers(0, 10, size=n_train, dtype=np.uint8),
+            rng.integers(0, 256, size=(n_test, side, side), dtype=np.uint8),
+            rng.integers(0, 10, size=n_test, dtype=np.uint8))
+
+
+def _write_idx_folder(folder, arrays, gz=False):
+    for name, arr in zip(MNIST_IDX_FILES, arrays):
+        data = _idx_bytes(arr)
+        if gz:
+            with gzip.open(folder / (name + ".gz"), "wb") as fh:
+                fh.write(data)
+        else:
+            (folder / name).write_bytes(data)
+
+
+def _check(loaded, arrays):
+    x_tr, x_te, y_tr, y_te = loaded
+    a_xtr, a_ytr, a_xte, a_yte = arrays
+    assert x_tr.dtype == np.float32 and x_tr.shape == (a_xtr.shape[0], a_xtr[0].size)
+    np.testing.assert_allclose(x_tr, a_xtr.reshape(a_xtr.shape[0], -1) / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(x_te, a_xte.reshape(a_xte.shape[0], -1) / 255.0, rtol=1e-6)
+    assert y_tr.dtype == np.int64 and np.array_equal(y_tr, a_ytr)
+    assert np.array_equal(y_te, a_yte)
+    assert 0.0 <= x_tr.min() and x_tr.max() <= 1.0
+
+
+def test_digits_split_unchanged():
+    X_tr, X_te, y_tr, y_te = load_digits_split()
+    assert X_tr.shape == (1437, 64) and X_te.shape == (360, 64)
+    assert X_tr.dtype == np.float32 and X_tr.max() <= 1.0
+    assert np.bincount(y_te).min() >= 35  # stratified
+
+
+def test_load_mnist_npz(tmp_path):
+    arrays = _tiny()
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    _check(load_mnist(path), arrays)
+    _check(load_mnist(tmp_path), arrays)  # a folder holding mnist.npz
+    _check(load_mnist(str(path)), arrays)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_load_mnist_idx_folder(tmp_path, gz):
+    arrays = _tiny(seed=1)
+    _write_idx_folder(tmp_path, arrays, gz=gz)
+    _check(load_mnist(tmp_path), arrays)
+
+
+def test_read_idx_other_types(tmp_path):
+    a = np.arange(12, dtype=np.int32).reshape(3, 4) - 5
+    (tmp_path / "a.idx").write_bytes(_idx_bytes(a, 0x0C))
+    out = read_idx(tmp_path / "a.idx")
+    assert out.dtype == np.int32 and out.dtype.isnative and np.array_equal(out, a)
+    f = np.linspace(0, 1, 6, dtype=np.float32).reshape(2, 3)
+    (tmp_path / "f.idx").write_bytes(_idx_bytes(f, 0x0D))
+    np.testing.assert_array_equal(read_idx(tmp_path / "f.idx"), f)
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.npz"):
+        load_mnist(tmp_path / "nothere.npz")
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_mnist(tmp_path)  # empty folder
+    arrays = _tiny()
+    _write_idx_folder(tmp_path, arrays)
+    (tmp_path / MNIST_IDX_FILES[3]).unlink()
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path)
+    with pytest.raises(FileNotFoundError, match="gone.idx"):
+        read_idx(tmp_path / "gone.idx")
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\x01\x02\x03\x04rest")
+    with pytest.raises(ValueError, match="magic"):
+        read_idx(bad)
+    short = tmp_path / "short.idx"
+    short.write_bytes(_idx_bytes(np.zeros((2, 3, 3), np.uint8))[:-4])
+    with pytest.raises(ValueError, match="bad.idx|short.idx"):
+        read_idx(short)
+    npz = tmp_path / "other.npz"
+    np.savez(npz, x_train=np.zeros((2, 3, 3), np.uint8))
+    with pytest.raises(ValueError, match="lacks"):
+        load_mnist(npz)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="junk.npz"):
+        load_mnist(junk)
+    # labels that do not match the images
+    arrays = list(_tiny())
+    arrays[1] = arrays[1][:-1]
+    _write_idx_folder(tmp_path, arrays)
+    with pytest.raises(ValueError, match="labels"):
+        load_mnist(tmp_path)
