@@ -1,0 +1,141 @@
+"""Population: one float32 buffer plus children, initialisation, compute."""
+
+import numpy as np
+import pytest
+
+from fastga.population import Population, sanitize_fitness
+from fastga.spec import NetworkSpec
+
+from . import naive
+
+SPEC = NetworkSpec([4, 3, 2], ["relu", "softmax"])
+
+
+def test_buffers_are_contiguous_float32_and_swap_without_allocation():
+    pop = Population.random(SPEC, 6, random_state=0)
+    g, c = pop.genomes, pop.children
+    for arr in (g, c):
+        assert arr.dtype == np.float32 and arr.flags.c_contiguous
+        assert arr.shape == (6, SPEC.n_params)
+    assert not np.shares_memory(g, c)
+    pop.swap()
+    assert pop.genomes is c and pop.children is g
+    pop.swap()
+    assert pop.genomes is g
+    assert pop.fitness.dtype == np.float64 and np.isnan(pop.fitness).all()
+    assert len(pop) == pop.size == 6 and pop.generation == 0
+
+
+def test_constructor_copies_and_converts():
+    src = np.arange(2 * SPEC.n_params, dtype=np.float64).reshape(2, -1)
+    pop = Population([4, 3, 2], src, fitness=[1.0, np.nan])
+    assert pop.genomes.dtype == np.float32
+    src[0, 0] = 99
+    assert pop.genomes[0, 0] == 0
+    assert pop.fitness[0] == 1.0 and pop.fitness[1] == -np.inf
+    with pytest.raises(ValueError, match="^genomes"):
+        Population(SPEC, np.zeros((2, SPEC.n_params + 1)))
+    with pytest.raises(ValueError, match="^genomes"):
+        Population(SPEC, np.zeros((0, SPEC.n_params)))
+    with pytest.raises(ValueError, match="^fitness"):
+        Population(SPEC, np.zeros((2, SPEC.n_params)), fitness=[1.0])
+
+
+@pytest.mark.parametrize("init,scheme,scale", [("uniform", 0, 0.15), ("normal", 1, 1.0),
+                                               ("glorot", 2, 1.0)])
+def test_random_matches_reference(init, scheme, scale):
+    pop = Population.random(SPEC, 5, random_state=17, init=init)
+    np.testing.assert_array_equal(pop.genomes, naive.init_genomes(5, SPEC.sizes, 17, scheme, scale))
+
+
+def test_random_init_statistics():
+    spec = NetworkSpec([40, 30, 10], ["relu", "softmax"])
+    ws = [spec.layer_slices(i) for i in range(spec.n_layers)]
+    pop = Population.random(spec, 50, random_state=1, init="uniform")
+    g = pop.genomes
+    for w, b, _ in ws:
+        assert np.abs(g[:, w]).max() <= 0.15 and np.abs(g[:, w]).max() > 0.149
+        assert abs(g[:, w].mean()) < 0.01
+        assert (g[:, b] == 0).all()
+    pop = Population.random(spec, 50, random_state=1, init="normal", scale=2.0)
+    g = pop.genomes.astype(np.float64)
+    assert abs(g.mean()) < 0.05 and abs(g.std() - 2.0) < 0.05
+    pop = Population.random(spec, 50, random_state=1, init="glorot")
+    for w, b, (n_in, n_out) in ws:
+        limit = np.sqrt(6 / (n_in + n_out))
+        assert np.abs(pop.genomes[:, w]).max() <= limit
+        assert abs(pop.genomes[:, w].std() - limit / np.sqrt(3)) < 0.02 * limit
+        assert (pop.genomes[:, b] == 0).all()
+
+
+def test_random_same_seed_same_genomes_different_seed_different():
+    a = Population.random(SPEC, 4, random_state=3).genomes
+    np.testing.assert_array_equal(a, Population.random(SPEC, 4, random_state=3).genomes)
+    assert not np.array_equal(a, Population.random(SPEC, 4, random_state=4).genomes)
+    # Rows are independent of the population size (own stream per individual).
+    np.testing.assert_array_equal(Population.random(SPEC, 9, random_state=3).genomes[:4], a)
+    g1 = Population.random(SPEC, 4, random_state=np.random.default_rng(8)).genomes
+    g2 = Population.random(SPEC, 4, random_state=np.random.default_rng(8)).genomes
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_random_validates():
+    with pytest.raises(ValueError, match="^init"):
+        Population.random(SPEC, 3, init="he")
+    with pytest.raises(ValueError, match="^size"):
+        Population.random(SPEC, 0)
+    with pytest.raises(TypeError, match="^size"):
+        Population.random(SPEC, 2.5)
+    with pytest.raises(ValueError, match="^scale"):
+        Population.random(SPEC, 3, scale=-1.0)
+
+
+def test_set_genomes_genome_network_best_index():
+    pop = Population.random(SPEC, 3, random_state=0)
+    new = np.ones((3, SPEC.n_params), dtype=np.float32)
+    pop.fitness[:] = 1.0
+    pop.set_genomes(new)
+    assert np.isnan(pop.fitness).all()
+    np.testing.assert_array_equal(pop.genomes, new)
+    g = pop.genome(1)
+    g[0] = 5
+    assert pop.genomes[1, 0] == 1
+    with pytest.raises(ValueError, match="^genomes"):
+        pop.set_genomes(np.ones((2, SPEC.n_params)))
+    with pytest.raises(ValueError, match="^i"):
+        pop.genome(3)
+    pop.fitness = np.array([np.nan, 0.5, np.inf])
+    assert pop.best_index() == 1
+    net = pop.network(1)
+    np.testing.assert_array_equal(net.genome, pop.genome(1))
+
+
+def test_sanitize_fitness():
+    f = sanitize_fitness([1, np.nan, np.inf, -np.inf, -2])
+    np.testing.assert_array_equal(f, [1, -np.inf, -np.inf, -np.inf, -2])
+    assert f.dtype == np.float64
+    with pytest.raises(ValueError, match="^fitness"):
+        sanitize_fitness([1.0, 2.0], n=3)
+
+
+def test_forward_shape_dtype_and_reference():
+    pop = Population.random(SPEC, 5, random_state=2, init="normal")
+    X = np.random.default_rng(0).standard_normal((7, 4))
+    out = pop.forward(X)
+    assert out.shape == (5, 7, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out, naive.forward(pop.genomes, SPEC.sizes, SPEC.activations, X),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.sum(axis=2), 1.0, rtol=1e-5)  # softmax
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_evaluate_ranks_nonfinite_last():
+    spec = NetworkSpec([2, 2], ["linear"])
+    genomes = np.zeros((3, spec.n_params), dtype=np.float32)
+    genomes[1, 0] = 3e38  # overflows to inf in the output -> NaN loss
+    genomes[2, 0] = 1.0
+    pop = Population(spec, genomes)
+    X = np.array([[1e3, 0.0]], dtype=np.float32)
+    f = pop.evaluate(X, np.array([0.0]).reshape(1, 1).repeat(2, axis=1), metric="mse")
+    assert f[1] == -np.inf and np.isfinite(f[[0, 2]]).all()
+    assert pop.best_index() == 0
