@@ -26,6 +26,7 @@ __all__ = [
     "Population",
     "SupervisedFitness",
     "__version__",
+    "to_keras",
 ]
 
 
@@ -35,4 +36,8 @@ def __getattr__(name):
         from . import estimators
 
         return getattr(estimators, name)
+    if name == "to_keras":
+        from .export.keras import to_keras
+
+        return to_keras
     raise AttributeError(f"module 'fastga' has no attribute {name!r}")

@@ -1,0 +1,11 @@
+"""Export fastga networks to other frameworks (imported lazily; optional dependencies)."""
+
+__all__ = ["to_keras", "save_keras"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from . import keras
+
+        return getattr(keras, name)
+    raise AttributeError(f"module 'fastga.export' has no attribute {name!r}")

@@ -1,0 +1,81 @@
+"""Keras export: same predictions as fastga, for every activation; atomic saves."""
+
+import os
+
+import numpy as np
+import pytest
+
+import fastga
+from fastga import Network, NetworkSpec
+from fastga.export.keras import as_network, save_keras
+
+keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.gan
+
+
+def _net(acts, sizes=(3, 6, 5, 4), seed=0):
+    spec = NetworkSpec(list(sizes), acts)
+    rng = np.random.default_rng(seed)
+    return Network(spec, rng.normal(size=spec.n_params).astype(np.float32) * 0.8)
+
+
+ACT_SETS = [
+    ["relu", "tanh", "linear"],
+    ["leaky_relu", "sigmoid", "softmax"],
+    ["tanh", "leaky_relu", "sigmoid"],
+    ["linear", "relu", "tanh"],
+]
+
+
+@pytest.mark.parametrize("acts", ACT_SETS)
+def test_predictions_match_fastga(acts):
+    net = _net(acts)
+    X = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32) * 3
+    model = fastga.to_keras(net)
+    got = model.predict(X, verbose=0)
+    np.testing.assert_allclose(got, net.predict(X), atol=1e-5, rtol=0)
+    # leaky_relu is a separate layer with slope 0.01
+    if "leaky_relu" in acts:
+        leaky = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.LeakyReLU)]
+        assert leaky and all(abs(float(lyr.negative_slope) - 0.01) < 1e-9 for lyr in leaky)
+
+
+def test_spec_and_genome_and_estimator_like():
+    net = _net(["relu", "relu", "linear"])
+    X = np.ones((4, 3), dtype=np.float32)
+    m = fastga.to_keras(net.spec, genome=net.genome)
+    np.testing.assert_allclose(m.predict(X, verbose=0), net.predict(X), atol=1e-5)
+
+    class Fitted:
+        best_network_ = net
+
+    assert as_network(Fitted()) is net
+    with pytest.raises(TypeError, match="^network: "):
+        fastga.to_keras(object())
+
+
+def test_dropout_layer_does_not_change_predictions():
+    net = _net(["tanh", "tanh", "linear"])
+    X = np.random.default_rng(2).normal(size=(10, 3)).astype(np.float32)
+    m = fastga.to_keras(net, dropout=0.4)
+    assert any(isinstance(lyr, keras.layers.Dropout) for lyr in m.layers)
+    np.testing.assert_allclose(m.predict(X, verbose=0), net.predict(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_save_and_reload(tmp_path, suffix):
+    if suffix == ".h5":
+        pytest.importorskip("h5py")
+    net = _net(["leaky_relu", "tanh", "linear"])
+    X = np.random.default_rng(3).normal(size=(7, 3)).astype(np.float32)
+    path = tmp_path / f"model{suffix}"
+    assert fastga.to_keras(net, path=path) is not None
+    assert os.path.exists(path)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp files left
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), net.predict(X), atol=1e-5)
+
+
+def test_save_rejects_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match="^path: "):
+        save_keras(_net(["relu", "relu", "linear"]), tmp_path / "m.onnx")
