@@ -1,0 +1,61 @@
+"""PNG figures (matplotlib, Agg backend; the ``plot`` extra)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["save_fitness_curve"]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'fastga[plot]'") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig, path):
+    """Save ``fig`` as PNG atomically (temp file in the same folder, then rename)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def save_fitness_curve(history, path, title="fastga"):
+    """Plot best/mean fitness, best accuracy and mutation rate per generation."""
+    plt = _pyplot()
+    gen = history["generation"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    ax.plot(gen, history["best_fitness"], label="best fitness")
+    ax.plot(gen, history["mean_fitness"], label="mean fitness", alpha=0.7)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness (higher is better)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    if "best_accuracy" in history:
+        ax.plot(gen, history["best_accuracy"], label="best minibatch accuracy", color="C2")
+        ax.set_ylim(0, 1.02)
+    ax.set_xlabel("generation")
+    ax2 = ax.twinx()
+    ax2.plot(gen, history["mutation_rate"], label="mutation rate", color="C3", alpha=0.6)
+    ax2.set_ylabel("mutation rate")
+    lines = ax.get_lines() + ax2.get_lines()
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_png(fig, path)
+    plt.close(fig)
+    return path
