@@ -15,6 +15,7 @@ import sys
 # dependencies are missing still registers, and fails with a clear message
 # only when run.
 SUBCOMMANDS = [
+    "fastga.commands.gan",
     "fastga.commands.digits",
 ]
 

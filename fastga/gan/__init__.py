@@ -1,0 +1,19 @@
+"""GA-GAN: generator MLPs (a fastga Population) evolved against a Keras discriminator.
+
+Importing this package does not import TensorFlow; it is loaded only when a
+discriminator is built or a run starts.
+"""
+
+from .evolver import DiscriminatorFitness, GANEvolver, load_generator
+from .quality import SampleQuality
+
+__all__ = ["DiscriminatorFitness", "GANEvolver", "SampleQuality", "load_generator",
+           "build_discriminator"]
+
+
+def __getattr__(name):
+    if name == "build_discriminator":
+        from .discriminator import build_discriminator
+
+        return build_discriminator
+    raise AttributeError(f"module 'fastga.gan' has no attribute {name!r}")

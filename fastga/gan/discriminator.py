@@ -1,0 +1,116 @@
+"""The reference's Keras discriminator, and the lazy TensorFlow import.
+
+TensorFlow is imported here, inside functions, and only when a GAN is
+actually built or run: ``import fastga`` and ``import fastga.gan`` never
+load it.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["import_keras", "build_discriminator", "configure_threads"]
+
+_THREADS_SET = None
+
+
+def configure_threads(threads=None):
+    """Set TensorFlow's intra-op and inter-op thread counts (once per process).
+
+    Parameters
+    ----------
+    threads : int, optional
+        Intra-op threads; default ``os.cpu_count()``. Inter-op parallelism is
+        set to 1: a small discriminator gains nothing from running
+        independent ops side by side, and on few cores they only compete.
+
+    Returns
+    -------
+    int or None
+        The intra-op thread count in force (None if TensorFlow had already
+        started with other settings, which it cannot change afterwards).
+    """
+    global _THREADS_SET
+    import tensorflow as tf
+
+    want = int(threads) if threads else max(1, os.cpu_count() or 1)
+    if _THREADS_SET is not None:
+        return _THREADS_SET
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(want)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        _THREADS_SET = want
+    except RuntimeError:  # the runtime is already initialised: keep what it has
+        _THREADS_SET = tf.config.threading.get_intra_op_parallelism_threads() or None
+    return _THREADS_SET
+
+
+def import_keras(threads=None):
+    """Import Keras (TensorFlow backend) with thread counts set; returns the module."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow  # noqa: F401
+        import keras
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "fastga.gan needs TensorFlow: pip install 'fastga[gan]'"
+        ) from exc
+    configure_threads(threads)
+    return keras
+
+
+def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4, beta_1=0.5,
+                        seed=0, threads=None):
+    """The reference's discriminator, built for ``image_shape``, compiled.
+
+    Conv2D(filters, 3x3, stride 2, same) -> LeakyReLU(0.2) -> Dropout, twice,
+    then Flatten -> Dense(1, sigmoid); Adam(learning_rate, beta_1) on binary
+    cross-entropy with an accuracy metric.
+
+    Parameters
+    ----------
+    image_shape : (rows, cols)
+    filters : int, default=64
+    dropout : float, default=0.4
+    learning_rate : float, default=2e-4
+    beta_1 : float, default=0.5
+    seed : int, default=0
+        Seeds every kernel initialiser and dropout layer (per-layer seeds),
+        so the same seed builds and trains the same model on the same
+        machine and thread count. NumPy's global state is never touched.
+    threads : int, optional
+        TensorFlow intra-op threads (see :func:`configure_threads`).
+
+    Returns
+    -------
+    keras.Model
+    """
+    keras = import_keras(threads)
+    from keras import layers
+
+    rows, cols = (int(v) for v in image_shape)
+    base = int(seed) % (2**31 - 16)
+
+    def init(k):
+        return keras.initializers.GlorotUniform(seed=base + k)
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(rows, cols, 1)),
+            layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(1)),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Dropout(dropout, seed=base + 2),
+            layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(3)),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Dropout(dropout, seed=base + 4),
+            layers.Flatten(),
+            layers.Dense(1, activation="sigmoid", kernel_initializer=init(5)),
+        ],
+        name="discriminator",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,477 @@
+"""GA-GAN: a population of generator MLPs evolved against a Keras discriminator.
+
+Per generation (all in :class:`DiscriminatorFitness`, which the core
+:class:`fastga.GeneticAlgorithm` calls as its fitness):
+
+1. one latent batch ``Z`` (B x latent) is drawn for the generation and
+   shared by every generator (common random numbers: generators are ranked
+   on the same inputs), and all fakes come from one batched Numba forward
+   pass, ``population.forward(Z) -> (P, B, n_pixels)``;
+2. the discriminator takes ``d_steps`` batched ``train_on_batch`` steps on
+   real images against fakes drawn from the whole population;
+3. one ``predict_on_batch`` call scores all ``P * B`` fakes (and a batch of
+   real images);
+4. a generator's fitness is its mean ``D(fake)``; the reference's metric,
+   the discriminator's accuracy on a 50/50 batch of that generator's fakes
+   and real images (lower is better for the generator), is reported too.
+
+Selection, crossover and mutation are the core's. TensorFlow is imported only
+when :meth:`GANEvolver.fit` builds the discriminator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._random import philox, resolve_seed
+from ..ga import GeneticAlgorithm
+from ..network import Network
+from ..spec import NetworkSpec
+from ..validation import check_int, check_positive, check_rate, check_X
+
+__all__ = ["GANEvolver", "DiscriminatorFitness", "PURPOSE_LATENT", "PURPOSE_REAL",
+           "PURPOSE_FAKE_PICK", "PURPOSE_QUALITY"]
+
+#: Purposes of the Philox streams of the GAN (clear of the core's 1..6).
+PURPOSE_LATENT = 32
+PURPOSE_REAL = 33
+PURPOSE_FAKE_PICK = 34
+PURPOSE_QUALITY = 35
+
+
+def image_shape_for(n_pixels, image_shape=None):
+    """``(rows, cols)`` of images with ``n_pixels`` pixels (square unless given)."""
+    if image_shape is not None:
+        rows, cols = (int(v) for v in image_shape)
+        if rows * cols != n_pixels:
+            raise ValueError(f"image_shape: {rows}x{cols} does not hold {n_pixels} pixels")
+        return rows, cols
+    side = math.isqrt(n_pixels)
+    if side * side != n_pixels:
+        raise ValueError(f"image_shape: {n_pixels} pixels are not a square image; give image_shape")
+    return side, side
+
+
+class DiscriminatorFitness:
+    """Fitness of a population of generators: mean D(fake), D trained on the way.
+
+    Parameters
+    ----------
+    discriminator : keras.Model
+        Compiled, input ``(rows, cols, 1)``, one sigmoid output (1 = real).
+    X_real : ndarray of float32, shape (n, rows * cols)
+        Real images in [0, 1].
+    image_shape : (rows, cols)
+    batch_size : int
+        Fakes per generator per generation (the shared latent batch).
+    d_steps : int
+        ``train_on_batch`` calls per generation.
+    d_batch : int
+        Real images per step (and as many fakes).
+    seed : int
+    quality : SampleQuality, optional
+        Scores samples of the ``n_quality`` best generators each
+        ``quality_every`` generations (on a latent batch fixed for the run).
+    score : {"mean", "log"}
+        Fitness is ``mean D(fake)`` or ``mean log D(fake)``.
+
+    Attributes
+    ----------
+    last_stats : dict
+        ``d_loss`` and ``d_accuracy`` (mean over this generation's training
+        steps), ``d_real``/``d_fake`` (mean D on real images and on all fakes
+        after the update), ``ref_accuracy_min``/``ref_accuracy_mean`` (the
+        reference's metric over the generators) and the quality columns.
+    last_fakes : ndarray (P, B, n_pixels)
+    """
+
+    def __init__(self, discriminator, X_real, image_shape, batch_size=64, d_steps=1, d_batch=64,
+                 seed=0, quality=None, quality_every=1, n_quality=10, n_quality_samples=10,
+                 score="mean"):
+        self.discriminator = discriminator
+        self.X_real = X_real
+        self.image_shape = tuple(image_shape)
+        self.batch_size = batch_size
+        self.d_steps = d_steps
+        self.d_batch = d_batch
+        self.seed = int(seed)
+        self.quality = quality
+        self.quality_every = quality_every
+        self.n_quality = n_quality
+        self.n_quality_samples = n_quality_samples
+        self.score = score
+        self.last_stats = {}
+        self.last_fakes = None
+
+    def latent(self, generation, n=None, purpose=PURPOSE_LATENT):
+        """The shared latent batch of ``generation`` (float32, (n, latent))."""
+        n = self.batch_size if n is None else n
+        return philox(self.seed, generation, purpose).standard_normal(
+            (n, self._latent_dim), dtype=np.float32)
+
+    def _images(self, flat):
+        return flat.reshape(-1, *self.image_shape, 1)
+
+    def __call__(self, population):
+        spec = population.spec
+        self._latent_dim = spec.n_inputs
+        P, B, gen = population.size, self.batch_size, population.generation
+        model = self.discriminator
+        fakes = population.forward(self.latent(gen))  # (P, B, n_pixels), one batched pass
+        flat = fakes.reshape(P * B, -1)
+        rng_real = philox(self.seed, gen, PURPOSE_REAL)
+        rng_pick = philox(self.seed, gen, PURPOSE_FAKE_PICK)
+        n_real = self.X_real.shape[0]
+        d = self.d_batch
+        labels = np.concatenate([np.ones(d, np.float32), np.zeros(d, np.float32)])
+        model.reset_metrics()
+        d_loss = d_acc = np.nan
+        for _ in range(self.d_steps):
+            real = self.X_real[rng_real.integers(0, n_real, size=d)]
+            fake = flat[rng_pick.integers(0, P * B, size=d)]
+            out = model.train_on_batch(self._images(np.concatenate([real, fake])), labels)
+            d_loss, d_acc = float(out[0]), float(out[1])
+        real_eval = self.X_real[rng_real.integers(0, n_real, size=B)]
+        pred = np.asarray(model.predict_on_batch(self._images(np.concatenate([flat, real_eval]))),
+                          dtype=np.float64).reshape(-1)
+        d_fake = pred[: P * B].reshape(P, B)
+        d_real = pred[P * B:]
+        if self.score == "log":
+            fitness = np.log(np.clip(d_fake, 1e-7, 1.0)).mean(axis=1)
+        else:
+            fitness = d_fake.mean(axis=1)
+        ref_acc = 0.5 * ((d_real >= 0.5).mean() + (d_fake < 0.5).mean(axis=1))
+        stats = {
+            "d_loss": d_loss,
+            "d_accuracy": d_acc,
+            "d_real": float(d_real.mean()),
+            "d_fake": float(d_fake.mean()),
+            "ref_accuracy_min": float(ref_acc.min()),
+            "ref_accuracy_mean": float(ref_acc.mean()),
+        }
+        if self.quality is not None and gen % self.quality_every == 0:
+            stats.update(self.quality_scores(population, fitness))
+        self.last_stats = stats
+        self.last_fakes = fakes
+        return fitness
+
+    def quality_scores(self, population, fitness):
+        """Quality of samples of the ``n_quality`` fittest generators."""
+        top = np.argsort(-np.nan_to_num(fitness, nan=-np.inf), kind="stable")[: self.n_quality]
+        z = self.latent(0, self.n_quality_samples, PURPOSE_QUALITY)
+        samples = population.forward(z, rows=top.astype(np.int64))
+        return self.quality.score(samples.reshape(-1, samples.shape[-1]))
+
+
+class GANEvolver:
+    """Evolve generator MLPs against a Keras discriminator (the GA-GAN).
+
+    Parameters
+    ----------
+    generator_spec : NetworkSpec or sequence, optional
+        The generators' layout; its output size is the number of pixels.
+        Default: ``latent_dim -> hidden (sigmoid) -> n_pixels (sigmoid)``,
+        the reference's generator with the sizes below.
+    discriminator : keras.Model, optional
+        Any compiled Keras model taking ``(rows, cols, 1)`` images and giving
+        one sigmoid output (1 = real), with an accuracy metric. Default: the
+        reference's (:func:`~fastga.gan.discriminator.build_discriminator`).
+    latent_dim : int, default=16
+    hidden : int, default=100
+    image_shape : (rows, cols), optional
+        Default: square, from the number of pixels.
+    generations : int, default=200
+    pop_size : int, default=50
+    batch_size : int, default=64
+        Fakes per generator per generation.
+    d_steps : int, default=1
+        Discriminator ``train_on_batch`` steps per generation.
+    d_batch : int, default=32
+        Real images (and as many fakes) per discriminator step.
+    d_learning_rate : float, default=2e-4
+        Adam's learning rate of the default discriminator.
+    score : {"mean", "log"}, default="mean"
+        Fitness: mean D(fake), or mean log D(fake).
+    die_off_rate, elitism, selection, crossover, mutation_rate, type_probs, sigma, init, init_scale, mutation_rate_increase
+        Passed to :class:`fastga.GeneticAlgorithm`. The defaults use
+        gaussian mutation only (``type_probs=(0, 0, 0, 1)``) and no adaptive
+        rate increase: against a moving discriminator, "the best fitness has
+        not improved" says little.
+    threshold : float, optional
+        Stop, as the reference does, once some generator's reference metric
+        (the discriminator's accuracy on a 50/50 batch of its fakes and real
+        images) is at or below ``threshold`` (a fraction; the reference used
+        90%). Checked from generation ``threshold_after`` on.
+    threshold_after : int, default=10
+        The discriminator starts untrained (accuracy about 0.5), so the
+        threshold only counts after this many generations.
+    quality : bool, default=True
+        Record :class:`~fastga.gan.quality.SampleQuality` columns (needs the
+        labels ``y`` in :meth:`fit`).
+    quality_every : int, default=5
+    random_state : None, int or numpy.random.Generator
+    threads : int, optional
+        TensorFlow intra-op threads (default: all cores).
+    verbose : bool, default=False
+        Progress bar.
+
+    Attributes
+    ----------
+    ga_ : GeneticAlgorithm
+        The core driver (its ``population_``, ``state_``, ``history_``).
+    history_ : History
+        Columns of the core plus ``d_loss``, ``d_accuracy``, ``d_real``,
+        ``d_fake``, ``ref_accuracy_min``, ``ref_accuracy_mean`` and
+        ``quality_*``.
+    discriminator_ : keras.Model
+    generator_spec_ : NetworkSpec
+    image_shape_ : (rows, cols)
+    best_generator_ : Network
+        The fittest generator of the last evaluated generation (against the
+        final discriminator; fitness seen in earlier generations was earned
+        against weaker ones, so the all-time best is not used).
+    seed_ : int
+    stopped_ : str or None
+        ``"threshold"`` if the threshold stopped the run.
+
+    Notes
+    -----
+    Reproducibility: the generator side (initial genomes, latent batches,
+    the choice of real and fake images for the discriminator, selection,
+    crossover and mutation) comes from counter-based streams of the resolved
+    ``random_state`` and is bit-identical for any thread count. The default
+    discriminator is seeded per layer (initialisers and dropout) from the
+    same seed, so a run repeats exactly on the same machine, TensorFlow
+    build and thread count; TensorFlow (oneDNN) does not promise the same
+    float rounding across thread counts or CPUs, and tiny differences in D
+    can change a ranking and so the whole run. A discriminator you pass in
+    is as reproducible as you made it. NumPy's global random state is never
+    used.
+    """
+
+    def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
+                 image_shape=None, generations=200, pop_size=50, batch_size=64, d_steps=1,
+                 d_batch=32, d_learning_rate=2e-4, score="mean", die_off_rate=0.5, elitism=2,
+                 selection="preference", crossover="neuron", mutation_rate=0.05,
+                 type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.1, init="glorot", init_scale=None,
+                 mutation_rate_increase=0.0, threshold=None, threshold_after=10, quality=True,
+                 quality_every=5, random_state=None, threads=None, verbose=False):
+        self.generator_spec = generator_spec
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.image_shape = image_shape
+        self.generations = generations
+        self.pop_size = pop_size
+        self.batch_size = batch_size
+        self.d_steps = d_steps
+        self.d_batch = d_batch
+        self.d_learning_rate = d_learning_rate
+        self.score = score
+        self.die_off_rate = die_off_rate
+        self.elitism = elitism
+        self.selection = selection
+        self.crossover = crossover
+        self.mutation_rate = mutation_rate
+        self.type_probs = type_probs
+        self.sigma = sigma
+        self.init = init
+        self.init_scale = init_scale
+        self.mutation_rate_increase = mutation_rate_increase
+        self.threshold = threshold
+        self.threshold_after = threshold_after
+        self.quality = quality
+        self.quality_every = quality_every
+        self.random_state = random_state
+        self.threads = threads
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ helpers
+    def _spec(self, n_pixels):
+        if self.generator_spec is None:
+            latent = check_int(self.latent_dim, "latent_dim", minimum=1)
+            hidden = check_int(self.hidden, "hidden", minimum=1)
+            return NetworkSpec([latent, hidden, n_pixels], ["sigmoid", "sigmoid"])
+        spec = (self.generator_spec if isinstance(self.generator_spec, NetworkSpec)
+                else NetworkSpec(self.generator_spec))
+        if spec.n_outputs != n_pixels:
+            raise ValueError(
+                f"generator_spec: outputs {spec.n_outputs} values but the images have {n_pixels} pixels"
+            )
+        return spec
+
+    def _check_settings(self):
+        check_int(self.generations, "generations", minimum=0)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.d_steps, "d_steps", minimum=0)
+        check_int(self.d_batch, "d_batch", minimum=1)
+        check_positive(self.d_learning_rate, "d_learning_rate")
+        check_int(self.quality_every, "quality_every", minimum=1)
+        check_int(self.threshold_after, "threshold_after", minimum=0)
+        if self.score not in ("mean", "log"):
+            raise ValueError(f"score: expected 'mean' or 'log', got {self.score!r}")
+        if self.threshold is not None:
+            check_rate(self.threshold, "threshold")
+
+    def make_ga(self, spec, seed):
+        """The core driver with this evolver's GA settings."""
+        return GeneticAlgorithm(
+            spec, pop_size=self.pop_size, die_off_rate=self.die_off_rate, elitism=self.elitism,
+            selection=self.selection, crossover=self.crossover, mutation_rate=self.mutation_rate,
+            type_probs=self.type_probs, sigma=self.sigma, init=self.init,
+            init_scale=self.init_scale, mutation_rate_increase=self.mutation_rate_increase,
+            random_state=seed, verbose=self.verbose,
+        )
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X, y=None, callbacks=()):
+        """Evolve the generators against the discriminator on real images ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, rows * cols) or (n, rows, cols)
+            Real images with pixels in [0, 1].
+        y : array-like of shape (n,), optional
+            Labels, used only by the quality measure.
+        callbacks : sequence of callables
+            ``callback(evolver, record)`` after each generation's evaluation
+            (``evolver.ga_.population_`` holds the just-scored generators);
+            returning True stops the run.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        X = np.asarray(X)
+        if X.ndim == 3:
+            if self.image_shape is None:
+                self.image_shape_ = (X.shape[1], X.shape[2])
+            X = X.reshape(X.shape[0], -1)
+        X = check_X(X)
+        if X.shape[0] < 2:
+            raise ValueError(f"X: need at least 2 real images, got {X.shape[0]}")
+        if float(X.min()) < 0.0 or float(X.max()) > 1.0:
+            raise ValueError("X: pixels must lie in [0, 1] (the generators end in a sigmoid)")
+        self.image_shape_ = image_shape_for(X.shape[1], self.image_shape if self.image_shape is not None
+                                            else getattr(self, "image_shape_", None))
+        spec = self._spec(X.shape[1])
+        self.generator_spec_ = spec
+        seed = resolve_seed(self.random_state)
+        self.seed_ = seed
+        quality = None
+        if self.quality and y is not None:
+            from .quality import SampleQuality
+
+            quality = SampleQuality(random_state=seed % (2**31)).fit(X, y)
+        self.quality_ = quality
+        if self.discriminator is None:
+            from .discriminator import build_discriminator
+
+            self.discriminator_ = build_discriminator(self.image_shape_, learning_rate=self.d_learning_rate,
+                                                      seed=seed, threads=self.threads)
+        else:
+            from .discriminator import import_keras
+
+            import_keras(self.threads)
+            self.discriminator_ = self.discriminator
+        self.fitness_ = DiscriminatorFitness(
+            self.discriminator_, X, self.image_shape_, batch_size=self.batch_size,
+            d_steps=self.d_steps, d_batch=self.d_batch, seed=seed, quality=quality,
+            quality_every=self.quality_every, score=self.score,
+        )
+        self.ga_ = self.make_ga(spec, seed)
+        self.stopped_ = None
+        user_callbacks = list(callbacks)
+
+        def on_generation(ga, record):
+            if (self.threshold is not None and record["generation"] >= self.threshold_after
+                    and record["ref_accuracy_min"] <= self.threshold):
+                self.stopped_ = "threshold"
+                return True
+            return any(bool(cb(self, record)) for cb in user_callbacks)
+
+        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=False)
+        if self.stopped_ is None and self.ga_.state_.stopped == "callback":
+            self.stopped_ = "callback"
+        pop = self.ga_.population_
+        if self.ga_.state_.evaluated != pop.generation:  # pragma: no cover - run() always ends evaluated
+            self.fitness_(pop)
+        self.best_generator_ = pop.network(pop.best_index())
+        return self
+
+    # ------------------------------------------------------------ results
+    @property
+    def history_(self):
+        return self.ga_.history_
+
+    @property
+    def population_(self):
+        return self.ga_.population_
+
+    def _latent(self, n, random_state):
+        n = check_int(n, "n", minimum=1)
+        rng = philox(resolve_seed(random_state), 0, PURPOSE_QUALITY)
+        return rng.standard_normal((n, self.generator_spec_.n_inputs), dtype=np.float32)
+
+    def sample(self, n, rows=None, random_state=0):
+        """Images of the generators ``rows`` (default: the best), shape (k, n, rows, cols).
+
+        Parameters
+        ----------
+        n : int
+            Samples per generator.
+        rows : array-like of int, optional
+            Generators of the current population; default: the best
+            generator (:attr:`best_generator_`), giving shape (1, n, ...).
+        random_state : int, default=0
+            Seed of the latent batch.
+        """
+        if not hasattr(self, "ga_"):
+            raise AttributeError("sample: fit() has not been called yet")
+        z = self._latent(n, random_state)
+        if rows is None:
+            out = self.best_generator_.predict(z)[None]
+        else:
+            out = self.population_.forward(z, rows=np.asarray(rows, dtype=np.int64))
+        return out.reshape(out.shape[0], n, *self.image_shape_)
+
+    def top_rows(self, k):
+        """Indices of the ``k`` fittest generators of the current population."""
+        f = np.nan_to_num(self.population_.fitness, nan=-np.inf)
+        return np.argsort(-f, kind="stable")[: int(k)].astype(np.int64)
+
+    def save_generator(self, path):
+        """Save :attr:`best_generator_` (.npz via :meth:`fastga.Network.save`)."""
+        meta = {"image_shape": list(self.image_shape_), "kind": "gan_generator"}
+        return self.best_generator_.save(path, meta=meta)
+
+    def save_discriminator(self, path):
+        """Save the discriminator as a ``.keras`` file, atomically."""
+        import os
+        import tempfile
+
+        path = os.fspath(path)
+        if not path.endswith(".keras"):
+            raise ValueError(f"path: a Keras model file must end in .keras, got {path!r}")
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=folder)
+        os.close(fd)
+        try:
+            self.discriminator_.save(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+
+def load_generator(path):
+    """A generator saved by :meth:`GANEvolver.save_generator`: ``(network, image_shape)``."""
+    net = Network.load(path)
+    shape = net.meta.get("image_shape")
+    return net, (tuple(shape) if shape else image_shape_for(net.spec.n_outputs))
