@@ -17,6 +17,8 @@ import sys
 SUBCOMMANDS = [
     "fastga.commands.gan",
     "fastga.commands.digits",
+    "fastga.commands.arch",
+    "fastga.commands.evaluate",
 ]
 
 

@@ -21,6 +21,7 @@ _KERAS_ACT = {"linear": "linear", "relu": "relu", "sigmoid": "sigmoid", "tanh": 
 
 
 def _import_keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
     try:
         import keras  # Keras 3 (TensorFlow >= 2.16)
     except ImportError:

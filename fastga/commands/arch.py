@@ -1,0 +1,137 @@
+"""``fastga arch``: evolve the architecture and SGD hyperparameters of a network that learns a function.
+
+Samples ``--func`` on ``[--low, --high]`` (``--samples`` points, split into
+disjoint training, validation and test sets), runs
+:class:`fastga.search.ArchitectureSearch`, and writes to ``--out``:
+``best.npz`` (the best network with its traits, function and scores in the
+metadata; read it with ``fastga evaluate``), ``best.keras`` (or ``best.h5``
+with ``--h5``) when TensorFlow is installed, and ``best_fit.png`` (the fit
+over the range).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers):
+    from ..search.data import FUNCTIONS
+
+    p = subparsers.add_parser(
+        "arch",
+        help="evolve network architectures and SGD hyperparameters that learn a function",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--func", dest="function", default="sin", choices=sorted(FUNCTIONS), help="function to learn")
+    p.add_argument("--low", type=float, default=0.0, help="range start (default 0)")
+    p.add_argument("--high", type=float, default=2 * np.pi, help="range end (default 2 pi)")
+    p.add_argument("--samples", type=int, default=2000, help="points sampled from the range")
+    p.add_argument("--val-size", type=float, default=0.2, help="share of points for validation")
+    p.add_argument("--test-size", type=float, default=0.2, help="share of points for the test")
+    p.add_argument("--population", type=int, default=20, help="candidates per generation")
+    p.add_argument("--generations", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=10, help="training epochs of every candidate")
+    p.add_argument("--activation", default="tanh", help="hidden-layer activation")
+    p.add_argument("--mutation-rate", type=float, default=0.01)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="arch_out", help="output folder (default: ./arch_out)")
+    p.add_argument("--h5", action="store_true", help="save the Keras model as .h5 instead of .keras")
+    p.add_argument("--no-keras", action="store_true", help="do not write a Keras model")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _has_keras():
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None or \
+        importlib.util.find_spec("tensorflow") is not None
+
+
+def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=None):
+    """Save a PNG of ``network`` against ``func`` over ``[low, high]``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..fileio import atomic_write_bytes
+
+    x = np.linspace(low, high, 600, dtype=np.float32).reshape(-1, 1)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    if X_train is not None:
+        ax.plot(X_train[:, 0], y_train[:, 0], ".", ms=2, color="0.7", label="training points")
+    truth = np.asarray(func(x[:, 0].astype(np.float64)))
+    pred = network.predict(x)[:, 0]
+    ax.plot(x[:, 0], truth, color="k", lw=1.5, label="true")
+    ax.plot(x[:, 0], pred, color="C3", lw=1.5, ls="--", label="best network")
+    ax.legend(loc="best")
+    ax.set_title(title, fontsize=9)
+    ax2.plot(x[:, 0], pred - truth, color="C0")
+    ax2.axhline(0, color="k", lw=0.5)
+    ax2.set_ylabel("error")
+    ax2.set_xlabel("x")
+    fig.tight_layout()
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def run(args):
+    from ..search import ArchitectureSearch, make_splits
+    from ..search.data import get_function
+
+    func = get_function(args.function)
+    t0 = time.perf_counter()
+    data = make_splits(func, args.samples, args.low, args.high, args.val_size, args.test_size,
+                       random_state=args.seed)
+    search = ArchitectureSearch(population_size=args.population, generations=args.generations,
+                                epochs=args.epochs, activation=args.activation,
+                                mutation_rate=args.mutation_rate, random_state=args.seed,
+                                verbose=not args.quiet)
+    search.fit(data.X_train, data.y_train, data.X_val, data.y_val)
+    wall = time.perf_counter() - t0
+    test_mse = search.mse(data.X_test, data.y_test)
+    traits = search.best_traits_
+    n_trained = len(search.results_)
+    print(f"best traits: {traits.to_dict()}")
+    print(f"network: {list(search.best_network_.spec.sizes)} "
+          f"({search.best_network_.spec.n_params} parameters)")
+    print(f"validation MSE {search.best_score_:.6f}   test MSE {test_mse:.6f}")
+    print(f"{n_trained} candidates trained in {wall:.1f} s "
+          f"({sum(search.history_['seconds']) / max(n_trained, 1):.3f} s per candidate)")
+
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"func": args.function, "low": args.low, "high": args.high, "traits": traits.to_dict(),
+            "activation": args.activation, "val_mse": search.best_score_, "test_mse": test_mse,
+            "epochs": args.epochs, "seed": args.seed, "samples": args.samples}
+    npz = search.best_network_.save(os.path.join(args.out, "best.npz"), meta=meta)
+    print(f"saved {npz}")
+    if not args.no_keras:
+        if _has_keras():
+            from ..export.keras import save_keras
+
+            path = os.path.join(args.out, "best.h5" if args.h5 else "best.keras")
+            save_keras(search.best_network_, path)
+            print(f"saved {path}")
+        else:
+            print("TensorFlow is not installed: no Keras model written")
+    png = plot_fit(search.best_network_, func, args.low, args.high,
+                   os.path.join(args.out, "best_fit.png"),
+                   title=f"{args.function}: {list(traits.layer_sizes)} batch {traits.batch_size} "
+                         f"lr {traits.learning_rate:g} momentum {traits.momentum:g}\n"
+                         f"validation MSE {search.best_score_:.2e}, test MSE {test_mse:.2e}",
+                   X_train=data.X_train, y_train=data.y_train)
+    print(f"saved {png}")
+    return 0
