@@ -256,16 +256,16 @@ class GeneticAlgorithm:
         if not callable(fitness):
             raise TypeError(f"fitness: expected a callable, got {type(fitness).__name__}")
         spec, pop_size, elitism, cum_probs = self._validated()
+        if inputs is not None:  # before initialize(): no kernel runs on bad input
+            from .validation import check_X
+
+            inputs = check_X(inputs, spec.n_inputs, name="inputs")
         if warm_start is None:
             warm_start = hasattr(self, "state_")
         if not warm_start or not hasattr(self, "state_"):
             self.initialize(population)
         elif population is not None:
             raise ValueError("population: give it only for a fresh run (warm_start=False)")
-        if inputs is not None:
-            from .validation import check_X
-
-            inputs = check_X(inputs, spec.n_inputs, name="inputs")
         self.state_.stopped = None
         bar = progress_bar(generations, "generations", disable=not self.verbose)
         try:

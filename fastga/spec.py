@@ -29,7 +29,7 @@ LEAKY_SLOPE = 0.01
 _ALIASES = {"identity": "linear", "none": "linear", None: "linear", "logistic": "sigmoid"}
 
 
-def activation_code(act):
+def activation_code(act, name="activation"):
     """Return the kernel code of an activation given by name, code or callable.
 
     Parameters
@@ -38,6 +38,8 @@ def activation_code(act):
         A name from :data:`ACTIVATIONS`, its integer code, ``None`` (linear),
         or a callable whose ``__name__`` is such a name (e.g. Keras'
         ``activations.sigmoid``, as the GA-GAN reference passes).
+    name : str, default="activation"
+        Argument name that error messages start with.
 
     Returns
     -------
@@ -45,7 +47,7 @@ def activation_code(act):
     """
     if isinstance(act, (int, np.integer)) and not isinstance(act, bool):
         if int(act) not in ACTIVATIONS.values():
-            raise ValueError(f"activation: unknown activation code {act!r}")
+            raise ValueError(f"{name}: unknown activation code {act!r}")
         return int(act)
     if callable(act):
         act = getattr(act, "__name__", repr(act))
@@ -53,7 +55,7 @@ def activation_code(act):
     key = _ALIASES.get(key, key)
     if key not in ACTIVATIONS:
         raise ValueError(
-            f"activation: unknown activation {act!r}; expected one of {sorted(ACTIVATIONS)}"
+            f"{name}: unknown activation {act!r}; expected one of {sorted(ACTIVATIONS)}"
         )
     return ACTIVATIONS[key]
 
@@ -99,7 +101,7 @@ class NetworkSpec:
     def __init__(self, layer_sizes, activations=None):
         sizes, acts = _parse(layer_sizes, activations)
         self.sizes = tuple(sizes)
-        self.activations = tuple(_NAMES[activation_code(a)] for a in acts)
+        self.activations = tuple(_NAMES[activation_code(a, "activations")] for a in acts)
         w_off, b_off, pos = [], [], 0
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             w_off.append(pos)
