@@ -83,7 +83,8 @@ def create_data(func, n=10000, low=0.0, high=2 * np.pi, random_state=None):
         raise ValueError(f"high: must be above low ({low}), got {high}")
     rng = philox(resolve_seed(random_state), 0, _PURPOSE_DATA)
     x = rng.choice(np.linspace(low, high, n + 1000), n, replace=False)
-    y = np.asarray(func(x), dtype=np.float64)
+    with np.errstate(all="ignore"):  # non-finite values are reported just below
+        y = np.asarray(func(x), dtype=np.float64)
     if y.shape != x.shape:
         raise ValueError(f"func: must map an array of shape {x.shape} to the same shape, got {y.shape}")
     if not np.isfinite(y).all():
