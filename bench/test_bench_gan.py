@@ -1,0 +1,78 @@
+"""GA-GAN speed: one generation of P=50 generators (64 fakes each) on digits.
+
+fastga's batched generation (one Numba forward pass for all fakes, a few
+``train_on_batch`` calls, one ``predict_on_batch``, then the core's breeding)
+against the reference's per-agent structure (one ``fit`` and one
+``evaluate`` per generator, ``bench/reference_gan.py``), both measured in the
+same run. Run ``pytest bench/test_bench_gan.py --benchmark-enable`` for the
+full measurement: the ratio is printed and stored in the benchmark's
+``extra_info`` and must be >= 20. With benchmarks disabled (CI) it runs
+once on a tiny population as a smoke test.
+"""
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from fastga import GeneticAlgorithm, NetworkSpec
+
+pytestmark = pytest.mark.gan
+
+P, FAKES, LATENT, HIDDEN = 50, 64, 100, 100
+
+
+def _median_seconds(fn, rounds):
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def test_bench_gan_generation_vs_reference(benchmark):
+    pytest.importorskip("tensorflow")
+    from bench.reference_gan import generate_agents, reference_fitness, sigmoid
+    from fastga.datasets import load_digits_split
+    from fastga.gan import DiscriminatorFitness
+    from fastga.gan.discriminator import build_discriminator
+
+    full = not benchmark.disabled
+    n_ref = P if full else 3
+    X, _, _, _ = load_digits_split()
+
+    # fastga: the core GA driving the batched discriminator fitness.
+    spec = NetworkSpec([LATENT, HIDDEN, 64], ["sigmoid", "sigmoid"])
+    fitness = DiscriminatorFitness(build_discriminator((8, 8), seed=1), X, (8, 8), batch_size=FAKES,
+                                   d_steps=2, d_batch=64, seed=1)
+    ga = GeneticAlgorithm(spec, pop_size=P, elitism=2, type_probs=(0, 0, 0, 1), init="glorot",
+                          random_state=1)
+    ga.run(fitness, 0)  # evaluate generation 0 (also traces the Keras functions)
+
+    def one_generation():
+        ga.run(fitness, 1, warm_start=True)  # breed + evaluate: one generation
+
+    one_generation()  # warm-up
+    benchmark.pedantic(one_generation, rounds=10 if full else 1, iterations=1)
+
+    # The reference's per-agent structure, same data, same discriminator design.
+    rng = np.random.default_rng(2)
+    network = [[LATENT, HIDDEN, sigmoid], [None, 64, sigmoid]]
+    agents = generate_agents(n_ref, network, rng)
+    model = build_discriminator((8, 8), seed=2)
+    reference_fitness(agents[:1], model, X, 8, LATENT, FAKES, rng)  # warm-up (tracing)
+    ref = _median_seconds(lambda: reference_fitness(agents, model, X, 8, LATENT, FAKES, rng),
+                          rounds=3 if full else 1)
+    assert all(0 <= a.fitness <= 100 for a in agents)
+    assert len(ga.history_) >= 3 and np.isfinite(ga.history_["best_fitness"]).all()
+    if not full:
+        return
+    ours = benchmark.stats.stats.median
+    ratio = ref / ours
+    benchmark.extra_info.update({"reference_seconds": ref, "fastga_seconds": ours, "speedup": ratio,
+                                 "pop_size": P, "fakes_per_generator": FAKES})
+    print(f"\nGA-GAN generation, P={P}, {FAKES} fakes each: reference per-agent {ref:.3f} s, "
+          f"fastga {ours:.4f} s, speed-up {ratio:.1f}x")
+    assert ratio >= 20, f"speed-up {ratio:.1f}x < 20x"
