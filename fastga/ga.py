@@ -168,8 +168,7 @@ class GeneticAlgorithm:
         spec = self.spec if isinstance(self.spec, NetworkSpec) else NetworkSpec(self.spec)
         pop_size = check_int(self.pop_size, "pop_size", minimum=2)
         check_rate(self.die_off_rate, "die_off_rate", 0.0, 1.0)
-        if not np.isfinite(self.fitness_pref) or self.fitness_pref < 0:
-            raise ValueError(f"fitness_pref: must be >= 0 and finite, got {self.fitness_pref}")
+        check_positive(self.fitness_pref, "fitness_pref", allow_zero=True)
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection: expected one of {SELECTIONS}, got {self.selection!r}")
         check_int(self.tournament_size, "tournament_size", minimum=1)
@@ -191,8 +190,10 @@ class GeneticAlgorithm:
             )
         if self.patience is not None:
             check_int(self.patience, "patience", minimum=1)
-        if self.threshold is not None and not np.isfinite(self.threshold):
-            raise ValueError(f"threshold: must be finite, got {self.threshold}")
+        if self.threshold is not None:
+            check_rate(self.threshold, "threshold", -np.inf, np.inf)  # a number, not NaN
+            if not np.isfinite(self.threshold):
+                raise ValueError(f"threshold: must be finite, got {self.threshold}")
         return spec, pop_size, elitism, cum_probs
 
     # ---------------------------------------------------------------- run

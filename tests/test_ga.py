@@ -284,3 +284,23 @@ def test_minibatches_change_per_generation_and_repeat_per_seed():
     assert SupervisedFitness(X, y, batch_size=50).batch(0) is None
     pop = Population.random(SPEC, 4, random_state=0)
     np.testing.assert_allclose(fit(pop), SupervisedFitness(X[b0], y[b0])(pop), rtol=0, atol=0)
+
+
+# --------------------------------------------------------------- History
+def test_history_columns_padding_and_equality():
+    h = History()
+    h.append({"generation": 0, "best_fitness": 1.0, "seconds": 0.5})
+    h.append({"generation": 1, "best_fitness": 2.0, "extra": 7.0, "seconds": 0.1})
+    assert len(h) == 2
+    np.testing.assert_array_equal(h["extra"], [np.nan, 7.0])
+    h.append({"generation": 2, "best_fitness": 2.0, "seconds": 0.2})
+    np.testing.assert_array_equal(h["extra"], [np.nan, 7.0, np.nan])
+    h.set_last("best_fitness", 3.0)
+    assert h["best_fitness"][-1] == 3.0
+    other = h.copy()
+    other.set_last("seconds", 99.0)  # timing differs: still equal
+    assert other == h
+    other.set_last("best_fitness", 3.5)
+    assert not (other == h)
+    assert History(h.to_dict()) == h and "extra" in h and "nope" not in h
+    assert not (h == {"generation": [0, 1, 2]})
