@@ -34,7 +34,8 @@ class _GeneticMLP(BaseEstimator):
                  mutation_rate=0.2, type_probs=(0.0, 0.0, 0.0, 1.0), shift_max=2.0,
                  swap_max=2.0, sigma=0.05, mutation_rate_cap=0.3, mutation_rate_increase=0.01,
                  init="uniform", init_scale=None, batch_size=256, threshold=None, patience=None,
-                 warm_start=False, random_state=None, verbose=False):
+                 warm_start=False, random_state=None, verbose=False, checkpoint_every=None,
+                 checkpoint_path=None):
         self.architecture = architecture
         self.activation = activation
         self.pop_size = pop_size
@@ -62,6 +63,8 @@ class _GeneticMLP(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_path = checkpoint_path
 
     # ------------------------------------------------------------ helpers
     def _spec(self, n_in, n_out):
@@ -81,8 +84,12 @@ class _GeneticMLP(BaseEstimator):
     def _stop_callback(self):
         return None
 
-    def fit(self, X, y, callbacks=()):
+    def fit(self, X, y, callbacks=(), population=None):
         """Evolve a population of networks on ``(X, y)``.
+
+        With ``warm_start=True`` and a fitted population of the same layout,
+        breed ``generations`` more generations from it (bit-identical to one
+        longer fit, also after :meth:`save` and :meth:`load`).
 
         Parameters
         ----------
@@ -90,6 +97,9 @@ class _GeneticMLP(BaseEstimator):
         y : array-like
         callbacks : sequence of callables, optional
             ``callback(ga, record)`` after each generation; True stops.
+        population : Population, optional
+            Initial genomes of a fresh fit (``pop_size`` networks of the
+            estimator's layout), e.g. from :func:`fastga.seeding.seed_population`.
 
         Returns
         -------
@@ -97,6 +107,11 @@ class _GeneticMLP(BaseEstimator):
         """
         X, y_fit, n_out = self._check_xy(X, y)
         generations = check_int(self.generations, "generations", minimum=0)
+        every = self.checkpoint_every
+        if every is not None:
+            every = check_int(every, "checkpoint_every", minimum=1)
+            if self.checkpoint_path is None:
+                raise ValueError("checkpoint_path: required with checkpoint_every")
         if self.batch_size is not None:
             check_int(self.batch_size, "batch_size", minimum=1)
         if self.threshold is not None:
@@ -105,20 +120,45 @@ class _GeneticMLP(BaseEstimator):
         go_on = (self.warm_start and hasattr(self, "ga_")
                  and self.ga_.population_.spec == spec)
         if not go_on:
-            self.ga_ = GeneticAlgorithm(spec, **{k: getattr(self, k) for k in _GA_PARAMS})
-            self.ga_.initialize()
+            ga = GeneticAlgorithm(spec, **{k: getattr(self, k) for k in _GA_PARAMS})
+            ga.initialize(population)  # checks the settings and the population first
+            self.ga_ = ga
+        elif population is not None:
+            raise ValueError("population: give it only for a fresh fit (not when warm starting)")
         else:
             for k in _GA_PARAMS:
                 if k not in ("random_state", "pop_size"):
                     setattr(self.ga_, k, getattr(self, k))
         fitness = SupervisedFitness(X, y_fit, self._metric, self.batch_size,
                                     seed=self.ga_.state_.seed, n_outputs=n_out)
-        cbs = list(callbacks)
+        cbs = []
+        if every is not None:
+            start = self.ga_.population_.generation
+
+            def checkpoint(ga, record):
+                gen = ga.population_.generation
+                if gen != start and gen % every == 0:
+                    self._finish(X, y_fit, spec)
+                    self.save(self.checkpoint_path)
+
+            cbs.append(checkpoint)
+        cbs.extend(callbacks)
         stop = self._stop_callback()
         if stop is not None:
             cbs.append(stop)
-        self.ga_.run(fitness, generations, callbacks=cbs, warm_start=True)
-        # Pick the best network of the final population on the whole training set.
+        try:
+            self.ga_.run(fitness, generations, callbacks=cbs, warm_start=True)
+        except KeyboardInterrupt:
+            if self.checkpoint_path is None:
+                raise
+            # The GA's state is consistent (updates are all or nothing): keep the best so far.
+        self._finish(X, y_fit, spec)
+        if self.checkpoint_path is not None:
+            self.save(self.checkpoint_path)
+        return self
+
+    def _finish(self, X, y_fit, spec):
+        """Pick the best network of the current population on the whole training set."""
         pop = self.ga_.population_
         loss, acc = pop.losses(X, y_fit, self._metric)
         full = np.where(np.isfinite(loss), -loss, -np.inf)
@@ -128,7 +168,40 @@ class _GeneticMLP(BaseEstimator):
         self.history_ = self.ga_.history_
         self.n_generations_ = int(pop.generation)
         self.n_features_in_ = X.shape[1]
-        return self
+
+    # ---------------------------------------------------------------- files
+    def save(self, path):
+        """Write the parameters, fitted attributes and GA state to ``path``.
+
+        One ``.npz``, atomic and pickle-free (see :mod:`fastga.checkpoint`).
+        ``Estimator.load(path)`` gives back an estimator that predicts the
+        same and, with ``warm_start=True``, whose ``fit`` goes on
+        bit-identically.
+
+        Returns
+        -------
+        str
+            ``path``.
+        """
+        from .checkpoint import save_estimator
+
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator of this class written by :meth:`save`.
+
+        To go on evolving it: ``est.set_params(warm_start=True, generations=more).fit(X, y)``.
+
+        Raises
+        ------
+        fastga.fileio.FileFormatError
+            The file is corrupt, truncated, not an estimator of this class or
+            of a newer version.
+        """
+        from .checkpoint import load_estimator
+
+        return load_estimator(path, cls)
 
     def _check_fitted(self):
         if not hasattr(self, "best_network_"):
@@ -195,6 +268,13 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
     random_state : None, int or numpy.random.Generator
     verbose : bool, default=False
         Show a progress bar.
+    checkpoint_every : int, optional
+        During ``fit``, save the estimator (:meth:`save`) to
+        ``checkpoint_path`` after every generation that is a multiple of this.
+    checkpoint_path : str, optional
+        Where checkpoints go. When given, ``fit`` also saves at its end and
+        on Ctrl-C (KeyboardInterrupt), after which it returns normally with
+        the best network so far and ``ga_.state_.stopped == "interrupted"``.
 
     Attributes
     ----------
@@ -234,7 +314,7 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         if self.threshold is None:
             return None
         threshold = float(self.threshold)
-        return lambda ga, rec: rec.get("best_accuracy", -np.inf) >= threshold
+        return lambda ga, rec: rec.get("best_accuracy", -np.inf) >= threshold and "threshold"
 
     def predict_proba(self, X):
         """Class probabilities, float32 (n_samples, n_classes)."""
@@ -243,7 +323,8 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
 
     def predict(self, X):
         """Predicted class labels."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class GeneticMLPRegressor(RegressorMixin, _GeneticMLP):
@@ -278,7 +359,7 @@ class GeneticMLPRegressor(RegressorMixin, _GeneticMLP):
         if self.threshold is None:
             return None
         threshold = float(self.threshold)
-        return lambda ga, rec: -rec["best_fitness"] <= threshold
+        return lambda ga, rec: -rec["best_fitness"] <= threshold and "threshold"
 
     def predict(self, X):
         """Predicted targets, (n_samples,) if fitted on 1-D ``y``."""

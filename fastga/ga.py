@@ -7,7 +7,10 @@ Python loop that ranks, selects and calls the in-place Numba operators.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +30,35 @@ __all__ = ["GeneticAlgorithm", "GAState", "CROSSOVERS", "SELECTIONS"]
 
 CROSSOVERS = ("neuron", "single_point", "uniform", "none")
 SELECTIONS = ("preference", "tournament")
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold back Ctrl-C (SIGINT) while the run's state is being updated.
+
+    A KeyboardInterrupt can land between any two bytecodes; inside this block
+    it is recorded and raised on leaving it, so an interrupted run is always
+    in a consistent state that a checkpoint can save. Outside the main thread
+    (no signals there) the block does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler installed outside Python: leave it alone
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signal.SIGINT, None)
+            elif previous is not signal.SIG_IGN:
+                raise KeyboardInterrupt
 
 
 @dataclass
@@ -224,7 +256,7 @@ class GeneticAlgorithm:
         return self
 
     def run(self, fitness, generations, inputs=None, callbacks=(), population=None,
-            warm_start=None):
+            warm_start=None, checkpoint_every=None, checkpoint_path=None):
         """Breed ``generations`` generations, evaluating each.
 
         Parameters
@@ -242,18 +274,35 @@ class GeneticAlgorithm:
         inputs : array-like, optional
         callbacks : sequence of callables
             ``callback(ga, record)`` after each evaluation, where ``record``
-            is that generation's history row; returning True stops the run.
+            is that generation's history row; returning True (or a string,
+            recorded as ``state_.stopped``) stops the run.
         population : Population, optional
             Initial genomes for a fresh run.
         warm_start : bool, optional
             Go on from the current population and state instead of starting
             afresh. Default: go on if this object has already run.
+        checkpoint_every : int, optional
+            Save a checkpoint (:meth:`save`) to ``checkpoint_path`` after
+            every generation that is a multiple of this.
+        checkpoint_path : str or os.PathLike, optional
+            Where checkpoints go (one file, replaced atomically). When given,
+            a checkpoint is also written at the end of the run and on
+            Ctrl-C (KeyboardInterrupt): the run then stops, sets
+            ``state_.stopped = "interrupted"`` and returns normally with the
+            best so far; ``GeneticAlgorithm.load(checkpoint_path).run(fitness,
+            more)`` goes on bit-identically. Without ``checkpoint_path`` the
+            KeyboardInterrupt propagates (the state is consistent, so
+            :meth:`save` still works).
 
         Returns
         -------
         self
         """
         generations = check_int(generations, "generations", minimum=0)
+        if checkpoint_every is not None:
+            checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+            if checkpoint_path is None:
+                raise ValueError("checkpoint_path: required with checkpoint_every")
         if not callable(fitness):
             raise TypeError(f"fitness: expected a callable, got {type(fitness).__name__}")
         spec, pop_size, elitism, cum_probs = self._validated()
@@ -268,16 +317,21 @@ class GeneticAlgorithm:
         elif population is not None:
             raise ValueError("population: give it only for a fresh run (warm_start=False)")
         self.state_.stopped = None
+        start, saved = self.population_.generation, None  # saved: (generation, evaluated)
         bar = progress_bar(generations, "generations", disable=not self.verbose)
         try:
             for _ in range(generations + 1):
                 t0 = time.perf_counter()
                 pop = self.population_
                 if self.state_.evaluated != pop.generation:
-                    record = self._evaluate(fitness, inputs)
-                    stop = self._after_evaluation(record, callbacks)
+                    record, f = self._evaluate(fitness, inputs)
+                    stop = self._after_evaluation(record, f, callbacks)
                     self.history_.set_last("seconds", time.perf_counter() - t0)
                     bar.set_postfix(best=f"{record['best_fitness']:.4g}", refresh=False)
+                    if (checkpoint_every and pop.generation != start
+                            and pop.generation % checkpoint_every == 0):
+                        self.save(checkpoint_path)
+                        saved = (pop.generation, self.state_.evaluated)
                     if stop:
                         break
                 if bar.n >= generations:
@@ -288,17 +342,20 @@ class GeneticAlgorithm:
                 self.history_.set_last("seconds", self.history_["seconds"][-1] + time.perf_counter() - t1)
         except KeyboardInterrupt:
             self.state_.stopped = "interrupted"
-            raise
+            if checkpoint_path is None:
+                raise
         finally:
             bar.close()
+        if checkpoint_path is not None and (
+                saved != (self.population_.generation, self.state_.evaluated)
+                or self.state_.stopped == "interrupted"):
+            self.save(checkpoint_path)
         return self
 
     def _evaluate(self, fitness, inputs):
         pop = self.population_
         raw = fitness(pop if inputs is None else pop.forward(inputs))
         f = sanitize_fitness(raw, pop.size)
-        pop.fitness = f
-        self.state_.evaluated = pop.generation
         finite = np.isfinite(f)
         best = float(f.max()) if finite.any() else -np.inf
         record = {
@@ -309,10 +366,29 @@ class GeneticAlgorithm:
             "n_invalid": int((~finite).sum()),
         }
         record.update(getattr(fitness, "last_stats", None) or {})
-        return record
+        return record, f
 
-    def _after_evaluation(self, record, callbacks):
+    def _after_evaluation(self, record, f, callbacks):
+        with _interrupts_deferred():  # all or nothing: a checkpoint sees a consistent state
+            self._record(record, f)
+        if self.threshold is not None and record["best_fitness"] >= self.threshold:
+            self.state_.stopped = "threshold"
+            return True
+        if self.patience is not None and self.state_.stall >= self.patience:
+            self.state_.stopped = "patience"
+            return True
+        for cb in callbacks:
+            verdict = cb(self, record)
+            if verdict:
+                self.state_.stopped = verdict if isinstance(verdict, str) else "callback"
+                return True
+        return False
+
+    def _record(self, record, f):
+        """Store one evaluation: fitness, best so far, adaptive rate, history row."""
         st, pop = self.state_, self.population_
+        pop.fitness = f
+        st.evaluated = pop.generation
         best = record["best_fitness"]
         if best > st.best_fitness:
             improved = True
@@ -332,17 +408,6 @@ class GeneticAlgorithm:
         record["mutation_rate"] = st.mutation_rate
         record["seconds"] = 0.0
         self.history_.append(record)
-        if self.threshold is not None and best >= self.threshold:
-            st.stopped = "threshold"
-            return True
-        if self.patience is not None and st.stall >= self.patience:
-            st.stopped = "patience"
-            return True
-        for cb in callbacks:
-            if cb(self, record):
-                st.stopped = "callback"
-                return True
-        return False
 
     def _breed(self, spec, pop_size, elitism, cum_probs):
         """Write the next generation into the children buffer, then swap."""
@@ -380,10 +445,42 @@ class GeneticAlgorithm:
         counts = np.empty(n_child, dtype=np.int64)
         mutate(children, rows, seed, gen, float(st.mutation_rate), cum_probs,
                float(self.shift_max), float(self.swap_max), float(self.sigma), counts)
-        pop.swap()
-        pop.generation = gen + 1
-        pop.fitness = np.full(pop_size, np.nan)
+        unevaluated = np.full(pop_size, np.nan)
+        with _interrupts_deferred():  # the children become the generation: all or nothing
+            pop.swap()
+            pop.generation = gen + 1
+            pop.fitness = unevaluated
         return counts
+
+    # --------------------------------------------------------- checkpoints
+    def save(self, path):
+        """Write the settings and the whole run state to ``path`` (one ``.npz``).
+
+        Atomic and pickle-free (see :mod:`fastga.checkpoint`). The fitness
+        function is not saved: give it again to :meth:`run`.
+
+        Returns
+        -------
+        str
+            ``path``.
+        """
+        from .checkpoint import save_ga
+
+        return save_ga(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a GA written by :meth:`save`; ``.run(fitness, more)`` goes on bit-identically.
+
+        Raises
+        ------
+        fastga.fileio.FileFormatError
+            The file is corrupt, truncated, of another kind or of a newer
+            version.
+        """
+        from .checkpoint import load_ga
+
+        return load_ga(path)
 
     # ------------------------------------------------------------ results
     def best_network(self):

@@ -1,0 +1,38 @@
+"""The ``fastga`` command line (tiny sizes)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from fastga.cli import main
+from fastga.network import Network
+
+
+def test_digits_command_writes_results(tmp_path, capsys):
+    out = tmp_path / "out"
+    js = tmp_path / "r.json"
+    code = main(["digits", "--generations", "3", "--pop-size", "20", "--out", str(out),
+                 "--json", str(js), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "wall time" in text
+    res = json.loads(js.read_text())
+    assert set(res) == {"test_accuracy", "train_accuracy", "generations", "seconds"}
+    assert 0.0 <= res["test_accuracy"] <= 1.0 and res["generations"] == 3
+    assert (out / "digits_fitness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    net = Network.load(out / "digits_best.npz")
+    assert net.spec.sizes == (64, 32, 10)
+    assert np.isfinite(net.predict(np.zeros((2, 64)))).all()
+
+
+def test_bad_argument_is_a_clear_error(tmp_path, capsys):
+    code = main(["digits", "--pop-size", "1", "--generations", "1", "--out", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "pop_size" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_help():
+    proc = subprocess.run([sys.executable, "-m", "fastga", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "digits" in proc.stdout

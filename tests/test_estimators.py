@@ -1,0 +1,134 @@
+"""GeneticMLPClassifier / GeneticMLPRegressor: scikit-learn conventions and behaviour."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import fastga
+from fastga.datasets import load_digits_split
+
+SMALL = dict(pop_size=30, generations=6, architecture=(8,), batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_split()
+
+
+def test_init_only_stores_parameters():
+    clf = fastga.GeneticMLPClassifier(pop_size=-5, mutation_rate=7.0, random_state="x")
+    assert clf.pop_size == -5 and clf.mutation_rate == 7.0 and clf.random_state == "x"
+    params = clf.get_params()
+    for name in ("architecture", "pop_size", "generations", "die_off_rate", "fitness_pref",
+                 "mutation_rate", "type_probs", "shift_max", "swap_max", "mutation_rate_cap",
+                 "mutation_rate_increase", "max_crossover", "crossover_prob", "elitism",
+                 "batch_size", "threshold", "random_state", "verbose"):
+        assert name in params
+    assert clone(clf).get_params() == params
+
+
+def test_classifier_fit_predict_score(digits):
+    X_tr, X_te, y_tr, y_te = digits
+    clf = fastga.GeneticMLPClassifier(random_state=0, **SMALL).fit(X_tr, y_tr)
+    proba = clf.predict_proba(X_te)
+    assert proba.shape == (360, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    pred = clf.predict(X_te)
+    assert pred.shape == (360,) and set(np.unique(pred)) <= set(range(10))
+    assert clf.score(X_te, y_te) == pytest.approx((pred == y_te).mean())
+    assert isinstance(clf.best_network_, fastga.Network)
+    assert len(clf.history_) == SMALL["generations"] + 1
+    for col in ("best_fitness", "mean_fitness", "best_accuracy", "prediction_variance",
+                "fitness_variance", "mutation_rate", "seconds"):
+        assert col in clf.history_ and np.isfinite(clf.history_[col]).all()
+    assert clf.n_features_in_ == 64 and list(clf.classes_) == list(range(10))
+
+
+def test_classifier_learns(digits):
+    X_tr, X_te, y_tr, y_te = digits
+    clf = fastga.GeneticMLPClassifier(random_state=1, pop_size=100, generations=40,
+                                      architecture=(16,), batch_size=128).fit(X_tr, y_tr)
+    # Chance is 0.1; 40 generations of a small population reach far above it.
+    assert clf.score(X_te, y_te) > 0.4
+    h = clf.history_
+    assert h["best_fitness"][-1] > h["best_fitness"][0]
+
+
+def test_same_seed_same_result(digits):
+    X_tr, _, y_tr, _ = digits
+    a = fastga.GeneticMLPClassifier(random_state=3, **SMALL).fit(X_tr, y_tr)
+    b = fastga.GeneticMLPClassifier(random_state=3, **SMALL).fit(X_tr, y_tr)
+    c = fastga.GeneticMLPClassifier(random_state=4, **SMALL).fit(X_tr, y_tr)
+    assert a.history_ == b.history_
+    np.testing.assert_array_equal(a.best_network_.genome, b.best_network_.genome)
+    assert not np.array_equal(a.best_network_.genome, c.best_network_.genome)
+
+
+def test_warm_start_goes_on(digits):
+    X_tr, _, y_tr, _ = digits
+    clf = fastga.GeneticMLPClassifier(random_state=0, warm_start=True, **SMALL)
+    clf.fit(X_tr, y_tr)
+    clf.fit(X_tr, y_tr)
+    assert clf.n_generations_ == 2 * SMALL["generations"]
+    full = fastga.GeneticMLPClassifier(random_state=0, **{**SMALL, "generations": 12})
+    full.fit(X_tr, y_tr)
+    assert clf.history_ == full.history_
+
+
+def test_threshold_stops_early(digits):
+    X_tr, _, y_tr, _ = digits
+    clf = fastga.GeneticMLPClassifier(random_state=0, threshold=0.0, **SMALL).fit(X_tr, y_tr)
+    assert clf.n_generations_ == 0 and clf.ga_.state_.stopped == "threshold"
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        fastga.GeneticMLPClassifier().predict(np.zeros((2, 64)))
+
+
+@pytest.mark.parametrize("bad, name", [
+    (dict(pop_size=1), "pop_size"),
+    (dict(mutation_rate=1.5), "mutation_rate"),
+    (dict(die_off_rate=-0.1), "die_off_rate"),
+    (dict(type_probs=(0.5, 0.2, 0.2)), "type_probs"),
+    (dict(activation="swish"), "activation"),
+    (dict(architecture=(0,)), "architecture"),
+    (dict(batch_size=0), "batch_size"),
+])
+def test_bad_parameters_name_the_argument(digits, bad, name):
+    X_tr, _, y_tr, _ = digits
+    with pytest.raises((ValueError, TypeError), match=name):
+        fastga.GeneticMLPClassifier(**{**SMALL, **bad}).fit(X_tr[:50], y_tr[:50])
+
+
+def test_bad_data_name_the_argument(digits):
+    X_tr, _, y_tr, _ = digits
+    clf = fastga.GeneticMLPClassifier(**SMALL)
+    with pytest.raises(ValueError, match="^y"):
+        clf.fit(X_tr[:50], y_tr[:40])
+    with pytest.raises(ValueError, match="^y"):
+        clf.fit(X_tr[:50], -np.ones(50, dtype=int))
+    X_bad = X_tr[:50].copy()
+    X_bad[3, 3] = np.nan
+    with pytest.raises(ValueError, match="^X"):
+        clf.fit(X_bad, y_tr[:50])
+    with pytest.raises(ValueError, match="^X"):
+        clf.fit(X_tr[:50, :, None], y_tr[:50])
+    clf.fit(X_tr[:50], y_tr[:50])
+    with pytest.raises(ValueError, match="^X"):
+        clf.predict(X_tr[:5, :10])
+
+
+def test_regressor_fits_a_function():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(256, 2)).astype(np.float32)
+    y = X[:, 0] ** 2 - X[:, 1]
+    reg = fastga.GeneticMLPRegressor(architecture=(16,), pop_size=60, generations=30,
+                                     batch_size=None, random_state=0).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (256,)
+    mse = float(((pred - y) ** 2).mean())
+    assert mse < float(y.var())  # better than predicting the mean
+    assert reg.history_["best_fitness"][-1] >= reg.history_["best_fitness"][0]
+    assert "best_accuracy" not in reg.history_
