@@ -54,6 +54,9 @@ TINY_SHAPES = [
     dict(P=7, B=3, sizes=(2, 8, 3), activations=("softmax", "tanh")),
     dict(P=2, B=1, sizes=(1, 1), activations=("sigmoid",)),
     dict(P=9, B=11, sizes=(8, 6, 5, 4, 10), activations=("relu", "leaky_relu", "tanh", "linear")),
+    # Batches of 16 and more: whole blocks of samples plus a remainder.
+    dict(P=4, B=33, sizes=(5, 6, 4), activations=("sigmoid", "softmax")),
+    dict(P=3, B=16, sizes=(3, 5, 2), activations=("relu", "linear")),
 ]
 
 #: A realistic shape for the benchmarks (the digits task: 64 -> 32 -> 10).

@@ -259,3 +259,27 @@ def test_kernel_signatures_used_by_the_driver():
                                 2.0, 0.1)
     np.testing.assert_array_equal(children, ref_g)
     np.testing.assert_array_equal(counts, ref_c)
+
+
+def test_workspace_reuse_across_batch_sizes_and_metrics():
+    """One Population (one Workspace) evaluated on batches of changing size and
+    metric gives what a fresh Population gives each time."""
+    spec = make_spec((5, 7, 3), ("tanh", "softmax"))
+    rng = np.random.default_rng(6)
+    genomes = (0.5 * rng.standard_normal((6, spec.n_params))).astype(np.float32)
+    pop = Population(spec, genomes)
+    for B, metric in [(40, "cross_entropy"), (3, "mse"), (17, "accuracy"), (40, "mse"), (1, "cross_entropy"),
+                      (16, "accuracy")]:
+        X = rng.standard_normal((B, 5)).astype(np.float32)
+        if metric == "mse":
+            y = rng.standard_normal((B, 3)).astype(np.float32)
+        else:
+            y = rng.integers(0, 3, B)
+        fresh = Population(spec, genomes)
+        np.testing.assert_array_equal(pop.forward(X), fresh.forward(X))
+        for a, b in zip(pop.losses(X, y, metric), fresh.losses(X, y, metric)):
+            np.testing.assert_array_equal(a, b)
+        loss, acc, _ = naive.fused_fitness(genomes, spec.sizes, spec.activations, X, y, metric)
+        got_loss, got_acc = pop.losses(X, y, metric)
+        np.testing.assert_allclose(got_loss, loss, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(got_acc, acc)
