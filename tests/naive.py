@@ -175,9 +175,11 @@ def cross_entropy(genome, sizes, activations, X, y):
 
 
 def accuracy(genome, sizes, activations, X, y):
-    """Share of samples whose first maximal output is the label."""
+    """Share of samples whose first maximal output is the label (a sample
+    with a NaN output is never correct)."""
     out = network_forward(genome, sizes, activations, X)
-    return float(np.mean(np.argmax(out, axis=1) == np.asarray(y)))
+    hit = (np.argmax(out, axis=1) == np.asarray(y)) & ~np.isnan(out).any(axis=1)
+    return float(np.mean(hit))
 
 
 def mse(genome, sizes, activations, X, Y):

@@ -139,3 +139,23 @@ def test_evaluate_ranks_nonfinite_last():
     f = pop.evaluate(X, np.array([0.0]).reshape(1, 1).repeat(2, axis=1), metric="mse")
     assert f[1] == -np.inf and np.isfinite(f[[0, 2]]).all()
     assert pop.best_index() == 0
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
+@pytest.mark.parametrize("metric", ["cross_entropy", "accuracy"])
+def test_network_with_nan_outputs_never_scores(metric, output):
+    """A network whose outputs are NaN (e.g. a NaN or overflowed weight) must
+    rank last: its fitness is -inf (NaN loss) or, for accuracy, no sample is
+    counted as correct. Here every label is 0, which an argmax that skips NaN
+    would "predict" for free."""
+    spec = NetworkSpec([2, 3, 3], ["relu", output])
+    g = np.zeros((2, spec.n_params), dtype=np.float32)
+    g[1, :] = np.nan
+    pop = Population(spec, g)
+    X = np.ones((20, 2), dtype=np.float32)
+    y = np.zeros(20, dtype=np.int64)
+    f = pop.evaluate(X, y, metric)
+    assert np.isfinite(f[0])
+    assert not f[1] > 0, f"a NaN network scored {f[1]} on {metric}"
+    if metric == "cross_entropy":
+        assert f[1] == -np.inf
