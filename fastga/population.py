@@ -223,5 +223,28 @@ class Population:
             y = check_labels(y, X.shape[0], self.spec.n_outputs)
         return X, y
 
+    # ---------------------------------------------------------- files
+    def save(self, path, meta=None):
+        """Write genomes, fitness, generation and spec to ``path`` (.npz, atomic, no pickle).
+
+        See :mod:`fastga.checkpoint`. Returns ``path``.
+        """
+        from .checkpoint import save_population
+
+        return save_population(self, path, meta=meta)
+
+    @classmethod
+    def load(cls, path):
+        """Read a population written by :meth:`save`.
+
+        Raises
+        ------
+        fastga.fileio.FileFormatError
+            The file is corrupt, truncated, of another kind or of a newer version.
+        """
+        from .checkpoint import load_population
+
+        return load_population(path)
+
     def __repr__(self):
         return f"Population({self.spec!r}, size={self.size}, generation={self.generation})"

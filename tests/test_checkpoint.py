@@ -1,0 +1,394 @@
+"""Checkpoints: round trips, bad files (each a clear error that changes nothing), crashes mid-write."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from fastga import GeneticAlgorithm, Population, SupervisedFitness, checkpoint, fileio
+from fastga.estimators import GeneticMLPClassifier, GeneticMLPRegressor
+from fastga.fileio import FileFormatError, load_npz, save_npz
+from fastga.ga import _interrupts_deferred
+from fastga.network import Network
+
+SPEC = [4, 5, 3]
+
+
+def _data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5)
+    return X, y
+
+
+def _fitness():
+    X, y = _data()
+    return SupervisedFitness(X, y, batch_size=16, seed=7)
+
+
+def _ga(**kw):
+    params = dict(pop_size=12, random_state=3, die_off_rate=0.5, elitism=2)
+    params.update(kw)
+    return GeneticAlgorithm(SPEC, **params)
+
+
+def _same_run(a, b):
+    assert a.history_ == b.history_
+    np.testing.assert_array_equal(a.population_.genomes, b.population_.genomes)
+    np.testing.assert_array_equal(a.population_.fitness, b.population_.fitness)
+    np.testing.assert_array_equal(a.best_genome_, b.best_genome_)
+    assert a.best_fitness_ == b.best_fitness_
+    sa, sb = dataclasses.asdict(a.state_), dataclasses.asdict(b.state_)
+    sa.pop("stopped"), sb.pop("stopped")
+    assert sa == sb
+
+
+# ----------------------------------------------------------------- round trips
+def test_population_round_trip(tmp_path):
+    pop = Population.random(SPEC, 6, random_state=1)
+    pop.fitness = np.array([1.0, -np.inf, np.nan, 0.5, 2.0, -3.0])
+    pop.generation = 17
+    path = pop.save(tmp_path / "p.npz", meta={"note": "x"})
+    back = Population.load(path)
+    assert back.spec == pop.spec and back.generation == 17
+    np.testing.assert_array_equal(back.genomes, pop.genomes)
+    np.testing.assert_array_equal(back.fitness, pop.fitness)  # NaN stays NaN, -inf stays -inf
+    assert back.genomes.flags.c_contiguous and back.genomes.dtype == np.float32
+    assert isinstance(checkpoint.load(path), Population)
+
+
+def test_ga_round_trip_keeps_settings_and_state(tmp_path):
+    ga = _ga(selection="tournament", type_probs=(0.5, 0.2, 0.2, 0.1), patience=50,
+             crossover="uniform").run(_fitness(), 4)
+    ga.state_.stopped = "callback"
+    back = GeneticAlgorithm.load(ga.save(tmp_path / "g.npz"))
+    for k in ("pop_size", "selection", "type_probs", "patience", "crossover", "random_state"):
+        assert getattr(back, k) == getattr(ga, k), k
+    assert back.spec == ga.population_.spec
+    assert back.state_ == ga.state_
+    _same_run(back, ga)
+    assert back.history_.keys() == ga.history_.keys()
+    np.testing.assert_array_equal(back.history_["seconds"], ga.history_["seconds"])
+
+
+def test_unrun_ga_round_trip(tmp_path):
+    back = GeneticAlgorithm.load(_ga(mutation_rate=0.05).save(tmp_path / "g.npz"))
+    assert back.mutation_rate == 0.05 and not hasattr(back, "state_")
+
+
+def test_generator_random_state_is_saved_as_the_resolved_seed(tmp_path):
+    ga = _ga(random_state=np.random.default_rng(5)).run(_fitness(), 2)
+    back = GeneticAlgorithm.load(ga.save(tmp_path / "g.npz"))
+    assert back.random_state == ga.state_.seed
+    with pytest.raises(TypeError, match="^random_state"):
+        _ga(random_state=np.random.default_rng(5)).save(tmp_path / "h.npz")
+
+
+def test_loaded_ga_goes_on_bit_identically(tmp_path):
+    once = _ga().run(_fitness(), 8)
+    part = _ga().run(_fitness(), 3)
+    resumed = GeneticAlgorithm.load(part.save(tmp_path / "g.npz")).run(_fitness(), 5)
+    _same_run(resumed, once)
+
+
+@pytest.mark.parametrize("cls", [GeneticMLPClassifier, GeneticMLPRegressor])
+def test_estimator_round_trip(tmp_path, cls):
+    X, y = _data()
+    y = y if cls is GeneticMLPClassifier else X[:, :2] @ np.array([1.0, -0.5])
+    est = cls(architecture=(6,), pop_size=16, generations=3, batch_size=20, random_state=0,
+              type_probs=(0.8, 0.1, 0.1)).fit(X, y)
+    back = cls.load(est.save(tmp_path / "e.npz"))
+    assert back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    assert back.history_ == est.history_ and back.n_generations_ == est.n_generations_
+    assert back.train_loss_ == est.train_loss_
+    assert back.score(X, y) == est.score(X, y)
+    other = GeneticMLPRegressor if cls is GeneticMLPClassifier else GeneticMLPClassifier
+    with pytest.raises(FileFormatError, match=f"holds a {cls.__name__}, not a {other.__name__}"):
+        other.load(tmp_path / "e.npz")
+    assert type(checkpoint.load(tmp_path / "e.npz")) is cls
+
+
+def test_unfitted_estimator_round_trip(tmp_path):
+    est = GeneticMLPClassifier(pop_size=30, architecture=(4, 3))
+    back = GeneticMLPClassifier.load(est.save(tmp_path / "e.npz"))
+    assert back.get_params() == est.get_params() and not hasattr(back, "ga_")
+
+
+def test_unsaveable_parameter_is_a_clear_error_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "e.npz"
+    GeneticMLPClassifier(pop_size=30).save(path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="^init_scale"):
+        GeneticMLPClassifier(init_scale=object()).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["e.npz"]
+
+
+# ------------------------------------------------------------------ bad files
+def _checkpoint(tmp_path):
+    ga = _ga().run(_fitness(), 2)
+    return ga, ga.save(tmp_path / "good.npz")
+
+
+def _corrupt(src, dst):
+    data = bytearray(open(src, "rb").read())
+    mid = len(data) // 2
+    data[mid] ^= 0xFF
+    data[mid + 1] ^= 0x55
+    open(dst, "wb").write(bytes(data))
+
+
+def _truncate(src, dst):
+    data = open(src, "rb").read()
+    open(dst, "wb").write(data[: len(data) * 2 // 3])
+
+
+def _foreign_npz(src, dst):
+    np.savez(dst, genomes=np.zeros((3, 4), np.float32))
+
+
+def _not_npz(src, dst):
+    open(dst, "w").write("genomes,fitness\n1,2\n")
+
+
+def _other_kind(src, dst):
+    Network([2, 1], np.zeros(3, np.float32)).save(dst)
+
+
+def _future_format(src, dst, monkeypatch=None):
+    arrays, meta = load_npz(src)
+    old = fileio.FORMAT_VERSION
+    fileio.FORMAT_VERSION = old + 1
+    try:
+        save_npz(dst, "ga", arrays, meta)
+    finally:
+        fileio.FORMAT_VERSION = old
+
+
+def _future_checkpoint(src, dst):
+    arrays, meta = load_npz(src)
+    meta["checkpoint_version"] = checkpoint.CHECKPOINT_VERSION + 1
+    save_npz(dst, "ga", arrays, meta)
+
+
+def _bad_checksum(src, dst):
+    # Valid zip, valid header, one array changed: only the SHA-256 can tell.
+    arrays, meta = load_npz(src)
+    with np.load(src, allow_pickle=False) as data:
+        header = data["__header__"]
+    arrays["genomes"] = arrays["genomes"].copy()
+    arrays["genomes"][0, 0] += 1.0
+    np.savez(dst, **arrays, __header__=header)
+
+
+def _inconsistent(src, dst):
+    # Checksummed, but the genomes do not fit the spec.
+    arrays, meta = load_npz(src)
+    arrays["genomes"] = arrays["genomes"][:, :-1].copy()
+    save_npz(dst, "ga", arrays, meta)
+
+
+BAD = {
+    "corrupt": (_corrupt, "truncated or corrupt|checksum"),
+    "truncated": (_truncate, "truncated or corrupt"),
+    "foreign_npz": (_foreign_npz, "not a fastga file"),
+    "not_npz": (_not_npz, "truncated or corrupt|not a fastga file"),
+    "other_kind": (_other_kind, "holds a 'network', not a ('ga'|checkpoint)"),
+    "future_format": (_future_format, "format version 2.*upgrade fastga"),
+    "future_checkpoint": (_future_checkpoint, "checkpoint of version 2.*upgrade fastga"),
+    "bad_checksum": (_bad_checksum, "checksum mismatch"),
+    "inconsistent": (_inconsistent, "not a valid GeneticAlgorithm checkpoint.*genomes"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_file_is_a_clear_error_and_changes_nothing(tmp_path, case):
+    ga, good = _checkpoint(tmp_path)
+    make, message = BAD[case]
+    bad = str(tmp_path / "bad.npz")
+    make(good, bad)
+    before = {name: open(tmp_path / name, "rb").read() for name in os.listdir(tmp_path)}
+    genomes = ga.population_.genomes.copy()
+    for loader in (GeneticAlgorithm.load, checkpoint.load):
+        with pytest.raises(FileFormatError, match=message) as info:
+            loader(bad)
+        assert bad in str(info.value)  # the message names the file
+    # Nothing changed: no file written, touched or removed, the live run untouched.
+    after = {name: open(tmp_path / name, "rb").read() for name in os.listdir(tmp_path)}
+    assert after == before
+    np.testing.assert_array_equal(ga.population_.genomes, genomes)
+    GeneticAlgorithm.load(good)  # the good one still loads
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        GeneticAlgorithm.load(tmp_path / "nope.npz")
+
+
+def test_loading_never_unpickles(tmp_path, monkeypatch):
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    ga, good = _checkpoint(tmp_path)
+    GeneticAlgorithm.load(good)
+    # An object array in a checkpoint is refused, not unpickled.
+    np.savez(tmp_path / "obj.npz", genomes=np.array([object()], dtype=object))
+    with pytest.raises(FileFormatError):
+        GeneticAlgorithm.load(tmp_path / "obj.npz")
+
+
+# ------------------------------------------------------------ checkpoints in run
+def test_checkpoint_every_saves_and_a_mid_run_checkpoint_resumes(tmp_path):
+    path = tmp_path / "ck.npz"
+    seen = {}
+
+    def peek(ga, record):
+        gen = int(record["generation"])
+        if gen in (4, 7):  # the checkpoint of generation 3, then of 6
+            seen[gen] = GeneticAlgorithm.load(path)
+
+    once = _ga().run(_fitness(), 7, callbacks=[peek], checkpoint_every=3, checkpoint_path=path)
+    assert seen[4].population_.generation == 3 and seen[7].population_.generation == 6
+    assert GeneticAlgorithm.load(path).population_.generation == 7  # and one at the end
+    _same_run(seen[4].run(_fitness(), 4), once)
+
+
+def test_checkpoint_arguments_are_checked():
+    with pytest.raises(ValueError, match="^checkpoint_path"):
+        _ga().run(_fitness(), 2, checkpoint_every=2)
+    with pytest.raises(ValueError, match="^checkpoint_every"):
+        _ga().run(_fitness(), 2, checkpoint_every=0, checkpoint_path="x.npz")
+    X, y = _data()
+    with pytest.raises(ValueError, match="^checkpoint_path"):
+        GeneticMLPClassifier(checkpoint_every=2, generations=1, pop_size=4).fit(X, y)
+
+
+class Interrupting:
+    """A fitness that raises KeyboardInterrupt (or sends SIGINT) at one generation."""
+
+    def __init__(self, at, real_signal=False):
+        self.inner, self.at, self.real_signal = _fitness(), at, real_signal
+
+    def __call__(self, pop):
+        if pop.generation == self.at:
+            self.at = None
+            if self.real_signal:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1.0)  # the handler raises in here
+            raise KeyboardInterrupt
+        out = self.inner(pop)
+        self.last_stats = self.inner.last_stats
+        return out
+
+
+@pytest.mark.parametrize("real_signal", [False, True])
+def test_ctrl_c_saves_a_checkpoint_and_returns_the_best(tmp_path, real_signal):
+    path = tmp_path / "ck.npz"
+    ga = _ga().run(Interrupting(4, real_signal), 8, checkpoint_path=path)
+    assert ga.state_.stopped == "interrupted" and ga.population_.generation == 4
+    assert ga.state_.evaluated == 3 and np.isfinite(ga.best_fitness_)
+    resumed = GeneticAlgorithm.load(path).run(_fitness(), 4)
+    _same_run(resumed, _ga().run(_fitness(), 8))
+
+
+def test_ctrl_c_without_checkpoint_path_propagates_with_a_consistent_state(tmp_path):
+    ga = _ga()
+    with pytest.raises(KeyboardInterrupt):
+        ga.run(Interrupting(2), 8)
+    assert ga.state_.stopped == "interrupted"
+    resumed = GeneticAlgorithm.load(ga.save(tmp_path / "g.npz")).run(_fitness(), 6)
+    _same_run(resumed, _ga().run(_fitness(), 8))
+
+
+def test_estimator_ctrl_c_saves_and_fit_goes_on(tmp_path):
+    X, y = _data()
+    path = tmp_path / "e.npz"
+    params = dict(architecture=(6,), pop_size=16, batch_size=20, random_state=0, warm_start=True)
+    est = GeneticMLPClassifier(generations=9, checkpoint_path=path, **params)
+    def interrupt(ga, record):
+        if record["generation"] == 5:
+            raise KeyboardInterrupt
+
+    est.fit(X, y, callbacks=[interrupt])
+    assert est.ga_.state_.stopped == "interrupted" and est.n_generations_ == 5
+    back = GeneticMLPClassifier.load(path)
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    back.set_params(generations=4, checkpoint_path=None).fit(X, y)
+    full = GeneticMLPClassifier(generations=9, **params).fit(X, y)
+    assert back.history_ == full.history_
+    np.testing.assert_array_equal(back.best_network_.genome, full.best_network_.genome)
+
+
+def test_interrupts_are_deferred_inside_state_updates():
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            reached.append(True)  # still runs: the update is all or nothing
+    assert reached == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ------------------------------------------------------------- crash mid-write
+WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from fastga import Population
+    path = sys.argv[1]
+    pop = Population(%(spec)r, np.random.default_rng(1).normal(size=(400, %(n)d)).astype(np.float32))
+    print("ready", flush=True)
+    while True:
+        pop.generation += 1
+        pop.save(path)
+""")
+
+
+def test_killed_writer_leaves_the_previous_checkpoint_intact(tmp_path):
+    spec = [100, 60, 10]
+    n = 100 * 60 + 60 + 60 * 10 + 10  # a few MB per checkpoint
+    path = tmp_path / "ck.npz"
+    first = Population(spec, np.zeros((400, n), np.float32))
+    first.save(path)
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER % {"spec": spec, "n": n})
+    killed_mid_write = 0
+    for attempt in range(5):
+        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE)
+        try:
+            assert proc.stdout.readline().strip() == b"ready"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # wait until a temporary file is being written
+                if any(name.startswith(".tmp-") for name in os.listdir(tmp_path)):
+                    break
+                time.sleep(0.0005)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+            proc.stdout.close()
+        assert proc.returncode == -signal.SIGKILL
+        leftovers = [nm for nm in os.listdir(tmp_path) if nm.startswith(".tmp-")]
+        killed_mid_write += bool(leftovers)
+        back = Population.load(path)  # always a whole, valid checkpoint
+        assert back.genomes.shape == (400, n)
+        if back.generation == 0:
+            np.testing.assert_array_equal(back.genomes, first.genomes)
+        else:
+            np.testing.assert_array_equal(
+                back.genomes, np.random.default_rng(1).normal(size=(400, n)).astype(np.float32))
+        for nm in leftovers:
+            os.unlink(tmp_path / nm)
+        if killed_mid_write:
+            break
+    assert killed_mid_write, "never caught the writer mid-write"
