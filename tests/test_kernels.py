@@ -283,3 +283,29 @@ def test_workspace_reuse_across_batch_sizes_and_metrics():
         got_loss, got_acc = pop.losses(X, y, metric)
         np.testing.assert_allclose(got_loss, loss, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(got_acc, acc)
+
+
+# ---------------------------------------------------- property-based shapes
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _shapes(draw):
+    n_layers = draw(st.integers(1, 3))
+    sizes = tuple(draw(st.lists(st.integers(1, 9), min_size=n_layers + 1, max_size=n_layers + 1)))
+    acts = tuple(draw(st.lists(st.sampled_from(sorted(ACTIVATIONS)), min_size=n_layers,
+                               max_size=n_layers)))
+    return dict(P=draw(st.integers(1, 6)), B=draw(st.integers(1, 40)), sizes=sizes,
+                activations=acts)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(shape=_shapes(), seed=st.integers(0, 2**16),
+       name=st.sampled_from(["forward", "fused_cross_entropy", "fused_accuracy", "fused_mse",
+                             "crossover_neuron", "crossover_single_point", "crossover_uniform",
+                             "mutate", "init_normal", "init_glorot"]))
+def test_random_shapes_match_reference(shape, seed, name):
+    case = CASES[name]
+    inputs = case.make(**shape, seed=seed)
+    case.check(case.fast(inputs), case.reference(inputs))
