@@ -304,3 +304,43 @@ def test_history_columns_padding_and_equality():
     assert not (other == h)
     assert History(h.to_dict()) == h and "extra" in h and "nope" not in h
     assert not (h == {"generation": [0, 1, 2]})
+
+
+# ------------------------------------------------------------ corners
+@pytest.mark.parametrize("params", [
+    dict(pop_size=2),
+    dict(pop_size=2, elitism=1, die_off_rate=1.0),
+    dict(pop_size=5, elitism=4),
+    dict(pop_size=6, elitism=0, die_off_rate=0.0, fitness_pref=0.0),
+    dict(pop_size=6, selection="tournament", tournament_size=50),
+    dict(pop_size=6, mutation_rate=1.0, mutation_rate_cap=1.0, type_probs=(0, 0, 0, 1)),
+])
+def test_corner_settings_run(params):
+    X, y = _data()
+    ga = GeneticAlgorithm(SPEC, random_state=1, **params).run(SupervisedFitness(X, y),
+                                                              generations=3)
+    assert len(ga.history_) == 4
+    assert np.isfinite(ga.population_.genomes).all()
+    assert ga.population_.genomes.shape == (params["pop_size"], SPEC.n_params)
+
+
+def test_threshold_met_at_generation_zero():
+    ga = _ga(threshold=-1.0).run(Scripted([0.0]), generations=5)
+    assert len(ga.history_) == 1 and ga.state_.stopped == "threshold"
+    assert ga.population_.generation == 0
+
+
+def test_no_crossover_no_mutation_breeds_copies_of_survivors():
+    seen = []
+
+    def fitness(pop):
+        seen.append(pop.genomes.copy())
+        return pop.genomes[:, 0].astype(np.float64)
+
+    _ga(crossover="none", mutation_rate=0.0, mutation_rate_cap=0.0, die_off_rate=0.5).run(
+        fitness, generations=2)
+    for before, after in zip(seen[:-1], seen[1:]):
+        order = naive.rank_order(before[:, 0])
+        survivors = before[order[: naive.n_survivors(12, 0.5)]]
+        for row in after:
+            assert (survivors == row).all(axis=1).any()
