@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import time
 
 __all__ = ["add_parser", "run"]
@@ -34,6 +36,19 @@ def add_parser(sub):
     p.add_argument("--json", dest="json_path", default=None,
                    help="also write {test_accuracy, train_accuracy, generations, seconds} here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group(
+        "checkpoints",
+        "Ctrl-C saves a checkpoint (with --checkpoint) and exits with a resume command. "
+        "With --resume, the settings come from the checkpoint and --generations is the "
+        "total to reach; the result is bit-identical to a run without a stop.")
+    g.add_argument("--checkpoint", metavar="PATH", default=None,
+                   help="save the run here (.npz, atomic): every --checkpoint-every "
+                   "generations, at the end and on Ctrl-C")
+    g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
+                   help="checkpoint every N generations (needs --checkpoint or --resume)")
+    g.add_argument("--resume", metavar="PATH", default=None,
+                   help="go on from this checkpoint (checkpoints go back to it unless "
+                   "--checkpoint says otherwise)")
     p.set_defaults(func=run)
     return p
 
@@ -45,13 +60,45 @@ def run(args):
     from ..fileio import atomic_write_bytes
 
     X_tr, X_te, y_tr, y_te = load_digits_split()
-    clf = GeneticMLPClassifier(
-        architecture=tuple(args.hidden), pop_size=args.pop_size, generations=args.generations,
-        batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
-        die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
-        verbose=not args.quiet,
-    )
-    clf.fit(X_tr, y_tr)
+    checkpoint = args.checkpoint or args.resume
+    if args.checkpoint_every is not None and checkpoint is None:
+        raise ValueError("checkpoint_every: --checkpoint-every needs --checkpoint PATH")
+    if args.resume:
+        # Settings, population and RNG counters come from the file; go on to --generations.
+        clf = GeneticMLPClassifier.load(args.resume)
+        done = clf.ga_.population_.generation if hasattr(clf, "ga_") else 0
+        if args.generations < done:
+            raise ValueError(f"generations: the checkpoint is at generation {done}; "
+                             f"--generations is the total to reach, got {args.generations}")
+        clf.set_params(warm_start=True, generations=args.generations - done,
+                       verbose=not args.quiet, checkpoint_path=checkpoint)
+        if args.checkpoint_every is not None:
+            clf.set_params(checkpoint_every=args.checkpoint_every)
+        print(f"resuming {args.resume} at generation {done}")
+    else:
+        clf = GeneticMLPClassifier(
+            architecture=tuple(args.hidden), pop_size=args.pop_size, generations=args.generations,
+            batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
+            die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
+            verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
+            checkpoint_path=checkpoint,
+        )
+    try:
+        clf.fit(X_tr, y_tr)
+    except KeyboardInterrupt:  # only without a checkpoint path: nothing to resume from
+        print("\ninterrupted; nothing saved (give --checkpoint PATH to be able to resume)",
+              file=sys.stderr)
+        return 130
+    if clf.ga_.state_.stopped == "interrupted":
+        gen = clf.ga_.population_.generation
+        cmd = ["fastga", "digits", "--resume", checkpoint, "--generations", str(args.generations)]
+        if args.out != "fastga-out":
+            cmd += ["--out", args.out]
+        print(f"\ninterrupted at generation {gen} (best network so far: test accuracy "
+              f"{float(clf.score(X_te, y_te)):.4f}); checkpoint saved to {checkpoint}",
+              file=sys.stderr)
+        print(f"to resume: {shlex.join(cmd)}", file=sys.stderr)
+        return 130
     test_acc = float(clf.score(X_te, y_te))
     train_acc = float(clf.score(X_tr, y_tr))
     seconds = time.perf_counter() - t0
