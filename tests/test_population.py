@@ -159,3 +159,24 @@ def test_network_with_nan_outputs_never_scores(metric, output):
     assert not f[1] > 0, f"a NaN network scored {f[1]} on {metric}"
     if metric == "cross_entropy":
         assert f[1] == -np.inf
+
+
+def test_evaluate_memory_is_bounded():
+    """The fused fitness never holds the (P, B, out) outputs: its peak
+    allocation stays far below their size (here 1000 x 512 x 50 float32 = 102 MB)."""
+    import tracemalloc
+
+    spec = NetworkSpec([8, 4, 50], ["relu", "softmax"])
+    pop = Population.random(spec, 1000, random_state=0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((512, 8)).astype(np.float32)
+    y = rng.integers(0, 50, 512)
+    pop.evaluate(X[:16], y[:16])  # compile and warm up outside the trace
+    tracemalloc.start()
+    try:
+        pop.evaluate(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    full = 1000 * 512 * 50 * 4
+    assert peak < full / 5, f"peak {peak / 1e6:.1f} MB vs outputs {full / 1e6:.1f} MB"
