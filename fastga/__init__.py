@@ -27,6 +27,7 @@ __all__ = [
     "SupervisedFitness",
     "__version__",
     "to_keras",
+    "to_onnx",
 ]
 
 
@@ -40,4 +41,8 @@ def __getattr__(name):
         from .export.keras import to_keras
 
         return to_keras
+    if name == "to_onnx":
+        from .export.onnx import to_onnx
+
+        return to_onnx
     raise AttributeError(f"module 'fastga' has no attribute {name!r}")
