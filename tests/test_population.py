@@ -180,3 +180,55 @@ def test_evaluate_memory_is_bounded():
         tracemalloc.stop()
     full = 1000 * 512 * 50 * 4
     assert peak < full / 5, f"peak {peak / 1e6:.1f} MB vs outputs {full / 1e6:.1f} MB"
+
+
+# ------------------------------------------------------------ NetworkSpec
+def test_spec_offsets_and_layout():
+    spec = NetworkSpec([4, 3, 2], ["relu", "softmax"])
+    assert spec.n_params == 4 * 3 + 3 + 3 * 2 + 2 == 23
+    assert spec.w_offsets.tolist() == [0, 15] and spec.b_offsets.tolist() == [12, 21]
+    assert spec.sizes_array.dtype == spec.act_codes.dtype == spec.w_offsets.dtype == np.int64
+    genome = np.arange(23, dtype=np.float32)
+    (W1, b1), (W2, b2) = spec.unflatten(genome)
+    # W is (n_in, n_out) row-major: W[i, j] = genome[w0 + i * n_out + j]
+    assert W1[2, 1] == 2 * 3 + 1 and W2[1, 0] == 15 + 1 * 2 + 0
+    np.testing.assert_array_equal(b1, [12, 13, 14])
+    np.testing.assert_array_equal(spec.flatten(spec.unflatten(genome)), genome)
+    W1[0, 0] = 99  # views into the genome
+    assert genome[0] == 99
+    assert NetworkSpec([64, 32, 10], ["relu", "softmax"]).n_params == 2410
+
+
+def test_spec_forms_defaults_and_aliases():
+    ref = NetworkSpec([[100, 100, "sigmoid"], [None, 784, "tanh"]])
+    assert ref.sizes == (100, 100, 784) and ref.activations == ("sigmoid", "tanh")
+    assert NetworkSpec([3, 5, 5, 2]).activations == ("relu", "relu", "linear")
+    assert NetworkSpec([3, 5, 2], "tanh").activations == ("tanh", "tanh")
+    assert NetworkSpec([3, 2], ["identity"]).activations == ("linear",)
+    assert NetworkSpec([3, 2], ["logistic"]).activations == ("sigmoid",)
+    assert NetworkSpec([3, 2], [None]).activations == ("linear",)
+
+    def sigmoid(x):
+        return x
+
+    assert NetworkSpec([3, 2], [sigmoid]).activations == ("sigmoid",)
+    assert NetworkSpec([3, 2], [4]).activations == ("tanh",)
+
+
+def test_spec_roundtrip_and_equality():
+    spec = NetworkSpec([5, 4, 3], ["leaky_relu", "softmax"])
+    assert NetworkSpec.from_dict(spec.to_dict()) == spec
+    import json
+
+    assert NetworkSpec.from_dict(json.loads(spec.to_json())) == spec
+    assert hash(NetworkSpec([5, 4, 3], ["leaky_relu", "softmax"])) == hash(spec)
+    assert spec != NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    assert NetworkSpec(spec) == spec
+    with pytest.raises(ValueError, match="^spec"):
+        NetworkSpec.from_dict({"sizes": [1, 2]})
+
+
+def test_population_network_predicts_like_forward():
+    pop = Population.random(SPEC, 3, random_state=4, init="normal")
+    X = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(pop.network(2).predict(X), pop.forward(X)[2])
