@@ -1,0 +1,185 @@
+"""Seed a population from trained weights: a Keras model's Dense layers or a fastga network.
+
+Individual 0 is the given network exactly; individual ``i >= 1`` is that
+network plus ``sigma * N(0, 1)`` noise on every weight and bias, drawn from
+the counter-based stream ``(seed, 0, i, PURPOSE_SEEDING)``, so the
+population is the same for any thread count. Hand it to
+``GeneticAlgorithm.run(..., population=pop)`` or
+``GeneticMLPClassifier.fit(X, y, population=pop)`` to evolve on from a
+network trained elsewhere (by gradient descent, say).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastga import Network
+>>> net = Network([2, 3, 1], np.ones(13, dtype=np.float32))
+>>> pop = seed_population(net, 5, sigma=0.1, random_state=0)
+>>> bool((pop.genomes[0] == net.genome).all()), pop.size
+(True, 5)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._random import resolve_seed
+from .kernels.rng import random_normal, stream_key
+from .network import Network
+from .population import Population
+from .spec import LEAKY_SLOPE, NetworkSpec, activation_code
+from .validation import check_int, check_positive
+
+__all__ = ["PURPOSE_SEEDING", "from_keras", "perturb_rows", "seed_population"]
+
+#: Stream purpose of the seeding noise (distinct from every other purpose).
+PURPOSE_SEEDING = 61
+
+_NAMES = {0: "linear", 1: "relu", 2: "leaky_relu", 3: "sigmoid", 4: "tanh", 5: "softmax"}
+
+
+@njit(parallel=True, cache=True)
+def perturb_rows(genomes, base, seed, sigma, start):
+    """Row ``i >= start`` of ``genomes`` := ``base + sigma * N(0, 1)``; rows before ``start`` := ``base``.
+
+    Row ``i`` draws weight ``k`` from counters ``2k, 2k + 1`` of stream
+    ``(seed, 0, i, PURPOSE_SEEDING)``; each thread writes only its own rows.
+    """
+    n = genomes.shape[1]
+    for i in prange(genomes.shape[0]):
+        if i < start:
+            for k in range(n):
+                genomes[i, k] = base[k]
+            continue
+        key = stream_key(seed, 0, i, PURPOSE_SEEDING)
+        for k in range(n):
+            genomes[i, k] = np.float32(base[k] + sigma * random_normal(key, 2 * k))
+
+
+def _keras_layer_kind(layer):
+    return type(layer).__name__
+
+
+def from_keras(model):
+    """A :class:`~fastga.Network` equal to a Keras model made of Dense layers.
+
+    Accepted layers, in a chain: ``Dense`` (activation linear, relu,
+    sigmoid, tanh or softmax; a missing bias counts as zeros), followed
+    optionally by ``Activation`` (one of those names), ``ReLU`` (plain),
+    ``LeakyReLU`` (negative slope 0.01, fastga's) or ``Softmax`` (last
+    axis); ``InputLayer`` and ``Dropout`` (no-ops at inference) are skipped.
+    Models written by :func:`fastga.export.keras.to_keras` qualify.
+
+    Raises
+    ------
+    ValueError
+        A layer fastga cannot represent (message starts with ``model``).
+    """
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
+    weights, acts = [], []
+
+    def set_activation(name, layer):
+        if not weights:
+            raise ValueError(f"model: layer {layer.name!r} ({_keras_layer_kind(layer)}) comes before any Dense layer")
+        if acts[-1] != "linear":
+            raise ValueError(f"model: layer {layer.name!r} stacks a second activation on a Dense layer")
+        acts[-1] = name
+
+    for layer in layers:
+        kind = _keras_layer_kind(layer)
+        if kind in ("InputLayer", "Dropout"):
+            continue
+        if kind == "Dense":
+            params = layer.get_weights()
+            W = np.asarray(params[0], dtype=np.float32)
+            b = (np.asarray(params[1], dtype=np.float32) if len(params) > 1
+                 else np.zeros(W.shape[1], np.float32))
+            act_fn = layer.activation
+            act_name = getattr(act_fn, "__name__", str(act_fn))
+            if act_name == "leaky_relu":  # Keras' default slope is 0.2, not fastga's 0.01
+                raise ValueError(f"model: Dense layer {layer.name!r} uses the leaky_relu function "
+                                 f"(slope unknown); use a LeakyReLU({LEAKY_SLOPE}) layer")
+            try:
+                code = activation_code(act_name, "model")
+            except ValueError:
+                raise ValueError(f"model: Dense layer {layer.name!r} has activation {act_name!r}, "
+                                 f"not one of {sorted(_NAMES.values())}") from None
+            if weights and weights[-1][0].shape[1] != W.shape[0]:
+                raise ValueError(f"model: Dense layer {layer.name!r} takes {W.shape[0]} inputs but "
+                                 f"the previous layer gives {weights[-1][0].shape[1]}")
+            weights.append((W, b))
+            acts.append(_NAMES[code])
+        elif kind == "Activation":
+            act_name = getattr(layer.activation, "__name__", str(layer.activation))
+            if act_name == "leaky_relu":
+                raise ValueError(f"model: Activation layer {layer.name!r} uses leaky_relu (slope "
+                                 f"unknown); use a LeakyReLU({LEAKY_SLOPE}) layer")
+            try:
+                set_activation(_NAMES[activation_code(act_name, "model")], layer)
+            except (KeyError, ValueError) as exc:
+                raise ValueError(str(exc) if str(exc).startswith("model") else
+                                 f"model: unsupported activation {act_name!r}") from None
+        elif kind == "LeakyReLU":
+            slope = float(getattr(layer, "negative_slope", getattr(layer, "alpha", np.nan)))
+            if abs(slope - LEAKY_SLOPE) > 1e-7:
+                raise ValueError(f"model: LeakyReLU layer {layer.name!r} has slope {slope}; "
+                                 f"fastga's leaky_relu has slope {LEAKY_SLOPE}")
+            set_activation("leaky_relu", layer)
+        elif kind == "ReLU":
+            cfg = layer.get_config()
+            if cfg.get("max_value") is not None or cfg.get("negative_slope", 0) or cfg.get("threshold", 0):
+                raise ValueError(f"model: ReLU layer {layer.name!r} is not a plain relu")
+            set_activation("relu", layer)
+        elif kind == "Softmax":
+            axis = layer.get_config().get("axis", -1)
+            if axis not in (-1, [-1], 1, [1]):
+                raise ValueError(f"model: Softmax layer {layer.name!r} is not over the last axis")
+            set_activation("softmax", layer)
+        else:
+            raise ValueError(f"model: layer {layer.name!r} of type {kind} is not supported "
+                             "(only Dense layers and activations)")
+    if not weights:
+        raise ValueError("model: has no Dense layer")
+    spec = NetworkSpec([weights[0][0].shape[0]] + [W.shape[1] for W, _ in weights], acts)
+    return Network(spec, spec.flatten(weights))
+
+
+def _as_network(source):
+    if isinstance(source, Network):
+        return source
+    if hasattr(source, "layers") and hasattr(source, "get_weights"):
+        return from_keras(source)
+    from .export.keras import as_network
+
+    return as_network(source)
+
+
+def seed_population(source, size, sigma=0.05, random_state=None):
+    """A population drawn around a trained network.
+
+    Parameters
+    ----------
+    source : Network, Keras model or fitted estimator
+        The network to start from (see :func:`from_keras`).
+    size : int
+        Number of individuals, at least 1.
+    sigma : float, default=0.05
+        Standard deviation of the gaussian noise added to every weight and
+        bias of individuals ``1 .. size-1`` (0: identical copies).
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    Population
+        ``genomes[0]`` equals the source network exactly.
+    """
+    size = check_int(size, "size", minimum=1)
+    sigma = float(check_positive(sigma, "sigma", allow_zero=True))
+    net = _as_network(source)
+    seed = resolve_seed(random_state)
+    genomes = np.empty((size, net.spec.n_params), dtype=np.float32)
+    perturb_rows(genomes, np.ascontiguousarray(net.genome, dtype=np.float32), np.uint64(seed),
+                 sigma, 1)
+    return Population(net.spec, genomes)
