@@ -309,3 +309,26 @@ def test_random_shapes_match_reference(shape, seed, name):
     case = CASES[name]
     inputs = case.make(**shape, seed=seed)
     case.check(case.fast(inputs), case.reference(inputs))
+
+
+@pytest.mark.parametrize("act", ["softmax", "sigmoid", "tanh"])
+def test_activation_accuracy_across_the_float32_range(act):
+    """Outputs as accurate as float32 logits allow, for pre-activations from
+    -85 to 85 (softmax: logits spread over 85 units, so the smallest
+    probabilities are ~1e-37). A float32 logit ``z`` is off by about
+    ``eps * |z|``, which moves ``exp(z)`` by that much relatively: the bound
+    is ``8 eps (1 + max |z|)`` relative (plus ``8 eps`` absolute for
+    sigmoid and tanh), a few ulp more than the logits' own rounding."""
+    K = 18
+    spec = NetworkSpec([1, K], [act])
+    w = np.linspace(-85.0, 85.0, K) if act != "softmax" else np.linspace(-85.0, 0.0, K)
+    genome = spec.flatten([(w[None, :], np.zeros(K))])
+    X = np.linspace(-1.0, 1.0, 41, dtype=np.float32)[:, None]
+    out = Population(spec, genome[None, :]).forward(X)[0].astype(np.float64)
+    ref = naive.network_forward(genome, spec.sizes, spec.activations, X)
+    eps = float(np.finfo(np.float32).eps)
+    z = np.abs(X.astype(np.float64) * w[None, :])
+    rel = 8 * eps * (1 + (z.max(axis=1, keepdims=True) if act == "softmax" else z))
+    bound = rel * np.abs(ref) + (8 * eps if act != "softmax" else 0.0)
+    assert np.all(np.abs(out - ref) <= bound), \
+        f"max error / bound {np.max(np.abs(out - ref) / np.maximum(bound, 1e-300)):.3g}"
