@@ -392,3 +392,32 @@ def test_killed_writer_leaves_the_previous_checkpoint_intact(tmp_path):
         if killed_mid_write:
             break
     assert killed_mid_write, "never caught the writer mid-write"
+
+
+# ------------------------------------------------- the documented NumPy predict
+def _standalone_predict_source():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for doc in (root / "README.md", root / "docs" / "standalone_predict.md"):
+        if doc.exists():
+            for block in re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S):
+                if "def predict(path, X)" in block:
+                    return block
+    pytest.fail("no standalone `def predict(path, X)` in README.md or docs/standalone_predict.md")
+
+
+@pytest.mark.parametrize("acts", [["relu", "leaky_relu", "softmax"], ["sigmoid", "tanh", "linear"],
+                                  ["leaky_relu", "linear", "sigmoid"]])
+def test_documented_standalone_predict_matches_fastga(tmp_path, acts):
+    namespace = {}
+    exec(compile(_standalone_predict_source(), "standalone_predict", "exec"), namespace)
+    rng = np.random.default_rng(0)
+    from fastga import NetworkSpec
+
+    spec = NetworkSpec([5, 7, 6, 4], acts)
+    net = Network(spec, rng.normal(size=spec.n_params).astype(np.float32))
+    X = rng.normal(size=(40, 5)).astype(np.float32) * 4  # large enough to saturate
+    got = namespace["predict"](net.save(tmp_path / "net.npz"), X)
+    np.testing.assert_allclose(got, net.predict(X), atol=1e-5, rtol=0)
