@@ -79,3 +79,35 @@ def test_save_and_reload(tmp_path, suffix):
 def test_save_rejects_unknown_suffix(tmp_path):
     with pytest.raises(ValueError, match="^path: "):
         save_keras(_net(["relu", "relu", "linear"]), tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_training_kernel_equals_keras_sgd_step_for_step(act):
+    """Same initial weights, same sample order, no dropout: the SGD kernel and
+    Keras SGD(momentum) + InverseTimeDecay end with the same weights."""
+    from fastga.kernels.training import candidate_keys, epoch_order, init_candidates, train_one
+    from fastga.search import Traits
+    from fastga.search.trainer import build_layout
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 2 * np.pi, size=(60, 1)).astype(np.float32)
+    y = np.sin(X)
+    t = Traits((8, 6), 8, 0.1, 0.7, 0.01, 0.0)
+    lay = build_layout([t], 1, 1, act)
+    p = np.empty(lay.n_params, np.float32)
+    v = np.empty_like(p)
+    init_candidates(p, v, lay.layer_ptr, lay.layers, 3, 0, np.array([0]))
+    model = fastga.to_keras(Network(lay.specs[0], p))
+    _, shuffle_key, drop_key = candidate_keys(3, 0, 0)
+    val, _, steps = train_one(p, v, lay.layers, t.batch_size, t.learning_rate, t.momentum, t.decay,
+                              t.dropout, X, y, X, y, 3, shuffle_key, drop_key)
+    schedule = keras.optimizers.schedules.InverseTimeDecay(t.learning_rate, 1, t.decay)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule, momentum=t.momentum),
+                  loss="mse")
+    for epoch in range(3):
+        order = epoch_order(shuffle_key, epoch, X.shape[0])
+        model.fit(X[order], y[order], batch_size=t.batch_size, epochs=1, shuffle=False, verbose=0)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    assert steps == 24
+    np.testing.assert_allclose(got, p, atol=1e-5)
+    np.testing.assert_allclose(model.evaluate(X, y, verbose=0), val, rtol=1e-4)
