@@ -221,3 +221,18 @@ def test_cli_gan_writes_outputs(tmp_path):
     assert not [n for n in names if n.startswith(".tmp")]
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         main(["gan", "--mnist", str(tmp_path / "missing.npz"), "--out", str(out)])
+
+
+@pytest.mark.gan
+def test_output_bias_from_data():
+    pytest.importorskip("tensorflow")
+    X, y = _real()
+    ev = _evolver(generations=0, output_bias="data", quality=False).fit(X, y)
+    spec = ev.generator_spec_
+    _, bs, _ = spec.layer_slices(spec.n_layers - 1)
+    mean = np.clip(X.mean(axis=0, dtype=np.float64), 0.02, 0.98)
+    expected = np.log(mean / (1 - mean)).astype(np.float32)
+    for g in ev.population_.genomes:
+        np.testing.assert_array_equal(g[bs], expected)
+    with pytest.raises(ValueError, match="output_bias"):
+        _evolver(output_bias="mean").fit(X, y)

@@ -199,6 +199,10 @@ class GANEvolver:
         gaussian mutation only (``type_probs=(0, 0, 0, 1)``) and no adaptive
         rate increase: against a moving discriminator, "the best fitness has
         not improved" says little.
+    output_bias : {"zero", "data"}, default="zero"
+        ``"data"`` starts every generator's output biases at the logit of
+        the mean real image (clipped to [0.02, 0.98]), so generation 0 draws
+        the average digit instead of grey.
     threshold : float, optional
         Stop, as the reference does, once some generator's reference metric
         (the discriminator's accuracy on a 50/50 batch of its fakes and real
@@ -256,7 +260,7 @@ class GANEvolver:
                  d_batch=32, d_learning_rate=2e-4, score="mean", die_off_rate=0.5, elitism=2,
                  selection="preference", crossover="neuron", mutation_rate=0.05,
                  type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.1, init="glorot", init_scale=None,
-                 mutation_rate_increase=0.0, threshold=None, threshold_after=10, quality=True,
+                 mutation_rate_increase=0.0, output_bias="zero", threshold=None, threshold_after=10, quality=True,
                  quality_every=5, random_state=None, threads=None, verbose=False):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
@@ -280,6 +284,7 @@ class GANEvolver:
         self.init = init
         self.init_scale = init_scale
         self.mutation_rate_increase = mutation_rate_increase
+        self.output_bias = output_bias
         self.threshold = threshold
         self.threshold_after = threshold_after
         self.quality = quality
@@ -314,6 +319,8 @@ class GANEvolver:
             raise ValueError(f"score: expected 'mean' or 'log', got {self.score!r}")
         if self.threshold is not None:
             check_rate(self.threshold, "threshold")
+        if self.output_bias not in ("zero", "data"):
+            raise ValueError(f"output_bias: expected 'zero' or 'data', got {self.output_bias!r}")
 
     def make_ga(self, spec, seed):
         """The core driver with this evolver's GA settings."""
@@ -322,7 +329,7 @@ class GANEvolver:
             selection=self.selection, crossover=self.crossover, mutation_rate=self.mutation_rate,
             type_probs=self.type_probs, sigma=self.sigma, init=self.init,
             init_scale=self.init_scale, mutation_rate_increase=self.mutation_rate_increase,
-            random_state=seed, verbose=self.verbose,
+            mutation_rate_cap=max(0.25, float(self.mutation_rate)), random_state=seed, verbose=self.verbose,
         )
 
     # ---------------------------------------------------------------- fit
@@ -393,7 +400,15 @@ class GANEvolver:
                 return True
             return any(bool(cb(self, record)) for cb in user_callbacks)
 
-        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=False)
+        population = None
+        if self.output_bias == "data":
+            self.ga_.initialize()
+            population = self.ga_.population_
+            mean = np.clip(X.mean(axis=0, dtype=np.float64), 0.02, 0.98)
+            _, bs, _ = spec.layer_slices(spec.n_layers - 1)
+            population.genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
+        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=False,
+                     population=population)
         if self.stopped_ is None and self.ga_.state_.stopped == "callback":
             self.stopped_ = "callback"
         pop = self.ga_.population_

@@ -74,6 +74,7 @@ class SampleQuality:
         self.real_accuracy_ = float((self.classifier_.predict(X[hold]) == y[hold]).mean())
         self.neighbors_ = NearestNeighbors(n_neighbors=1).fit(X[train])
         self.real_nn_distance_ = float(self.neighbors_.kneighbors(X[hold])[0].mean())
+        self.real_scores_ = self.score(X[hold])
         return self
 
     def score(self, samples):
