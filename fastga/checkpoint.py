@@ -72,9 +72,10 @@ def _jsonable(value, name):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    if isinstance(value, (tuple, list, np.ndarray)):
-        return [_jsonable(v, name) for v in np.asarray(value).tolist()] if isinstance(
-            value, np.ndarray) else [_jsonable(v, name) for v in value]
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v, name) for v in value]
     raise TypeError(f"{name}: a {type(value).__name__} cannot be saved in a checkpoint "
                     "(use plain numbers, strings, None or sequences of them)")
 
@@ -183,16 +184,20 @@ def save_population(pop, path, meta=None):
     """
     arrays, info = _population_payload(pop)
     info.update({"checkpoint_version": CHECKPOINT_VERSION, "class": "Population"})
-    if meta:
-        info["user"] = _jsonable(meta, "meta") if not isinstance(meta, dict) else {
-            str(k): _jsonable(v, f"meta[{k!r}]") for k, v in meta.items()}
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise TypeError(f"meta: expected a dict, got {type(meta).__name__}")
+        info["user"] = {str(k): _jsonable(v, f"meta[{k!r}]") for k, v in meta.items()}
     return save_npz(path, KIND_POPULATION, arrays, info)
 
 
 def load_population(path):
-    """Read a population written by :func:`save_population`."""
+    """Read a population written by :func:`save_population` (its ``meta`` as ``pop.meta``)."""
     arrays, meta = _read(path, KIND_POPULATION)
-    return _build(path, "population", _population_from, arrays, meta)
+    pop = _build(path, "population", _population_from, arrays, meta)
+    user = meta.get("user")
+    pop.meta = dict(user) if isinstance(user, dict) else {}
+    return pop
 
 
 # ----------------------------------------------------------------------- GA
@@ -359,9 +364,7 @@ def _estimator_from(arrays, meta, cls):
     classes = _estimator_classes()
     name = meta["class"]
     _require(name in classes, f"unknown estimator class {name!r}")
-    if cls is not None and classes[name] is not cls:
-        raise FileFormatError(f"the file holds a {name}, not a {cls.__name__}")
-    cls = classes[name]
+    cls = classes[name] if cls is None else cls
     params = meta["params"]
     _require(isinstance(params, dict), "params is not a dict")
     allowed = set(cls().get_params(deep=False))
@@ -410,6 +413,8 @@ def load_estimator(path, cls=None):
         :class:`~fastga.fileio.FileFormatError`.
     """
     arrays, meta = _read(path, KIND_ESTIMATOR)
+    if cls is not None and meta.get("class") != cls.__name__:
+        raise FileFormatError(f"{str(path)!r} holds a {meta.get('class')}, not a {cls.__name__}")
     return _build(path, "estimator", _estimator_from, arrays, meta, cls)
 
 

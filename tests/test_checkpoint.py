@@ -56,7 +56,7 @@ def test_population_round_trip(tmp_path):
     pop.generation = 17
     path = pop.save(tmp_path / "p.npz", meta={"note": "x"})
     back = Population.load(path)
-    assert back.spec == pop.spec and back.generation == 17
+    assert back.spec == pop.spec and back.generation == 17 and back.meta == {"note": "x"}
     np.testing.assert_array_equal(back.genomes, pop.genomes)
     np.testing.assert_array_equal(back.fitness, pop.fitness)  # NaN stays NaN, -inf stays -inf
     assert back.genomes.flags.c_contiguous and back.genomes.dtype == np.float32
