@@ -26,14 +26,15 @@ def add_parser(subparsers):
     p.add_argument("--mnist", metavar="PATH", default=None,
                    help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
     p.add_argument("--generations", type=int, default=200)
-    p.add_argument("--pop-size", type=int, default=50)
+    p.add_argument("--pop-size", type=int, default=100)
     p.add_argument("--latent", type=int, default=16, help="latent size (the reference used 100)")
     p.add_argument("--hidden", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=64, help="fakes per generator per generation")
-    p.add_argument("--d-steps", type=int, default=1, help="discriminator train_on_batch calls per generation")
-    p.add_argument("--d-batch", type=int, default=32, help="real images (and as many fakes) per D step")
-    p.add_argument("--mutation-rate", type=float, default=0.05)
-    p.add_argument("--sigma", type=float, default=0.1, help="std of the gaussian mutation")
+    p.add_argument("--d-steps", type=int, default=2, help="discriminator train_on_batch calls per generation")
+    p.add_argument("--d-batch", type=int, default=128, help="real images (and as many fakes) per D step")
+    p.add_argument("--d-lr", type=float, default=5e-4, help="discriminator learning rate (Adam)")
+    p.add_argument("--mutation-rate", type=float, default=0.2)
+    p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
     p.add_argument("--elitism", type=int, default=2)
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
@@ -89,7 +90,7 @@ def run(args):
     ev = GANEvolver(
         latent_dim=args.latent, hidden=args.hidden, generations=args.generations,
         pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
-        d_batch=args.d_batch, mutation_rate=args.mutation_rate, sigma=args.sigma,
+        d_batch=args.d_batch, d_learning_rate=args.d_lr, mutation_rate=args.mutation_rate, sigma=args.sigma,
         elitism=args.elitism, threshold=args.threshold, random_state=args.seed,
         threads=args.threads, verbose=not args.quiet,
     )

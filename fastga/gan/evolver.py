@@ -183,23 +183,26 @@ class GANEvolver:
     image_shape : (rows, cols), optional
         Default: square, from the number of pixels.
     generations : int, default=200
-    pop_size : int, default=50
+    pop_size : int, default=100
     batch_size : int, default=64
         Fakes per generator per generation.
-    d_steps : int, default=1
+    d_steps : int, default=2
         Discriminator ``train_on_batch`` steps per generation.
-    d_batch : int, default=32
+    d_batch : int, default=128
         Real images (and as many fakes) per discriminator step.
-    d_learning_rate : float, default=2e-4
-        Adam's learning rate of the default discriminator.
+    d_learning_rate : float, default=5e-4
+        Adam's learning rate of the default discriminator (the reference:
+        2e-4). Few steps per generation on large batches keep the
+        discriminator's updates gentle but well averaged.
     score : {"mean", "log"}, default="mean"
         Fitness: mean D(fake), or mean log D(fake).
     die_off_rate, elitism, selection, crossover, mutation_rate, type_probs, sigma, init, init_scale, mutation_rate_increase
         Passed to :class:`fastga.GeneticAlgorithm`. The defaults use
-        gaussian mutation only (``type_probs=(0, 0, 0, 1)``) and no adaptive
+        gaussian mutation only (``type_probs=(0, 0, 0, 1)``, ``sigma=0.05``
+        on 20% of the weights), Glorot initialisation, and no adaptive
         rate increase: against a moving discriminator, "the best fitness has
         not improved" says little.
-    output_bias : {"zero", "data"}, default="zero"
+    output_bias : {"zero", "data"}, default="data"
         ``"data"`` starts every generator's output biases at the logit of
         the mean real image (clipped to [0.02, 0.98]), so generation 0 draws
         the average digit instead of grey.
@@ -256,11 +259,11 @@ class GANEvolver:
     """
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
-                 image_shape=None, generations=200, pop_size=50, batch_size=64, d_steps=1,
-                 d_batch=32, d_learning_rate=2e-4, score="mean", die_off_rate=0.5, elitism=2,
-                 selection="preference", crossover="neuron", mutation_rate=0.05,
-                 type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.1, init="glorot", init_scale=None,
-                 mutation_rate_increase=0.0, output_bias="zero", threshold=None, threshold_after=10, quality=True,
+                 image_shape=None, generations=200, pop_size=100, batch_size=64, d_steps=2,
+                 d_batch=128, d_learning_rate=5e-4, score="mean", die_off_rate=0.5, elitism=2,
+                 selection="preference", crossover="neuron", mutation_rate=0.2,
+                 type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.05, init="glorot", init_scale=None,
+                 mutation_rate_increase=0.0, output_bias="data", threshold=None, threshold_after=10, quality=True,
                  quality_every=5, random_state=None, threads=None, verbose=False):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
