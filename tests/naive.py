@@ -176,8 +176,18 @@ def cross_entropy(genome, sizes, activations, X, y):
 
 def accuracy(genome, sizes, activations, X, y):
     """Share of samples whose first maximal output is the label (a sample
-    with a NaN output is never correct)."""
-    out = network_forward(genome, sizes, activations, X)
+    with a NaN output is never correct).
+
+    The argmax is taken over the outputs rounded to float32 (over the logits
+    for a softmax output, which has the same argmax): the networks compute in
+    float32, where e.g. saturated tanh or sigmoid outputs are exactly equal
+    and the first of them wins.
+    """
+    if activations[-1] == "softmax":
+        out = network_logits(genome, sizes, activations, X)
+    else:
+        out = network_forward(genome, sizes, activations, X)
+    out = out.astype(np.float32)
     hit = (np.argmax(out, axis=1) == np.asarray(y)) & ~np.isnan(out).any(axis=1)
     return float(np.mean(hit))
 

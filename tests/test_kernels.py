@@ -293,14 +293,14 @@ from hypothesis import strategies as st  # noqa: E402
 @st.composite
 def _shapes(draw):
     n_layers = draw(st.integers(1, 3))
-    sizes = tuple(draw(st.lists(st.integers(1, 9), min_size=n_layers + 1, max_size=n_layers + 1)))
+    sizes = tuple(draw(st.lists(st.integers(1, 24), min_size=n_layers + 1, max_size=n_layers + 1)))
     acts = tuple(draw(st.lists(st.sampled_from(sorted(ACTIVATIONS)), min_size=n_layers,
                                max_size=n_layers)))
     return dict(P=draw(st.integers(1, 6)), B=draw(st.integers(1, 40)), sizes=sizes,
                 activations=acts)
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None, derandomize=True)  # same cases every run
 @given(shape=_shapes(), seed=st.integers(0, 2**16),
        name=st.sampled_from(["forward", "fused_cross_entropy", "fused_accuracy", "fused_mse",
                              "crossover_neuron", "crossover_single_point", "crossover_uniform",
