@@ -108,6 +108,9 @@ def test_cli_checkpoint_and_resume(tmp_path, capsys):
     assert code == 0 and "resuming" in capsys.readouterr().out
     code, straight = _digits(tmp_path, "c", "--generations", "10")
     assert code == 0
+    # Without --checkpoint, every run leaves one in its output folder, ready to go on.
+    assert "--resume" in capsys.readouterr().out
+    assert GeneticMLPClassifier.load(straight / "digits_checkpoint.npz").n_generations_ == 10
     a = json.loads((resumed / "r.json").read_text())
     b = json.loads((straight / "r.json").read_text())
     assert a["generations"] == b["generations"] == 10
@@ -124,8 +127,10 @@ def test_cli_resume_errors(tmp_path, capsys):
     code, _ = _digits(tmp_path, "a", "--resume", str(bad), "--generations", "3")
     assert code == 2 and "truncated or corrupt" in capsys.readouterr().err
     assert bad.read_bytes() == b"not a checkpoint"
-    code, _ = _digits(tmp_path, "a", "--generations", "3", "--checkpoint-every", "2")
+    code, _ = _digits(tmp_path, "a", "--generations", "3", "--checkpoint-every", "0")
     assert code == 2 and "checkpoint_every" in capsys.readouterr().err
+    code, _ = _digits(tmp_path, "a", "--resume", str(tmp_path / "nope.npz"), "--generations", "3")
+    assert code == 2 and "no such file" in capsys.readouterr().err
 
 
 def test_cli_ctrl_c_saves_and_says_how_to_resume(tmp_path):

@@ -38,14 +38,14 @@ def add_parser(sub):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group(
         "checkpoints",
-        "Ctrl-C saves a checkpoint (with --checkpoint) and exits with a resume command. "
+        "Ctrl-C saves a checkpoint and exits with the command that resumes. "
         "With --resume, the settings come from the checkpoint and --generations is the "
         "total to reach; the result is bit-identical to a run without a stop.")
     g.add_argument("--checkpoint", metavar="PATH", default=None,
                    help="save the run here (.npz, atomic): every --checkpoint-every "
-                   "generations, at the end and on Ctrl-C")
+                   "generations, at the end and on Ctrl-C (default: OUT/digits_checkpoint.npz)")
     g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
-                   help="checkpoint every N generations (needs --checkpoint or --resume)")
+                   help="also checkpoint every N generations")
     g.add_argument("--resume", metavar="PATH", default=None,
                    help="go on from this checkpoint (checkpoints go back to it unless "
                    "--checkpoint says otherwise)")
@@ -60,9 +60,9 @@ def run(args):
     from ..fileio import atomic_write_bytes
 
     X_tr, X_te, y_tr, y_te = load_digits_split()
-    checkpoint = args.checkpoint or args.resume
-    if args.checkpoint_every is not None and checkpoint is None:
-        raise ValueError("checkpoint_every: --checkpoint-every needs --checkpoint PATH")
+    checkpoint = args.checkpoint or args.resume or os.path.join(args.out, "digits_checkpoint.npz")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every: must be >= 1, got {args.checkpoint_every}")
     if args.resume:
         # Settings, population and RNG counters come from the file; go on to --generations.
         clf = GeneticMLPClassifier.load(args.resume)
@@ -85,9 +85,8 @@ def run(args):
         )
     try:
         clf.fit(X_tr, y_tr)
-    except KeyboardInterrupt:  # only without a checkpoint path: nothing to resume from
-        print("\ninterrupted; nothing saved (give --checkpoint PATH to be able to resume)",
-              file=sys.stderr)
+    except KeyboardInterrupt:  # before the run started: nothing to save
+        print("\ninterrupted before the first generation; nothing saved", file=sys.stderr)
         return 130
     if clf.ga_.state_.stopped == "interrupted":
         gen = clf.ga_.population_.generation
@@ -116,6 +115,8 @@ def run(args):
     print(f"test accuracy {test_acc:.4f}  train accuracy {train_acc:.4f}  "
           f"generations {clf.n_generations_}  wall time {seconds:.1f} s")
     print(f"saved {net_path}" + (f" and {png}" if png else ""))
+    print(f"checkpoint {checkpoint} (to go on: fastga digits --resume {shlex.quote(checkpoint)} "
+          f"--generations TOTAL)")
     if args.json_path:
         result = {"test_accuracy": test_acc, "train_accuracy": train_acc,
                   "generations": int(clf.n_generations_), "seconds": seconds}
