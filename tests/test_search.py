@@ -243,3 +243,18 @@ def test_commands_report_bad_arguments(tmp_path, capsys):
     assert "population_size" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing.npz"), "--angle", "40"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_estimator_conventions(data):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    s = ArchitectureSearch(population_size=3, generations=1, epochs=1, random_state=0)
+    assert clone(s).get_params() == s.get_params()
+    assert not hasattr(s, "best_network_")
+    with pytest.raises(NotFittedError):
+        s.predict(data.X_test)
+    s.fit(data.X_train, data.y_train, data.X_val, data.y_val)
+    r2 = s.score(data.X_test, data.y_test)
+    mse = s.mse(data.X_test, data.y_test)
+    np.testing.assert_allclose(r2, 1 - mse / data.y_test.var(), rtol=1e-4)

@@ -6,6 +6,7 @@ import math
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._random import philox, resolve_seed
 from ..history import History
@@ -27,7 +28,7 @@ def _rank_key(scores):
     return np.where(np.isfinite(s), s, np.inf)
 
 
-class ArchitectureSearch:
+class ArchitectureSearch(RegressorMixin, BaseEstimator):
     """Evolve network traits; every candidate is trained by SGD kernels and ranked on validation MSE.
 
     Each generation trains all its new candidates in parallel (one Numba
@@ -221,7 +222,9 @@ class ArchitectureSearch:
     # ------------------------------------------------------------- results
     def _check_fitted(self):
         if not hasattr(self, "best_network_"):
-            raise AttributeError("ArchitectureSearch: call fit() first")
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("ArchitectureSearch: call fit() first")
 
     def predict(self, X):
         """Outputs of the best network, float32 (n_samples, n_outputs)."""
@@ -231,21 +234,9 @@ class ArchitectureSearch:
             arr = arr.reshape(-1, 1)
         return self.best_network_.predict(arr)
 
-    def score(self, X, y):
-        """Coefficient of determination R^2 of the best network on ``(X, y)``."""
-        X, y = check_data(X, y, n_features=getattr(self, "n_features_in_", None))
-        pred = self.predict(X).astype(np.float64)
-        yy = y.astype(np.float64)
-        ss_res = ((yy - pred) ** 2).sum()
-        ss_tot = ((yy - yy.mean(axis=0)) ** 2).sum()
-        return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else float("nan")
+    # score(X, y): R^2 of the best network (from RegressorMixin).
 
     def mse(self, X, y):
         """Mean squared error of the best network on ``(X, y)``."""
         X, y = check_data(X, y, n_features=getattr(self, "n_features_in_", None))
         return float(((self.predict(X).astype(np.float64) - y) ** 2).mean())
-
-    def __repr__(self):
-        return (f"ArchitectureSearch(population_size={self.population_size}, "
-                f"generations={self.generations}, epochs={self.epochs})")
-
