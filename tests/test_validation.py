@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 import fastga.evaluation
+import fastga.fitness
 import fastga.ga
+import fastga.network
 import fastga.population
+from numba.core.dispatcher import Dispatcher
 from fastga import GeneticAlgorithm, Network, NetworkSpec, Population, SupervisedFitness
 from fastga.validation import check_rows, check_type_probs
 
@@ -19,12 +22,9 @@ SPEC = NetworkSpec([3, 4, 2], ["relu", "softmax"])
 X = np.zeros((5, 3), dtype=np.float32)
 Y = np.array([0, 1, 1, 0, 1])
 
-KERNELS = {
-    fastga.evaluation: ["gather_first_layer", "forward_epilogue", "fused_fitness"],
-    fastga.population: ["init_genomes"],
-    fastga.ga: ["copy_rows", "crossover_neuron", "crossover_single_point", "crossover_uniform",
-                "mutate"],
-}
+#: Every module of the Python layer that calls kernels; each Numba dispatcher
+#: it imported is replaced in the fixture below.
+CALLERS = [fastga.evaluation, fastga.population, fastga.ga, fastga.fitness, fastga.network]
 
 
 def _kernel_ran(*args, **kwargs):
@@ -33,9 +33,15 @@ def _kernel_ran(*args, **kwargs):
 
 @pytest.fixture
 def no_kernels(monkeypatch):
-    for module, names in KERNELS.items():
-        for name in names:
-            monkeypatch.setattr(module, name, _kernel_ran)
+    patched = []
+    for module in CALLERS:
+        for name, obj in list(vars(module).items()):
+            if isinstance(obj, Dispatcher):
+                monkeypatch.setattr(module, name, _kernel_ran)
+                patched.append(f"{module.__name__}.{name}")
+    assert any(p.startswith("fastga.evaluation.") for p in patched)
+    assert "fastga.ga.mutate" in patched and "fastga.population.init_genomes" in patched
+    return patched
 
 
 @pytest.fixture
