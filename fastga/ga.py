@@ -214,6 +214,8 @@ class GeneticAlgorithm:
         check_positive(self.shift_max, "shift_max", allow_zero=True)
         check_positive(self.swap_max, "swap_max", allow_zero=True)
         check_positive(self.sigma, "sigma", allow_zero=True)
+        if self.init_scale is not None:
+            check_positive(self.init_scale, "init_scale")
         check_rate(self.mutation_rate_cap, "mutation_rate_cap")
         check_positive(self.mutation_rate_increase, "mutation_rate_increase", allow_zero=True)
         if self.mutation_rate_cap < self.mutation_rate:

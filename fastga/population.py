@@ -9,7 +9,7 @@ from .evaluation import Workspace, fitness_rows, forward_rows
 from .kernels.fitness import METRICS
 from .kernels.init import INIT_SCHEMES, init_genomes
 from .spec import NetworkSpec
-from .validation import check_int, check_labels, check_rows, check_targets, check_X
+from .validation import check_int, check_labels, check_positive, check_rows, check_targets, check_X
 
 __all__ = ["Population", "sanitize_fitness"]
 
@@ -97,8 +97,7 @@ class Population:
             raise ValueError(f"init: expected one of {sorted(INIT_SCHEMES)}, got {init!r}")
         if scale is None:
             scale = {"uniform": 0.15, "normal": 1.0, "glorot": 1.0}[init]
-        if not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale: must be > 0, got {scale}")
+        scale = check_positive(scale, "scale")
         seed = resolve_seed(random_state)
         pop = cls.__new__(cls)
         pop.spec = spec

@@ -88,6 +88,10 @@ def test_random_validates():
         Population.random(SPEC, 2.5)
     with pytest.raises(ValueError, match="^scale"):
         Population.random(SPEC, 3, scale=-1.0)
+    with pytest.raises(ValueError, match="^scale"):
+        Population.random(SPEC, 3, scale=float("nan"))
+    with pytest.raises(TypeError, match="^scale"):
+        Population.random(SPEC, 3, scale="1")
 
 
 def test_set_genomes_genome_network_best_index():

@@ -209,6 +209,8 @@ def _run(**kw):
     ("random_state", "seed", TypeError),
     ("random_state", True, TypeError),
     ("init", "he", ValueError),
+    ("init_scale", 0.0, ValueError),
+    ("init_scale", "big", TypeError),
 ])
 def test_bad_setting(no_kernels, name, value, exc):
     _raises(exc, name, _run, **{name: value})
