@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .fitness import SupervisedFitness
-from .ga import GeneticAlgorithm
+from .ga import GeneticAlgorithm, _interrupts_deferred
 from .network import Network
 from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_rate, check_targets, check_X
@@ -152,8 +152,14 @@ class _GeneticMLP(BaseEstimator):
             if self.checkpoint_path is None:
                 raise
             # The GA's state is consistent (updates are all or nothing): keep the best so far.
-        self._finish(X, y_fit, spec)
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is None:
+            self._finish(X, y_fit, spec)
+            return self
+        with _interrupts_deferred(reraise=False) as late:  # a Ctrl-C now still saves first
+            self._finish(X, y_fit, spec)
+            self.save(self.checkpoint_path)
+        if late:
+            self.ga_.state_.stopped = "interrupted"
             self.save(self.checkpoint_path)
         return self
 

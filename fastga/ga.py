@@ -33,28 +33,29 @@ SELECTIONS = ("preference", "tournament")
 
 
 @contextmanager
-def _interrupts_deferred():
+def _interrupts_deferred(reraise=True):
     """Hold back Ctrl-C (SIGINT) while the run's state is being updated.
 
     A KeyboardInterrupt can land between any two bytecodes; inside this block
-    it is recorded and raised on leaving it, so an interrupted run is always
+    it is recorded and raised on leaving it (or, with ``reraise=False``, only
+    recorded in the list the block yields), so an interrupted run is always
     in a consistent state that a checkpoint can save. Outside the main thread
     (no signals there) the block does nothing.
     """
+    received = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
     previous = signal.getsignal(signal.SIGINT)
     if previous is None:  # a handler installed outside Python: leave it alone
-        yield
+        yield received
         return
-    received = []
     signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGINT, previous)
-        if received:
+        if received and reraise:
             if callable(previous) and previous is not signal.default_int_handler:
                 previous(signal.SIGINT, None)
             elif previous is not signal.SIG_IGN:

@@ -421,3 +421,23 @@ def test_documented_standalone_predict_matches_fastga(tmp_path, acts):
     X = rng.normal(size=(40, 5)).astype(np.float32) * 4  # large enough to saturate
     got = namespace["predict"](net.save(tmp_path / "net.npz"), X)
     np.testing.assert_allclose(got, net.predict(X), atol=1e-5, rtol=0)
+
+
+def test_interrupt_while_an_estimator_finishes_still_saves(tmp_path, monkeypatch):
+    X, y = _data()
+    path = tmp_path / "e.npz"
+    est = GeneticMLPClassifier(architecture=(6,), pop_size=16, batch_size=20, random_state=0,
+                               generations=2, checkpoint_path=path)
+    finish = GeneticMLPClassifier._finish
+
+    def finish_with_ctrl_c(self, *args):
+        os.kill(os.getpid(), signal.SIGINT)  # lands while the best network is picked
+        time.sleep(0.05)
+        return finish(self, *args)
+
+    monkeypatch.setattr(GeneticMLPClassifier, "_finish", finish_with_ctrl_c)
+    est.fit(X, y)  # no KeyboardInterrupt escapes: it is recorded, and the run saved
+    assert est.ga_.state_.stopped == "interrupted"
+    back = GeneticMLPClassifier.load(path)
+    assert back.ga_.state_.stopped == "interrupted" and back.n_generations_ == 2
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
