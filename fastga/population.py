@@ -20,7 +20,10 @@ def sanitize_fitness(fitness, n=None, name="fitness"):
     +inf is treated as invalid too: a fitness that overflowed is a broken
     network, not a perfect one.
     """
-    f = np.asarray(fitness, dtype=np.float64).reshape(-1).copy()
+    try:
+        f = np.asarray(fitness, dtype=np.float64).reshape(-1).copy()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected one number per individual, got {type(fitness).__name__}") from None
     if n is not None and f.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values (one per individual), got {f.shape[0]}")
     f[~np.isfinite(f)] = -np.inf

@@ -230,9 +230,15 @@ def test_network_that_overflows_gets_minus_inf():
     assert np.isfinite(ga.history_["best_fitness"]).all()
 
 
-def test_fitness_of_wrong_length_is_an_error():
+def test_fitness_of_wrong_length_or_type_is_an_error():
     with pytest.raises(ValueError, match="^fitness"):
         _ga().run(lambda pop: np.zeros(3), generations=1)
+    with pytest.raises(ValueError, match="^fitness"):
+        _ga().run(lambda pop: None, generations=1)  # one NaN, not 12 values
+    with pytest.raises(TypeError, match="^fitness"):
+        _ga().run(lambda pop: {"a": 1}, generations=1)
+    with pytest.raises(TypeError, match="^fitness"):
+        _ga().run(lambda pop: ["a"] * pop.size, generations=1)
 
 
 # ------------------------------------------------------- fused fitness
