@@ -180,7 +180,7 @@ def test_mutate_rate_one_hits_every_weight():
 
 @pytest.mark.parametrize("type_probs", [(1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 1.0),
                                         (0.3, 0.3, 0.4)])
-@pytest.mark.parametrize("rate", [0.01, 0.5, 0.999])
+@pytest.mark.parametrize("rate", [1e-9, 0.01, 0.5, 0.999, 1 - 1e-12])
 def test_mutate_types_and_rates(type_probs, rate):
     case = CASES["mutate"]
     from fastga.validation import check_type_probs
