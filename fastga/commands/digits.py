@@ -83,16 +83,18 @@ def run(args):
             verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
             checkpoint_path=checkpoint,
         )
+    cmd = ["fastga", "digits", "--resume", checkpoint, "--generations", str(args.generations)]
+    if args.out != "fastga-out":
+        cmd += ["--out", args.out]
     try:
         clf.fit(X_tr, y_tr)
-    except KeyboardInterrupt:  # before the run started: nothing to save
-        print("\ninterrupted before the first generation; nothing saved", file=sys.stderr)
+    except KeyboardInterrupt:  # before the first generation, or a second Ctrl-C while saving
+        print("\ninterrupted", file=sys.stderr)
+        if os.path.exists(checkpoint):
+            print(f"the last checkpoint is {checkpoint}; to resume: {shlex.join(cmd)}", file=sys.stderr)
         return 130
     if clf.ga_.state_.stopped == "interrupted":
         gen = clf.ga_.population_.generation
-        cmd = ["fastga", "digits", "--resume", checkpoint, "--generations", str(args.generations)]
-        if args.out != "fastga-out":
-            cmd += ["--out", args.out]
         print(f"\ninterrupted at generation {gen} (best network so far: test accuracy "
               f"{float(clf.score(X_te, y_te)):.4f}); checkpoint saved to {checkpoint}",
               file=sys.stderr)
