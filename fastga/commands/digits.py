@@ -49,11 +49,18 @@ def add_parser(sub):
     g.add_argument("--resume", metavar="PATH", default=None,
                    help="go on from this checkpoint (checkpoints go back to it unless "
                    "--checkpoint says otherwise)")
+    from ..distributed.digits import add_island_arguments
+
+    add_island_arguments(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args):
+    if getattr(args, "islands", 0):
+        from ..distributed.digits import run_islands
+
+        return run_islands(args)
     t0 = time.perf_counter()
     from ..datasets import load_digits_split
     from ..estimators import GeneticMLPClassifier
