@@ -60,6 +60,12 @@ KIND_ESTIMATOR = "estimator"
 
 
 # ------------------------------------------------------------------ helpers
+def _version():
+    from . import __version__
+
+    return __version__
+
+
 def _jsonable(value, name):
     """``value`` as plain JSON (lists for tuples); TypeError if it cannot be."""
     if value is None or isinstance(value, (bool, str)):
@@ -183,7 +189,8 @@ def save_population(pop, path, meta=None):
         ``path``.
     """
     arrays, info = _population_payload(pop)
-    info.update({"checkpoint_version": CHECKPOINT_VERSION, "class": "Population"})
+    info.update({"checkpoint_version": CHECKPOINT_VERSION, "class": "Population",
+                 "fastga_version": _version()})
     if meta is not None:
         if not isinstance(meta, dict):
             raise TypeError(f"meta: expected a dict, got {type(meta).__name__}")
@@ -301,6 +308,7 @@ def save_ga(ga, path):
     """
     arrays, meta = _ga_payload(ga)
     meta["checkpoint_version"] = CHECKPOINT_VERSION
+    meta["fastga_version"] = _version()
     return save_npz(path, KIND_GA, arrays, meta)
 
 
@@ -332,6 +340,7 @@ def save_estimator(est, path):
     seed = est.ga_.state_.seed if has_ga and hasattr(est.ga_, "state_") else None
     meta = {
         "checkpoint_version": CHECKPOINT_VERSION,
+        "fastga_version": _version(),
         "class": name,
         "params": _params(est, sorted(est.get_params(deep=False)), seed),
         "has_ga": has_ga,
