@@ -66,10 +66,17 @@ _LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
 # ----------------------------------------------------------------- randomness
 @njit(cache=True)
 def candidate_keys(seed, generation, cid):
-    """Stream keys ``(init, shuffle, dropout)`` of candidate ``cid``."""
-    return (stream_key(seed, generation, cid, PURPOSE_ARCH_INIT),
-            stream_key(seed, generation, cid, PURPOSE_SHUFFLE),
-            stream_key(seed, generation, cid, PURPOSE_DROPOUT))
+    """Stream keys ``[init, shuffle, dropout]`` of candidate ``cid`` (uint64 array).
+
+    An array rather than a tuple, so that Python callers get ``np.uint64``
+    scalars: a plain Python int above 2**63 would not fit an ``int64``
+    specialisation of a kernel compiled before.
+    """
+    out = np.empty(3, dtype=np.uint64)
+    out[0] = stream_key(seed, generation, cid, PURPOSE_ARCH_INIT)
+    out[1] = stream_key(seed, generation, cid, PURPOSE_SHUFFLE)
+    out[2] = stream_key(seed, generation, cid, PURPOSE_DROPOUT)
+    return out
 
 
 @njit(cache=True)
