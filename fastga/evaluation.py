@@ -1,21 +1,27 @@
 """Population forward pass and fused fitness, chunked over networks.
 
-For a chunk of networks the first layer is one float32 GEMM of the inputs
-with the chunk's first-layer weights laid side by side (a panel); a Numba
-epilogue does the rest. Chunks are sized by bytes only, never by the thread
-count, so results do not depend on the number of threads. Scratch buffers
+For a chunk of networks the first layer is one float32 GEMM of the chunk's
+first-layer weights, transposed and stacked into a panel, with the inputs:
+``hT = panel @ X.T`` (BLAS, multi-threaded), so that each hidden unit's
+values over the samples are contiguous; a Numba epilogue does the rest on
+blocks of ``LANES`` samples (see :mod:`fastga.kernels.forward`). The sample
+axis is padded with zero rows to a multiple of ``LANES``.
+
+Chunks are sized by bytes only, never by the thread count, so results do not
+depend on the number of threads; the default keeps one chunk's product in
+the L2/L3 caches, so the epilogue reads it back from cache. Scratch buffers
 live in a :class:`Workspace` and are reused from call to call.
 """
 
 import numpy as np
 
 from .kernels.fitness import METRICS, fused_fitness
-from .kernels.forward import forward_epilogue, gather_first_layer
+from .kernels.forward import LANES, forward_epilogue, gather_first_layer
 
-__all__ = ["Workspace", "chunk_rows", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
+__all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
 
 #: Upper bound of the first-layer product of one chunk (B x chunk * h1 float32).
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 2 << 20
 
 
 class Workspace:
@@ -42,20 +48,36 @@ def chunk_rows(n_rows, n_samples, n_in, h1, chunk_bytes=CHUNK_BYTES):
     return int(max(1, min(n_rows, chunk_bytes // max(per_net, 1))))
 
 
+def padded(n_samples):
+    """``n_samples`` rounded up to a multiple of ``LANES``."""
+    return -(-n_samples // LANES) * LANES
+
+
+def _pad_rows(ws, name, a, n_rows):
+    """``a`` with zero rows appended up to ``n_rows`` (``a`` itself if none are needed)."""
+    if a.shape[0] == n_rows:
+        return a
+    out = ws.get(name, (n_rows,) + a.shape[1:], a.dtype)
+    out[: a.shape[0]] = a
+    out[a.shape[0]:] = 0
+    return out
+
+
 def _first_layer(spec, genomes, rows, X, ws):
-    """Yield ``(start, stop, h_pre)`` for each chunk of ``rows``."""
+    """Yield ``(start, stop, hT)`` for each chunk of ``rows``; ``hT`` is (chunk*h1, Bp)."""
     n_samples, n_in = X.shape
     h1 = spec.sizes[1]
-    step = chunk_rows(rows.shape[0], n_samples, n_in, h1)
+    Xp = _pad_rows(ws, "X_pad", X, padded(n_samples))
+    step = chunk_rows(rows.shape[0], Xp.shape[0], n_in, h1)
     w0 = int(spec.w_offsets[0])
     for start in range(0, rows.shape[0], step):
         stop = min(start + step, rows.shape[0])
         chunk = rows[start:stop]
-        panel = ws.get("panel", (n_in, chunk.shape[0] * h1))
+        panel = ws.get("panel", (chunk.shape[0] * h1, n_in))
         gather_first_layer(genomes, chunk, w0, n_in, h1, panel)
-        h_pre = ws.get("h_pre", (n_samples, chunk.shape[0] * h1))
-        np.matmul(X, panel, out=h_pre)
-        yield start, stop, h_pre
+        hT = ws.get("hT", (chunk.shape[0] * h1, Xp.shape[0]))
+        np.matmul(panel, Xp.T, out=hT)
+        yield start, stop, hT
 
 
 def forward_rows(spec, genomes, rows, X, ws, out=None):
@@ -65,9 +87,9 @@ def forward_rows(spec, genomes, rows, X, ws, out=None):
     """
     if out is None:
         out = np.empty((rows.shape[0], X.shape[0], spec.n_outputs), dtype=np.float32)
-    for start, stop, h_pre in _first_layer(spec, genomes, rows, X, ws):
-        forward_epilogue(h_pre, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
-                         spec.b_offsets, spec.act_codes, out[start:stop])
+    for start, stop, hT in _first_layer(spec, genomes, rows, X, ws):
+        forward_epilogue(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
+                         spec.b_offsets, spec.act_codes, out[start:stop], LANES)
     return out
 
 
@@ -78,18 +100,20 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
     """
     code = METRICS[metric]
+    n_samples = X.shape[0]
+    n_pad = padded(n_samples)
     if code == 2:
-        y_class = np.zeros(1, dtype=np.int64)
-        y_value = y
+        y_class = np.zeros(1, dtype=np.int32)
+        y_value = _pad_rows(ws, "y_pad", np.ascontiguousarray(y, dtype=np.float32), n_pad)
     else:
-        y_class = y
+        y_class = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
         y_value = np.zeros((1, 1), dtype=np.float32)
     n = rows.shape[0]
     loss = np.empty(n, dtype=np.float64)
     acc = np.empty(n, dtype=np.float64)
     moments = np.empty((n, 2), dtype=np.float64)
-    for start, stop, h_pre in _first_layer(spec, genomes, rows, X, ws):
-        fused_fitness(h_pre, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
-                      spec.b_offsets, spec.act_codes, code, y_class, y_value,
-                      loss[start:stop], acc[start:stop], moments[start:stop])
+    for start, stop, hT in _first_layer(spec, genomes, rows, X, ws):
+        fused_fitness(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
+                      spec.b_offsets, spec.act_codes, code, y_class, y_value, n_samples,
+                      loss[start:stop], acc[start:stop], moments[start:stop], LANES)
     return loss, acc, moments

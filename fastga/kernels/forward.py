@@ -1,32 +1,103 @@
 """Batched forward pass of a population of MLPs.
 
 The first layer of every network reads the same inputs ``X``, so for a chunk
-of networks it is ONE wide matrix product ``X @ [W1_a | W1_b | ...]``: the
-first-layer weights of the chunk are gathered side by side into a panel
+of networks it is ONE wide matrix product: the first-layer weights of the
+chunk are gathered, transposed, one above the other into a panel
 (:func:`gather_first_layer`, a memory-bound copy) and multiplied by float32
-GEMM, which runs near the machine's peak. Everything after that product (bias,
-activation, the remaining small layers, and for fitness the softmax and loss)
-is the epilogue, a Numba kernel parallel over networks in which each thread
-owns whole networks (:func:`forward_epilogue`).
+GEMM, ``hT = panel @ X.T``, which runs near the machine's peak. Row
+``r * h1 + j`` of ``hT`` holds hidden unit ``j`` of network ``r`` for every
+sample, contiguous over samples.
+
+Everything after that product (bias, activation, the remaining small layers,
+and for fitness the softmax and loss) is the epilogue, a Numba kernel
+parallel over networks in which each thread owns whole networks
+(:func:`forward_epilogue`). It works on blocks of :data:`LANES` samples at a
+time: every scratch row is ``LANES`` floats, so the inner loops run over
+samples with a constant trip count and compile to SIMD instructions (one
+weight broadcast against ``LANES`` samples), and the softmax uses
+:func:`exp32`, a polynomial exponential that vectorises (the C library's
+``exp`` does not). The caller pads the sample axis to a multiple of
+``LANES``; padded lanes are computed and ignored.
 
 The kernels take raw arrays and trust them: the Python callers in
-:mod:`fastga.population` validate shapes and offsets before any kernel runs.
+:mod:`fastga.evaluation` validate shapes and offsets before any kernel runs.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
 
-__all__ = ["activate", "dense", "logits", "max_width", "gather_first_layer", "forward_epilogue"]
+__all__ = ["LANES", "exp32", "activate", "activate_block", "dense_block", "logits_block",
+           "max_width", "gather_first_layer", "forward_epilogue"]
+
+#: Samples per block of the epilogue (four AVX-512 registers of float32).
+LANES = 64
 
 _LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
 _SLOPE = np.float32(LEAKY_SLOPE)
+_F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
+
+# Cephes' expf: exp(x) = 2**n * exp(r), |r| <= ln(2)/2, r = x - n ln 2 in two parts.
+_LOG2E = np.float32(1.44269504088896341)
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_P0 = np.float32(1.9875691500e-4)
+_P1 = np.float32(1.3981999507e-3)
+_P2 = np.float32(8.3334519073e-3)
+_P3 = np.float32(4.1665795894e-2)
+_P4 = np.float32(1.6666665459e-1)
+_P5 = np.float32(5.0000001201e-1)
+_HALF = np.float32(0.5)
+_EXP_LO = np.float32(-87.0)
+_EXP_HI = np.float32(88.3)
+
+
+@intrinsic
+def _int32_bits_as_float32(typingctx, x):
+    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
+    if x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@njit(cache=True, inline="always")
+def exp32(x):
+    """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
+
+    Branch-free, so a loop of it vectorises. Below -87 it returns about
+    ``exp(-87)`` (1.6e-38), which is 0 next to any term of a softmax; above
+    88.3 it returns inf (the true value overflows at 88.72); NaN gives NaN.
+    """
+    x0 = x
+    x = x if x > _EXP_LO else _EXP_LO
+    x = x if x < _EXP_HI else _EXP_HI
+    n = np.floor(x * _LOG2E + _HALF)
+    r = x - n * _LN2_HI
+    r = r - n * _LN2_LO
+    z = r * r
+    p = _P0 * r + _P1
+    p = p * r + _P2
+    p = p * r + _P3
+    p = p * r + _P4
+    p = p * r + _P5
+    p = p * z + r + _F1
+    scale = _int32_bits_as_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    e = p * scale
+    e = e if x0 < _EXP_HI else np.float32(np.inf)
+    return e if x0 == x0 else x0
 
 
 @njit(cache=True, inline="always")
 def activate(v, n, act):
-    """Apply activation ``act`` in place to ``v[:n]``."""
+    """Apply activation ``act`` in place to ``v[:n]`` (one sample)."""
     if act == _RELU:
         for j in range(n):
             if v[j] < 0:
@@ -56,50 +127,99 @@ def activate(v, n, act):
 
 
 @njit(cache=True, inline="always")
-def dense(genome, w_off, b_off, n_in, n_out, a, z):
-    """``z[:n_out] = a[:n_in] @ W + b`` for the layer stored at the offsets."""
-    for j in range(n_out):
-        z[j] = genome[b_off + j]
-    for k in range(n_in):
-        ak = a[k]
-        base = w_off + k * n_out
-        for j in range(n_out):
-            z[j] += ak * genome[base + j]
+def activate_block(v, n, act, tmp, nl):
+    """Apply activation ``act`` in place to rows ``v[:n]`` of a block (n, LANES).
 
-
-@njit(parallel=True, cache=True)
-def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel):
-    """Copy the first-layer weights of ``genomes[rows]`` side by side.
-
-    ``panel[i, r * n_out + j] = W1[rows[r]][i, j]``; ``panel`` is
-    ``(n_in, len(rows) * n_out)``. Thread ``i`` writes row ``i`` only.
+    ``tmp`` is float32 scratch of at least ``2 * LANES`` (softmax only).
     """
-    n_rows = rows.shape[0]
-    for i in prange(n_in):
-        base = w_off + i * n_out
-        for r in range(n_rows):
-            g = rows[r]
-            col = r * n_out
-            for j in range(n_out):
-                panel[i, col + j] = genomes[g, base + j]
+    # Row views (``vj = v[j]``) keep every inner index a plain loop counter,
+    # which Numba's negative-index handling needs for contiguous SIMD access.
+    if act == _RELU:
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                x = vj[s]
+                vj[s] = x if x > _F0 else _F0
+    elif act == _LEAKY:
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                x = vj[s]
+                vj[s] = x if x > _F0 else x * _SLOPE
+    elif act == _SIGMOID:
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                vj[s] = 1.0 / (1.0 + np.exp(-vj[s]))
+    elif act == _TANH:
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                vj[s] = np.tanh(vj[s])
+    elif act == _SOFTMAX:
+        m = tmp[:nl]
+        t = tmp[nl:2 * nl]
+        v0 = v[0]
+        for s in range(nl):
+            m[s] = v0[s]
+            t[s] = _F0
+        for j in range(1, n):
+            vj = v[j]
+            for s in range(nl):
+                x = vj[s]
+                ms = m[s]
+                m[s] = x if x > ms else ms
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                e = exp32(vj[s] - m[s])
+                vj[s] = e
+                t[s] += e
+        for s in range(nl):
+            t[s] = _F1 / t[s]
+        for j in range(n):
+            vj = v[j]
+            for s in range(nl):
+                vj[s] *= t[s]
 
 
 @njit(cache=True, inline="always")
-def logits(h_pre, r, b, genome, sizes, w_offs, b_offs, acts, a, z):
-    """Pre-activation of the last layer of network ``r`` on sample ``b``.
+def dense_block(genome, w_off, b_off, n_in, n_out, a, z, nl):
+    """``z[:n_out] = W.T @ a[:n_in] + b`` for a block of LANES samples."""
+    for j in range(n_out):
+        bj = genome[b_off + j]
+        zj = z[j]
+        for s in range(nl):
+            zj[s] = bj
+    for k in range(n_in):
+        base = w_off + k * n_out
+        ak = a[k]
+        for j in range(n_out):
+            w = genome[base + j]
+            zj = z[j]
+            for s in range(nl):
+                zj[s] += ak[s] * w
 
-    ``h_pre[b, r*h1:(r+1)*h1]`` holds ``x_b @ W1`` (no bias yet). ``a`` and
-    ``z`` are scratch vectors of the widest layer's size; the one returned
-    holds the logits.
+
+@njit(cache=True, inline="always")
+def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
+    """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``.
+
+    ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias yet). ``a`` and ``z``
+    are (width, LANES) scratch blocks; the one returned holds the logits.
     """
     h1 = sizes[1]
-    col = r * h1
-    b0 = b_offs[0]
+    row = r * h1
+    b0ff = b_offs[0]
     for j in range(h1):
-        a[j] = h_pre[b, col + j] + genome[b0 + j]
+        bj = genome[b0ff + j]
+        hj = hT[row + j, b0:b0 + nl]
+        aj = a[j]
+        for s in range(nl):
+            aj[s] = hj[s] + bj
     for layer in range(1, sizes.shape[0] - 1):
-        activate(a, sizes[layer], acts[layer - 1])
-        dense(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z)
+        activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
+        dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z, nl)
         a, z = z, a
     return a
 
@@ -113,30 +233,59 @@ def max_width(sizes):
 
 
 @njit(parallel=True, cache=True)
-def forward_epilogue(h_pre, genomes, rows, sizes, w_offs, b_offs, acts, out):
+def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel):
+    """Copy the first-layer weights of ``genomes[rows]``, transposed, one above the other.
+
+    ``panel[r * n_out + j, i] = W1[rows[r]][i, j]``; ``panel`` is
+    ``(len(rows) * n_out, n_in)``. Thread ``r`` writes rows of network ``r`` only.
+    """
+    n_rows = rows.shape[0]
+    for r in prange(n_rows):
+        g = rows[r]
+        row = r * n_out
+        src = genomes[g, w_off:w_off + n_in * n_out]
+        for j in range(n_out):
+            dst = panel[row + j]
+            for i in range(n_in):
+                dst[i] = src[i * n_out + j]
+
+
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
 
     Parameters
     ----------
-    h_pre : float32 (B, len(rows) * sizes[1])
-        ``X @ panel`` where ``panel`` comes from :func:`gather_first_layer`.
+    hT : float32 (len(rows) * sizes[1], Bp)
+        ``panel @ X.T`` where ``panel`` comes from :func:`gather_first_layer`
+        and ``Bp`` is the number of samples rounded up to a multiple of
+        :data:`LANES` (padded samples are ignored).
     genomes : float32 (P, n_params)
     rows : int64 (R,)
     sizes, w_offs, b_offs, acts : int64 arrays of the :class:`~fastga.NetworkSpec`
     out : float32 (R, B, n_out)
         Written; thread ``r`` writes ``out[r]`` only.
+    lanes : int
+        :data:`LANES`, passed at run time on purpose: a loop with a constant
+        trip count is fully unrolled by LLVM and then left scalar (Numba
+        disables the SLP vectoriser), a run-time count is vectorised.
     """
     n_rows = rows.shape[0]
-    n_samples = h_pre.shape[0]
+    n_samples = out.shape[1]
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
+    last = acts[n_layers - 1]
     width = max_width(sizes)
     for r in prange(n_rows):
         genome = genomes[rows[r]]
-        a = np.empty(width, dtype=np.float32)
-        z = np.empty(width, dtype=np.float32)
-        for b in range(n_samples):
-            res = logits(h_pre, r, b, genome, sizes, w_offs, b_offs, acts, a, z)
-            activate(res, n_out, acts[n_layers - 1])
-            for j in range(n_out):
-                out[r, b, j] = res[j]
+        nl = lanes
+        a = np.empty((width, nl), dtype=np.float32)
+        z = np.empty((width, nl), dtype=np.float32)
+        tmp = np.empty(2 * nl, dtype=np.float32)
+        for b0 in range(0, n_samples, nl):
+            res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+            activate_block(res, n_out, last, tmp, nl)
+            n_valid = min(nl, n_samples - b0)
+            for s in range(n_valid):
+                for j in range(n_out):
+                    out[r, b0 + s, j] = res[j, s]

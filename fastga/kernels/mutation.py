@@ -31,6 +31,9 @@ def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max
     """
     n = genomes.shape[1]
     log_keep = np.log1p(-rate) if rate < 1.0 else 0.0
+    c0 = cum_probs[0]
+    c1 = cum_probs[1]
+    c2 = cum_probs[2]
     for r in prange(rows.shape[0]):
         g = rows[r]
         count = 0
@@ -52,20 +55,22 @@ def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max
                 pos += np.int64(gap) + 1
             if pos >= n:
                 break
+            # Draw ``ctr`` picks the type; shift and swap read draw ``ctr + 1``,
+            # gaussian draws ``ctr + 1`` and ``ctr + 2``, sign reads none. The
+            # shift/sign/swap choice is made with selects, not branches: the
+            # type is random, so branches would be mispredicted often.
             t = random_uniform(key, ctr)
-            ctr += 1
+            v = random_uniform(key, ctr + 1)
             w = genomes[g, pos]
-            if t < cum_probs[0]:
-                w = w * np.float32(random_uniform(key, ctr) * shift_max)
-                ctr += 1
-            elif t < cum_probs[1]:
-                w = -w
-            elif t < cum_probs[2]:
-                w = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * swap_max)
-                ctr += 1
+            if t < c2:
+                w_shift = w * np.float32(v * shift_max)
+                w_swap = np.float32((2.0 * v - 1.0) * swap_max)
+                w_other = -w if t < c1 else w_swap
+                w = w_shift if t < c0 else w_other
+                ctr += 1 if (t >= c0 and t < c1) else 2
             else:
-                w = w + np.float32(sigma * random_normal(key, ctr))
-                ctr += 2
+                w = w + np.float32(sigma * random_normal(key, ctr + 1))
+                ctr += 3
             genomes[g, pos] = w
             count += 1
         counts[r] = count

@@ -1,0 +1,50 @@
+"""The machine's float32 GEMM peak, measured in the same run as a benchmark.
+
+A large square ``numpy.matmul`` (multi-threaded OpenBLAS) is the yardstick:
+every "share of peak" in ``bench/`` divides a kernel's GFLOP/s by this
+number, measured in the same process, interleaved with the kernel, so that
+load from other processes hits both alike.
+"""
+
+import time
+
+import numpy as np
+
+__all__ = ["GemmProbe", "interleaved_medians"]
+
+
+class GemmProbe:
+    """``n x n @ n x n`` float32 matmul (``2 n**3`` flops per call), ``n = 2048`` by default."""
+
+    def __init__(self, n=2048, seed=0):
+        rng = np.random.default_rng(seed)
+        self.n = int(n)
+        self.a = rng.standard_normal((n, n), dtype=np.float32)
+        self.b = rng.standard_normal((n, n), dtype=np.float32)
+        self.c = np.empty((n, n), dtype=np.float32)
+        self.flops = 2.0 * n ** 3
+
+    def __call__(self):
+        np.matmul(self.a, self.b, out=self.c)
+
+    def gflops(self, seconds):
+        return self.flops / seconds / 1e9
+
+
+def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter):
+    """Median seconds of each callable, run in turn ``rounds`` times (after ``warmup``).
+
+    Interleaving puts every callable under the same background load, so the
+    ratio of two medians is far steadier than two separate measurements on
+    a shared machine.
+    """
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            times[k].append(clock() - t0)
+    return [float(np.median(t)) for t in times]

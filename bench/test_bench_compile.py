@@ -1,0 +1,55 @@
+"""Numba compile time: the first call of the whole GA (every kernel).
+
+Target (issue 3): at most 10 s in a fresh process with an empty cache, at
+most 1 s in a second process that finds the cache (``cache=True``). Each
+measurement is a fresh subprocess with ``NUMBA_CACHE_DIR`` pointed at a
+temporary directory, running ``bench/_compile_probe.py``; with benchmarks
+disabled (CI) only one process runs, on the project's existing cache: three GA runs
+(every crossover kind, mutation, copy_rows, init, the fused fitness) plus a
+forward pass and an MSE evaluation. The import of fastga is reported apart.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.conftest import record
+
+PROBE = Path(__file__).with_name("_compile_probe.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _probe(cache_dir):
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, str(PROBE)], env=env, capture_output=True, text=True,
+                         check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_compile_first_call_and_cached(benchmark, full, tmp_path):
+    if not full:  # smoke test: one process on the project's own cache, no cold compile
+        warm = benchmark.pedantic(_probe, args=(None,), rounds=1, iterations=1)
+        assert warm["first_call_s"] > 0
+        return
+    cold = _probe(tmp_path)
+    warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
+    assert any(tmp_path.rglob("*.nbi")), "cache=True kernels wrote no cache index"
+    record(benchmark, "first call, empty cache (s)", cold["first_call_s"], 10.0, "<=",
+           cold_import_s=cold["import_s"])
+    record_warm = dict(cached_first_call_s=warm["first_call_s"], cached_import_s=warm["import_s"])
+    benchmark.extra_info.update(record_warm)
+    print(record_warm)
+
+
+def test_compile_second_process(benchmark, full, tmp_path):
+    if not full:
+        return
+    _probe(tmp_path)  # fills the cache
+    warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
+    record(benchmark, "first call, second process (s)", warm["first_call_s"], 1.0, "<=",
+           import_s=warm["import_s"])

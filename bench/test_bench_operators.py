@@ -1,0 +1,59 @@
+"""Mutation + crossover of one generation against one copy of the population.
+
+Target (issue 3): neuron-wise crossover of every child plus mutation (rate
+0.1, RNG included) costs at most 3x one ``np.copyto`` of the (P, n_params)
+float32 population, at P=1000 with 784-16-10 and P=256 with 784-128-64-10.
+The inputs come from ``tests/cases.py`` (``crossover_neuron`` and
+``mutate``); the kernels run as the GA's ``_breed`` runs them, in place on the
+children buffer. The NumPy references of ``tests/naive.py`` are timed on a
+few rows and reported per row.
+"""
+
+import numpy as np
+import pytest
+
+from bench.conftest import record
+from bench.peak import interleaved_medians
+from fastga.kernels.crossover import crossover_neuron
+from fastga.kernels.mutation import mutate
+from tests.cases import CASES
+
+FULL_SHAPES = [dict(P=1000, B=1, sizes=(784, 16, 10)), dict(P=256, B=1, sizes=(784, 128, 64, 10))]
+SMOKE_SHAPES = [dict(P=20, B=1, sizes=(30, 8, 4)), dict(P=8, B=1, sizes=(30, 12, 6, 4))]
+IDS = ["P1000-784x16x10", "P256-784x128x64x10"]
+RATE = 0.1
+
+
+@pytest.mark.parametrize("k", range(2), ids=IDS)
+def test_mutation_crossover_vs_copyto(benchmark, full, rounds, k):
+    shape = (FULL_SHAPES if full else SMOKE_SHAPES)[k]
+    xo = CASES["crossover_neuron"].make(**shape)
+    mu = CASES["mutate"].make(**shape)
+    spec = xo["spec"]
+    parents, children = xo["parents"], xo["children"]
+    rows = xo["rows"]
+    counts = np.empty(rows.shape[0], dtype=np.int64)
+    cum = mu["cum_probs"]
+    gen = [0]
+
+    def operators():
+        gen[0] += 1  # a fresh generation each call: fresh random streams
+        crossover_neuron(parents, children, xo["p1"], xo["p2"], rows, xo["seed"], gen[0],
+                         spec.sizes_array, spec.w_offsets, spec.b_offsets, 0.5, 1.0)
+        mutate(children, rows, mu["seed"], gen[0], RATE, cum, 2.0, 2.0, 0.1, counts)
+
+    scratch = np.empty_like(parents)
+    copy = lambda: np.copyto(scratch, parents)  # noqa: E731
+    benchmark.pedantic(operators, rounds=rounds, iterations=1, warmup_rounds=1)
+    t_ops, t_copy = interleaved_medians([operators, copy], rounds)
+    # The NumPy references on a few rows (they are per-row Python loops).
+    n_ref = 3 if full else rows.shape[0]
+    xo_ref = dict(xo, rows=rows[:n_ref], p1=xo["p1"][:n_ref], p2=xo["p2"][:n_ref])
+    mu_ref = dict(mu, rows=mu["rows"][:n_ref], rate=RATE)
+    (t_ref,) = interleaved_medians(
+        [lambda: (CASES["crossover_neuron"].reference(xo_ref), CASES["mutate"].reference(mu_ref))],
+        1, warmup=0)
+    speedup = (t_ref / n_ref) / (t_ops / rows.shape[0])
+    record(benchmark, "time / np.copyto of the population", t_ops / t_copy, 3.0, "<=", shape=IDS[k],
+           copyto_gbytes_per_s=2 * parents.nbytes / t_copy / 1e9,
+           speedup_vs_reference_per_row=speedup)
