@@ -21,7 +21,7 @@ from .kernels.forward import LANES, forward_epilogue, gather_first_layer
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
 
 #: Upper bound of the first-layer product of one chunk (B x chunk * h1 float32).
-CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 32 << 20
 
 
 class Workspace:
@@ -76,8 +76,55 @@ def _first_layer(spec, genomes, rows, X, ws):
         panel = ws.get("panel", (chunk.shape[0] * h1, n_in))
         gather_first_layer(genomes, chunk, w0, n_in, h1, panel)
         hT = ws.get("hT", (chunk.shape[0] * h1, Xp.shape[0]))
-        np.matmul(panel, Xp.T, out=hT)
+        _gemm_in_pieces(panel, Xp.T, hT, max(1, PIECE_ROWS // h1) * h1)
         yield start, stop, hT
+
+
+#: Rows of ``hT`` per single-threaded BLAS call (rounded to whole networks).
+PIECE_ROWS = 512
+
+_executor = None
+_blas = None
+
+
+def _gemm_in_pieces(a, b, out, piece):
+    """``out = a @ b`` as single-threaded BLAS calls on fixed row pieces, run in parallel.
+
+    OpenBLAS' own threading splits a product by the thread count, and its
+    edge kernels sum in another order than its main kernel, so the result
+    would change with the number of BLAS threads. Here the pieces depend on
+    the shapes only; each is one single-threaded call, and
+    ``numba.get_num_threads()`` Python threads (GEMM releases the GIL) share
+    them out, so the result is bit-identical for any thread count. BLAS is
+    limited to one thread for the duration of the call (process-wide, with
+    threadpoolctl, a dependency of scikit-learn).
+    """
+    global _executor, _blas
+    import numba
+
+    n = a.shape[0]
+    starts = list(range(0, n, piece))
+    n_threads = min(numba.get_num_threads(), len(starts))
+
+    def work(k):
+        for i in starts[k::n_threads]:
+            j = min(i + piece, n)
+            np.matmul(a[i:j], b, out=out[i:j])
+
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        if n_threads <= 1:
+            work(0)
+            return
+        if _executor is None or _executor._max_workers < n_threads:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _executor = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="fastga-gemm")
+        for f in [_executor.submit(work, k) for k in range(n_threads)]:
+            f.result()
 
 
 def forward_rows(spec, genomes, rows, X, ws, out=None):
