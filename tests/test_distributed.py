@@ -281,3 +281,27 @@ def test_digits_command_with_islands(ray_local, tmp_path, capsys):
     assert res["islands"] == 2 and res["generations"] == 4 and 0 <= res["test_accuracy"] <= 1
     assert res["evaluations"] == 2 * 6 * 5 + 2 * 2  # 6 networks per island; + 2 immigrants each
     assert (tmp_path / "out" / "digits_best.npz").exists()
+
+
+@pytest.mark.gan
+def test_gan_fitness_on_islands(ray_local):
+    """The GA-GAN's fitness (a Keras discriminator per island) runs on islands too."""
+    pytest.importorskip("tensorflow")
+    from fastga.datasets import load_digits_split
+    from fastga.distributed.gan import GANFitnessFactory
+
+    X, _, _, _ = load_digits_split()
+    spec = ([4, 8, 64], ["sigmoid", "sigmoid"])
+    from fastga import NetworkSpec
+
+    m = IslandModel(NetworkSpec(*spec), n_islands=2, pop_size=6, migration_every=2, n_migrants=1,
+                    reevaluate="population", ga_params={"type_probs": (0, 0, 0, 1), "init": "glorot"},
+                    random_state=0)
+    m.run(GANFitnessFactory(X[:64], batch_size=8, d_batch=8, seed=1), 3)
+    assert m.n_generations_ == 3 and m.epochs_[1]["received"] == 2
+    for h in m.island_histories_:
+        assert "d_loss" in h and np.isfinite(h["best_fitness"]).all()
+        # the island scored generation 2 twice: before and after the immigrant arrived
+        assert list(h["generation"]) == [0, 1, 2, 2, 3]
+    assert list(m.history_["generation"]) == [0, 1, 2, 3]
+    assert m.best_genome_.shape == (NetworkSpec(*spec).n_params,)

@@ -28,5 +28,7 @@ from .cluster import connect, configure_threads, thread_env
 from .island import REEVALUATE, Island
 from .model import TOPOLOGIES, IslandModel, merge_histories
 
+# GANFitnessFactory lives in fastga.distributed.gan (imports nothing heavy until called).
+
 __all__ = ["IslandModel", "Island", "TOPOLOGIES", "REEVALUATE", "connect", "configure_threads",
            "thread_env", "merge_histories"]

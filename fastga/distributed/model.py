@@ -359,11 +359,15 @@ class IslandModel:
         while pending:
             by_ref = {refs[0]: i for i, refs in pending.items()}
             ready, _ = ray.wait(list(by_ref), num_returns=len(by_ref), timeout=1.0)
+            try:  # one call for all that are ready (the common case: nobody died)
+                got = dict(zip(ready, ray.get(ready)))
+            except lost:
+                got = {}
             for ref in ready:
                 i = by_ref[ref]
                 refs = pending.pop(i)
                 try:
-                    summaries[i] = ray.get(ref)
+                    summaries[i] = got[ref] if ref in got else ray.get(ref)
                 except lost as exc:
                     self._recover(i, exc, epoch)
                     pending[i] = self._submit(i, target, incoming[i], n_migrants, checkpoint)

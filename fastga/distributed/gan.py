@@ -1,0 +1,67 @@
+"""The GA-GAN's fitness on islands: each island builds its own discriminator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["GANFitnessFactory"]
+
+
+class GANFitnessFactory:
+    """Picklable factory of a :class:`fastga.gan.DiscriminatorFitness`, for an island.
+
+    Called inside an island actor, it imports TensorFlow there, builds the
+    reference discriminator (one per island, trained by that island's
+    generators) and returns the fitness. Give it to
+    :meth:`IslandModel.run` with ``reevaluate="population"``: the
+    discriminator changes each time it scores, so immigrants are scored with
+    the whole island.
+
+    Parameters
+    ----------
+    X_real : array-like of shape (n, rows * cols)
+        Real images in [0, 1].
+    image_shape : (rows, cols), optional
+        Default: square.
+    batch_size, d_steps, d_batch, score
+        As in :class:`fastga.gan.DiscriminatorFitness`.
+    learning_rate : float, default=2e-4
+        Adam's learning rate of the discriminator.
+    seed : int, default=0
+        Seeds the discriminator and the latent/real-image streams.
+    threads : int, optional
+        TensorFlow intra-op threads; default: the island's Numba thread count
+        (its ``num_cpus``).
+
+    Notes
+    -----
+    An island restarted from its checkpoint gets back its generators but a
+    fresh discriminator (the checkpoint holds the GA, not the fitness).
+    """
+
+    def __init__(self, X_real, image_shape=None, batch_size=64, d_steps=1, d_batch=32,
+                 learning_rate=2e-4, seed=0, threads=None, score="mean"):
+        self.X_real = np.ascontiguousarray(X_real, dtype=np.float32)
+        self.image_shape = image_shape
+        self.batch_size = batch_size
+        self.d_steps = d_steps
+        self.d_batch = d_batch
+        self.learning_rate = learning_rate
+        self.seed = seed
+        self.threads = threads
+        self.score = score
+
+    def __call__(self):
+        import numba
+
+        from ..gan.discriminator import build_discriminator
+        from ..gan.evolver import DiscriminatorFitness, image_shape_for
+
+        X = np.array(self.X_real, dtype=np.float32)  # writable (object-store arrays are not)
+        shape = image_shape_for(X.shape[1], self.image_shape)
+        threads = self.threads or numba.get_num_threads()
+        disc = build_discriminator(shape, learning_rate=self.learning_rate, seed=self.seed,
+                                   threads=threads)
+        return DiscriminatorFitness(disc, X, shape, batch_size=self.batch_size,
+                                    d_steps=self.d_steps, d_batch=self.d_batch, seed=self.seed,
+                                    score=self.score)
