@@ -4,6 +4,7 @@ Usage::
 
     python bench/report.py out.json            # rewrite the table in bench/README.md
     python bench/report.py out.json --print    # print it only
+    python bench/report.py a.json b.json       # several runs; a later result replaces an earlier one
 
 Each benchmark of ``bench/`` stores its headline ratio in ``extra_info``
 (``metric``, ``value``, ``target``, ``better``; see ``bench/conftest.py``);
@@ -68,11 +69,18 @@ def table(data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json", help="file written by pytest --benchmark-json")
+    parser.add_argument("json", nargs="+", help="file(s) written by pytest --benchmark-json")
     parser.add_argument("--print", action="store_true", help="print the table, leave README.md alone")
     parser.add_argument("--readme", default=str(README))
     args = parser.parse_args(argv)
-    data = json.loads(Path(args.json).read_text())
+    data = None
+    for path in args.json:
+        run = json.loads(Path(path).read_text())
+        if data is None:
+            data = run
+            continue
+        names = {b["fullname"] for b in run.get("benchmarks", [])}
+        data["benchmarks"] = [b for b in data["benchmarks"] if b["fullname"] not in names] + run["benchmarks"]
     text = table(data)
     if args.print:
         sys.stdout.write(text)
