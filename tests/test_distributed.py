@@ -47,7 +47,7 @@ def full_batch(X, y):
 
 def model(**kw):
     params = dict(n_islands=2, pop_size=16, migration_every=3, n_migrants=2, ga_params=GA,
-                  random_state=3)
+                  checkpoint_seconds=0, random_state=3)
     params.update(kw)
     return IslandModel(SPEC, **params)
 
@@ -70,6 +70,7 @@ def test_importing_fastga_does_not_import_ray():
     ({"migration_every": 0}, "migration_every"),
     ({"num_cpus": 0}, "num_cpus"),
     ({"reevaluate": "never"}, "reevaluate"),
+    ({"checkpoint_seconds": -1}, "checkpoint_seconds"),
     ({"ga_params": {"pop_size": 3}}, "ga_params"),
     ({"ga_params": {"crossover": "bogus"}}, "crossover"),
 ])

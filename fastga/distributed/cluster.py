@@ -10,6 +10,8 @@ import os
 
 __all__ = ["import_ray", "connect", "thread_env", "configure_threads"]
 
+_LIMITER = None  # (threads, threadpoolctl limiter) in force in this process
+
 
 def import_ray():
     """Import Ray, or raise an ImportError that says how to install it."""
@@ -55,8 +57,8 @@ def connect(address=None, num_cpus=None):
 def thread_env(threads):
     """Environment variables that cap Numba, OpenMP and BLAS at ``threads``.
 
-    Given to an actor's ``runtime_env`` so they are set before its worker
-    process imports Numba or NumPy.
+    :func:`configure_threads` sets them (unless already set) for libraries
+    that read them when they start (OpenMP, TensorFlow).
     """
     t = str(int(threads))
     return {"NUMBA_NUM_THREADS": t, "OMP_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t,
@@ -78,11 +80,12 @@ def configure_threads(threads):
     for key, value in thread_env(threads).items():
         os.environ.setdefault(key, value)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    limiter = None
-    try:
-        from threadpoolctl import threadpool_limits
+    global _LIMITER
+    if _LIMITER is None or _LIMITER[0] != threads:
+        try:
+            from threadpoolctl import threadpool_limits
 
-        limiter = threadpool_limits(limits=threads)
-    except ImportError:  # pragma: no cover - threadpoolctl comes with the ray extra
-        pass
-    return {"numba": numba.get_num_threads(), "blas": limiter}
+            _LIMITER = (threads, threadpool_limits(limits=threads))
+        except ImportError:  # pragma: no cover - threadpoolctl comes with the ray extra
+            _LIMITER = (threads, None)
+    return {"numba": numba.get_num_threads(), "blas": _LIMITER[1]}

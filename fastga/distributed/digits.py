@@ -32,6 +32,11 @@ def add_island_arguments(parser):
                    help="who receives the migrants (default: %(default)s)")
     g.add_argument("--cpus-per-island", metavar="C", type=float, default=1,
                    help="CPUs (and Numba threads) per island (default: %(default)s)")
+    g.add_argument("--island-checkpoint-every", metavar="E", type=int, default=1,
+                   help="each island saves its GA (to restart from if it dies) after every "
+                   "E-th migration (0: never; default: %(default)s) ...")
+    g.add_argument("--island-checkpoint-seconds", metavar="S", type=float, default=10.0,
+                   help="... if S seconds have passed since its last save (default: %(default)s)")
     return g
 
 
@@ -82,7 +87,9 @@ def run_islands(args):
         spec, n_islands=n, pop_size=clf.pop_size, migration_every=args.migration_every,
         n_migrants=min(args.migrants, clf.pop_size - 1), topology=args.topology,
         num_cpus=args.cpus_per_island, address=args.ray_address, ga_params=ga_params,
-        random_state=args.seed, verbose=not args.quiet,
+        checkpoint_every=args.island_checkpoint_every,
+        checkpoint_seconds=args.island_checkpoint_seconds, random_state=args.seed,
+        verbose=not args.quiet,
     )
     factory = functools.partial(SupervisedFitness, X_tr, y_tr, "cross_entropy", args.batch_size,
                                 args.seed, 10)
@@ -122,6 +129,7 @@ def run_islands(args):
                   "setup_seconds": model.stats_["setup_seconds"],
                   "run_seconds": model.stats_["run_seconds"],
                   "driver_cpu_seconds": model.stats_["driver_cpu_seconds"],
+                  "checkpoint_seconds": model.stats_["checkpoint_seconds"],
                   "migration_bytes": mig, "restarts": len(model.restarts_)}
         atomic_write_bytes(args.json_path, (json.dumps(result, indent=2) + "\n").encode())
     return 0

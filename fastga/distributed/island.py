@@ -77,6 +77,8 @@ class Island:
             self.ga = GeneticAlgorithm(spec, random_state=seed, **ga_params)
             self.ga.initialize()
         self.ga.verbose = False
+        self._threads = threads
+        self._last_save = time.monotonic()
 
     # ------------------------------------------------------------ helpers
     def info(self):
@@ -129,7 +131,7 @@ class Island:
 
     # --------------------------------------------------------------- work
     def step(self, target_generation, incoming=(), n_migrants=0, global_best=-np.inf,
-             checkpoint=True):
+             checkpoint=0.0):
         """Take the immigrants, evolve to ``target_generation``, send emigrants.
 
         Idempotent: an island already at ``target_generation`` (restored from
@@ -148,8 +150,9 @@ class Island:
         global_best : float
             The driver's best fitness; the island's best genome is returned
             only if it beats it.
-        checkpoint : bool
-            Save the GA after the step.
+        checkpoint : float or None
+            Save the GA after the step if at least this many seconds have
+            passed since this island's last save (0: always); None: do not.
 
         Returns
         -------
@@ -163,6 +166,7 @@ class Island:
         import ray
 
         t0 = time.perf_counter()
+        configure_threads(self._threads)  # Numba's thread count is per calling thread
         ga = self.ga
         received, received_bytes, lost = 0, 0, False
         start = int(ga.population_.generation)
@@ -181,10 +185,13 @@ class Island:
             sent_bytes = int(genomes.nbytes)
             serialized_bytes = serialized_size(genomes)
         saved = 0.0
-        if checkpoint and self.checkpoint_path:
+        due = checkpoint is not None and checkpoint is not False and (
+            time.monotonic() - self._last_save >= float(checkpoint))
+        if due and self.checkpoint_path:
             t3 = time.perf_counter()
             ga.save(self.checkpoint_path)
             saved = time.perf_counter() - t3
+            self._last_save = time.monotonic()
         hist = ga.history_
         last = {k: float(hist[k][-1]) for k in hist.keys()} if len(hist) else {}
         best = float(ga.best_fitness_)

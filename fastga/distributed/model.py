@@ -16,7 +16,7 @@ from ..history import History
 from ..progress import progress_bar
 from ..spec import NetworkSpec
 from ..validation import check_int
-from .cluster import connect, thread_env
+from .cluster import connect
 from .island import REEVALUATE, Island
 
 __all__ = ["IslandModel", "TOPOLOGIES", "PURPOSE_ISLAND_SEED", "PURPOSE_MIGRATION"]
@@ -88,6 +88,13 @@ class IslandModel:
     checkpoint_every : int, default=1
         Epochs between checkpoints (0: never; a lost island then starts
         afresh).
+    checkpoint_seconds : float, default=10.0
+        An island saves only if at least this many seconds have passed since
+        its last save (None or 0: at every ``checkpoint_every`` epochs), so
+        that saving (about 0.1-0.3 s for 250 digits networks) stays a small
+        share of the run however short the epochs. A lost island redoes the
+        work since its last save; with saves at every epoch that replay is
+        bit-identical to the run without the loss.
     max_restarts : int, default=3
         Restarts allowed per island (by Ray or by the driver).
     ray_restarts : bool, default=False
@@ -127,8 +134,10 @@ class IslandModel:
         ``how`` (``"ray"`` or ``"driver"``).
     stats_ : dict
         ``ray_start_seconds``, ``setup_seconds``, ``run_seconds``,
-        ``driver_cpu_seconds``, ``tasks`` and ``migration_bytes`` (raw and
-        serialized bytes of one island's migrants).
+        ``driver_cpu_seconds``, ``tasks``, ``checkpoint_seconds`` (the
+        slowest island's checkpoint time, summed over epochs) and
+        ``migration_bytes`` (raw and serialized bytes of one island's
+        migrants).
     seed_ : int
     island_seeds_ : list of int
     n_generations_ : int
@@ -137,6 +146,7 @@ class IslandModel:
     def __init__(self, spec, n_islands=2, pop_size=100, migration_every=10, n_migrants=2,
                  topology="ring", num_cpus=1, address=None, ga_params=None,
                  reevaluate="immigrants", checkpoint_dir=None, checkpoint_every=1,
+                 checkpoint_seconds=10.0,
                  max_restarts=3, ray_restarts=False, keep_top=None, random_state=None,
                  verbose=False):
         self.spec = spec
@@ -151,6 +161,7 @@ class IslandModel:
         self.reevaluate = reevaluate
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
         self.max_restarts = max_restarts
         self.ray_restarts = ray_restarts
         self.keep_top = keep_top
@@ -176,6 +187,12 @@ class IslandModel:
         if self.reevaluate not in REEVALUATE:
             raise ValueError(f"reevaluate: expected one of {REEVALUATE}, got {self.reevaluate!r}")
         check_int(self.checkpoint_every, "checkpoint_every", minimum=0)
+        if self.checkpoint_seconds is not None and not (
+                isinstance(self.checkpoint_seconds, (int, float, np.integer, np.floating))
+                and not isinstance(self.checkpoint_seconds, bool)
+                and np.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0):
+            raise ValueError(f"checkpoint_seconds: must be None or a number >= 0, "
+                             f"got {self.checkpoint_seconds!r}")
         check_int(self.max_restarts, "max_restarts", minimum=0)
         if self.keep_top is not None:
             check_int(self.keep_top, "keep_top", minimum=1)
@@ -242,9 +259,10 @@ class IslandModel:
             for i in range(n)
         ]
         self._actor_cls = ray.remote(Island)
+        # No runtime_env: the actors can then start in Ray's pre-started workers (about a
+        # second sooner); each island sets its Numba and BLAS threads itself.
         self._actor_options = {"num_cpus": self.num_cpus, "max_task_retries": 0,
-                               "max_restarts": int(self.max_restarts) if self.ray_restarts else 0,
-                               "runtime_env": {"env_vars": thread_env(threads)}}
+                               "max_restarts": int(self.max_restarts) if self.ray_restarts else 0}
         self.islands_ = []
         self.best_genome_ = None
         self.best_fitness_ = -np.inf
@@ -263,7 +281,8 @@ class IslandModel:
             self._loop(generations, callbacks)
             self.stats_ = {"ray_start_seconds": t_ray - t_start, "setup_seconds": t_setup - t_ray,
                            "run_seconds": time.perf_counter() - t_setup,
-                           "driver_cpu_seconds": time.process_time() - cpu0, "tasks": self._tasks}
+                           "driver_cpu_seconds": time.process_time() - cpu0, "tasks": self._tasks,
+                           "checkpoint_seconds": sum(e["checkpoint_seconds"] for e in self.epochs_)}
             hists = self._call_all("history")
             self.island_histories_ = [History(h) for h in hists]
             self.history_ = merge_histories(self.island_histories_, pop_size)
@@ -404,8 +423,9 @@ class IslandModel:
                 t0, c0 = time.perf_counter(), time.process_time()
                 last = epoch == len(targets) - 1
                 m = 0 if (last or n < 2) else int(self.n_migrants)
-                checkpoint = bool(self.checkpoint_every) and (
-                    (epoch + 1) % int(self.checkpoint_every) == 0)
+                checkpoint = None
+                if self.checkpoint_every and (epoch + 1) % int(self.checkpoint_every) == 0:
+                    checkpoint = float(self.checkpoint_seconds or 0.0)
                 summaries = self._epoch(epoch, target, incoming, m, checkpoint)
                 if m:
                     src = self._sources(epoch)
@@ -422,6 +442,7 @@ class IslandModel:
                                                                   for s in summaries])),
                     "summary_bytes": sum(len(pickle.dumps(s)) for s in slim),
                     "island_seconds": [s["seconds"] for s in summaries],
+                    "checkpoint_seconds": max(s["seconds_checkpoint"] for s in summaries),
                     "received": sum(s["received"] for s in summaries),
                     "migrations_lost": sum(bool(s["migration_lost"]) for s in summaries),
                 }
