@@ -6,7 +6,7 @@ generations (every candidate trained by fastga's SGD kernel for 10 epochs),
 then reports the best network on the test set, saves it (.npz, plus .keras
 when TensorFlow is installed) and plots its fit.
 
-Run: python examples/arch_search.py [--func sin] [--out arch_example]
+Run: python examples/arch_search.py [--func sin] [--out arch_example] [--small]
 """
 
 import argparse
@@ -24,11 +24,13 @@ def main(argv=None):
     parser.add_argument("--func", default="cos")
     parser.add_argument("--out", default="arch_example")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--small", action="store_true", help="tiny run (CI)")
     args = parser.parse_args(argv)
 
     func = get_function(args.func)
-    data = make_splits(func, n=2000, low=0.0, high=2 * np.pi, random_state=args.seed)
-    search = ArchitectureSearch(population_size=20, generations=10, epochs=10,
+    n, pop, gens, epochs = (300, 6, 2, 3) if args.small else (2000, 20, 10, 10)
+    data = make_splits(func, n=n, low=0.0, high=2 * np.pi, random_state=args.seed)
+    search = ArchitectureSearch(population_size=pop, generations=gens, epochs=epochs,
                                 random_state=args.seed, verbose=True)
     t0 = time.perf_counter()
     search.fit(data.X_train, data.y_train, data.X_val, data.y_val)
