@@ -10,6 +10,7 @@ so a crash mid-write leaves the previous file intact. Reading uses
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -20,7 +21,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["FORMAT_VERSION", "FileFormatError", "atomic_write_bytes", "save_npz", "load_npz"]
+__all__ = ["FORMAT_VERSION", "FileFormatError", "atomic_path", "atomic_write_bytes", "save_npz", "load_npz"]
 
 FORMAT_VERSION = 1
 _HEADER = "__header__"
@@ -41,16 +42,23 @@ def _digest(arrays):
     return h.hexdigest()
 
 
-def atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+@contextlib.contextmanager
+def atomic_path(path):
+    """Context manager yielding a temporary path beside ``path``; on success the
+    file written there is fsynced and renamed over ``path``, on failure removed.
+
+    For writers that want a file name rather than bytes (Keras' ``model.save``,
+    matplotlib's ``savefig``). The temporary name keeps ``path``'s suffix.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    os.close(fd)
+    os.unlink(tmp)  # some writers refuse to overwrite; they create it anew
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -67,7 +75,14 @@ def atomic_write_bytes(path, data):
             os.close(dfd)
     except OSError:
         pass
-    return path
+
+
+def atomic_write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    return os.fspath(path)
 
 
 def save_npz(path, kind, arrays, meta=None):
@@ -100,7 +115,7 @@ def save_npz(path, kind, arrays, meta=None):
     }
     buf = io.BytesIO()
     blob = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    np.savez_compressed(buf, **clean, **{_HEADER: blob})
+    np.savez(buf, **clean, **{_HEADER: blob})
     return atomic_write_bytes(path, buf.getvalue())
 
 

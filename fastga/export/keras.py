@@ -7,7 +7,6 @@ module costs nothing and fastga runs without TensorFlow.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -121,20 +120,8 @@ def save_keras(network, path, **kwargs):
         raise ValueError(f"path: must end in .keras or .h5, got {path!r}")
     keras = _import_keras()
     model = network if isinstance(network, keras.Model) else to_keras(network, **kwargs)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        os.unlink(tmp)  # Keras refuses some existing files; it creates it anew
+    from ..fileio import atomic_path
+
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return path
