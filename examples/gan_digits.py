@@ -28,11 +28,13 @@ def main(generations=200, out="gan_digits_out"):
                      title="best 8 generators (rows), 10 samples each")
     save_loss_plot(os.path.join(out, "losses.png"), ev.history_)
     h = ev.history_
-    q = np.isfinite(h["quality_confident"])
-    for key in ("quality_confident", "quality_entropy", "quality_nn_ratio"):
-        v = h[key][q]
-        print(f"{key:18s} first {v[0]:.3f}  middle {v[len(v) // 2]:.3f}  last {v[-1]:.3f}")
-    print(f"D train accuracy, last generation: {h['d_accuracy'][-1]:.3f}; "
+    q = np.flatnonzero(np.isfinite(h["quality_confident"]))
+    step = max(1, len(q) // 4)
+    print("generation  confident  entropy  nn_ratio   (classifier and nearest real image, not D)")
+    for i in list(q[::step]) + ([q[-1]] if (len(q) - 1) % step else []):
+        print(f"{int(h['generation'][i]):10d}  {h['quality_confident'][i]:9.2f}  "
+              f"{h['quality_entropy'][i]:7.2f}  {h['quality_nn_ratio'][i]:8.2f}")
+    print(f"D accuracy, last generation: {h['d_accuracy'][-1]:.3f}; "
           f"best generator's 50/50 accuracy: {h['ref_accuracy_min'][-1]:.3f}")
     print(f"pictures in {out}/")
 

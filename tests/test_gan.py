@@ -115,6 +115,56 @@ def test_fitness_is_mean_d_of_each_generators_fakes():
 
 
 @pytest.mark.gan
+def test_replay_buffer_diversity_sharing_and_features():
+    pytest.importorskip("tensorflow")
+    from fastga._random import philox
+    from fastga.gan import DiscriminatorFitness
+    from fastga.gan.discriminator import import_keras
+    from fastga.gan.evolver import PURPOSE_REAL
+
+    keras = import_keras(1)
+    X, _ = _real()
+    spec = NetworkSpec([3, 5, 16], ["sigmoid", "sigmoid"])
+    pop = Population.random(spec, 5, random_state=2, init="glorot")
+    pop.genomes[:, spec.layer_slices(0)[0]] *= 4.0  # outputs that vary with the latent
+    model = _tiny_disc(keras, 4, seed=1)
+    kw = dict(batch_size=6, d_steps=0, d_batch=4, seed=3)  # D frozen: scores comparable
+    plain = DiscriminatorFitness(model, X, (4, 4), **kw)
+    f0 = plain(pop)
+    # Diversity bonus: the per-pixel spread across latents over the real one, capped at 1.
+    div = DiscriminatorFitness(model, X, (4, 4), diversity=0.5, **kw)
+    spread = plain.last_fakes.std(axis=1, dtype=np.float64).mean(axis=1) / X.std(axis=0, dtype=np.float64).mean()
+    np.testing.assert_allclose(div(pop) - f0, 0.5 * np.minimum(spread, 1.0), rtol=1e-6, atol=1e-9)
+    assert div.last_stats["spread"] == pytest.approx(spread.mean())
+    # Fitness sharing: divided by the niche count, computed here pair by pair.
+    shr = DiscriminatorFitness(model, X, (4, 4), sharing=0.3, **kw)
+    fakes = plain.last_fakes.astype(np.float64)
+    niche = np.array([sum(max(0.0, 1 - (np.sqrt(((fakes[i] - fakes[j]) ** 2).mean()) / 0.3) ** 2)
+                          for j in range(pop.size)) for i in range(pop.size)])
+    assert (niche >= 1).all()
+    np.testing.assert_allclose(shr(pop), f0 / niche, rtol=1e-6)
+    # Feature matching on D's penultimate features (here: the flattened image).
+    feat = DiscriminatorFitness(model, X, (4, 4), score="features", n_real=8, **kw)
+    f = feat(pop)
+    real = X[philox(3, pop.generation, PURPOSE_REAL).integers(0, X.shape[0], size=8)].astype(np.float64)
+    sd_r = real.std(axis=0)
+    scale = sd_r + 1e-3 * sd_r.mean()
+    for i in range(pop.size):
+        gap_mean = (fakes[i].mean(axis=0) - real.mean(axis=0)) / scale
+        gap_sd = (fakes[i].std(axis=0) - sd_r) / scale
+        assert f[i] == pytest.approx(-np.sqrt((gap_mean ** 2).mean() + (gap_sd ** 2).mean()), rel=1e-5)
+    # Replay buffer: 2 * d_batch fakes added per generation, capped; label smoothing trains.
+    rep = DiscriminatorFitness(model, X, (4, 4), batch_size=6, d_steps=2, d_batch=4, seed=3,
+                               replay=12, real_label=0.9)
+    rep(pop)
+    assert rep.replay_buffer_.shape == (8, 16)
+    pop.generation += 1
+    rep(pop)
+    assert rep.replay_buffer_.shape == (12, 16)
+    assert np.isfinite(rep.last_stats["d_loss"]) and 0 <= rep.last_stats["d_accuracy"] <= 1
+
+
+@pytest.mark.gan
 def test_evolver_runs_and_records_history(tmp_path):
     pytest.importorskip("tensorflow")
     from fastga.gan import load_generator
@@ -236,3 +286,21 @@ def test_output_bias_from_data():
         np.testing.assert_array_equal(g[bs], expected)
     with pytest.raises(ValueError, match="output_bias"):
         _evolver(output_bias="mean").fit(X, y)
+
+
+@pytest.mark.gan
+def test_latent_gain_scales_the_first_layer_and_bad_settings():
+    pytest.importorskip("tensorflow")
+    X, y = _real()
+    a = _evolver(generations=0, quality=False).fit(X, y)
+    b = _evolver(generations=0, quality=False, latent_gain=3.0).fit(X, y)
+    spec = a.generator_spec_
+    ws, bs, _ = spec.layer_slices(0)
+    np.testing.assert_allclose(b.population_.genomes[:, ws], 3.0 * a.population_.genomes[:, ws], rtol=1e-6)
+    ws1 = spec.layer_slices(1)[0]
+    np.testing.assert_array_equal(b.population_.genomes[:, ws1], a.population_.genomes[:, ws1])
+    for kw, name in ((dict(real_label=0.4), "real_label"), (dict(replay=-1), "replay"),
+                     (dict(diversity=-1.0), "diversity"), (dict(sharing=-0.1), "sharing"),
+                     (dict(latent_gain=0.0), "latent_gain")):
+        with pytest.raises(ValueError, match=name):
+            _evolver(**kw).fit(X, y)

@@ -14,6 +14,8 @@ import io
 import os
 import sys
 
+import numpy as np
+
 __all__ = ["add_parser", "run"]
 
 
@@ -33,6 +35,18 @@ def add_parser(subparsers):
     p.add_argument("--d-steps", type=int, default=2, help="discriminator train_on_batch calls per generation")
     p.add_argument("--d-batch", type=int, default=128, help="real images (and as many fakes) per D step")
     p.add_argument("--d-lr", type=float, default=5e-4, help="discriminator learning rate (Adam)")
+    p.add_argument("--score", choices=("mean", "log", "features"), default="mean",
+                   help="generator fitness: mean D(fake), mean log D(fake), or matching D's features")
+    p.add_argument("--real-label", type=float, default=0.9,
+                   help="target of real images when D trains (<1: one-sided label smoothing)")
+    p.add_argument("--replay", type=int, default=16384,
+                   help="buffer of older fakes; half of D's fakes come from it (0: off)")
+    p.add_argument("--diversity", type=float, default=0.0,
+                   help="weight of the bonus for spread across latents (against mode collapse)")
+    p.add_argument("--sharing", type=float, default=0.0,
+                   help="fitness-sharing radius (RMS pixel distance) keeping distinct generators (0: off)")
+    p.add_argument("--latent-gain", type=float, default=1.0,
+                   help="scale of the generators' initial latent->hidden weights")
     p.add_argument("--mutation-rate", type=float, default=0.2)
     p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
     p.add_argument("--elitism", type=int, default=2)
@@ -90,7 +104,9 @@ def run(args):
     ev = GANEvolver(
         latent_dim=args.latent, hidden=args.hidden, generations=args.generations,
         pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
-        d_batch=args.d_batch, d_learning_rate=args.d_lr, mutation_rate=args.mutation_rate, sigma=args.sigma,
+        d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
+        replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
+        mutation_rate=args.mutation_rate, sigma=args.sigma,
         elitism=args.elitism, threshold=args.threshold, random_state=args.seed,
         threads=args.threads, verbose=not args.quiet,
     )
@@ -116,13 +132,15 @@ def run(args):
     ev.save_discriminator(os.path.join(args.out, "discriminator.keras"))
     save_loss_plot(os.path.join(args.out, "losses.png"), h, title=f"GA-GAN on {name}")
     atomic_write_bytes(os.path.join(args.out, "history.csv"), _history_csv(h))
-    last = {k: h[k][-1] for k in ("best_fitness", "d_accuracy", "ref_accuracy_min")}
+    last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min")}
     q = h["quality_confident"] if "quality_confident" in h else None
-    msg = (f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); best D(fake) {last['best_fitness']:.3f}, "
-           f"D train accuracy {last['d_accuracy']:.3f}, 50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
-    if q is not None and (ok := q[~(q != q)]).size:
-        ent = h["quality_entropy"]
-        msg += f"; confident share {ok[-1]:.2f}, class entropy {ent[ent == ent][-1]:.2f}"
+    msg = (f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
+           f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
+           f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
+    if q is not None and (ok := np.isfinite(q)).any():
+        ent, nn = h["quality_entropy"][ok], h["quality_nn_ratio"][ok]
+        msg += (f"; quality (last scored generation): confident share {q[ok][-1]:.2f}, "
+                f"class entropy {ent[-1]:.2f}, nearest-real ratio {nn[-1]:.2f}")
     print(msg)
     print(f"samples: {final}; generator, discriminator, losses.png, history.csv in {args.out}")
     return 0

@@ -8,10 +8,13 @@ Per generation (all in :class:`DiscriminatorFitness`, which the core
    on the same inputs), and all fakes come from one batched Numba forward
    pass, ``population.forward(Z) -> (P, B, n_pixels)``;
 2. the discriminator takes ``d_steps`` batched ``train_on_batch`` steps on
-   real images against fakes drawn from the whole population;
+   real images against fakes drawn from the whole population (and, with
+   ``replay``, from a buffer of older generations' fakes);
 3. one ``predict_on_batch`` call scores all ``P * B`` fakes (and a batch of
    real images);
-4. a generator's fitness is its mean ``D(fake)``; the reference's metric,
+4. a generator's fitness is its mean ``D(fake)`` (optionally mean log D,
+   or D-feature matching, plus a diversity bonus or fitness sharing); the
+   reference's metric,
    the discriminator's accuracy on a 50/50 batch of that generator's fakes
    and real images (lower is better for the generator), is reported too.
 
@@ -39,6 +42,7 @@ PURPOSE_LATENT = 32
 PURPOSE_REAL = 33
 PURPOSE_FAKE_PICK = 34
 PURPOSE_QUALITY = 35
+PURPOSE_SPREAD = 36
 
 
 def image_shape_for(n_pixels, image_shape=None):
@@ -55,7 +59,7 @@ def image_shape_for(n_pixels, image_shape=None):
 
 
 class DiscriminatorFitness:
-    """Fitness of a population of generators: mean D(fake), D trained on the way.
+    """Fitness of a population of generators, scored by a discriminator trained on the way.
 
     Parameters
     ----------
@@ -74,22 +78,53 @@ class DiscriminatorFitness:
     quality : SampleQuality, optional
         Scores samples of the ``n_quality`` best generators each
         ``quality_every`` generations (on a latent batch fixed for the run).
-    score : {"mean", "log"}
-        Fitness is ``mean D(fake)`` or ``mean log D(fake)``.
+    score : {"mean", "log", "features"}
+        ``"mean"``: mean ``D(fake)`` (the issue's fitness); ``"log"``: mean
+        ``log D(fake)``; ``"features"``: feature matching, minus the RMS
+        gap between the mean and the standard deviation of D's penultimate
+        features on the generator's fakes and on ``n_real`` real images
+        (each feature scaled by its spread on the real images).
+    real_label : float, default=1.0
+        Target of real images when D trains (0.9: one-sided label
+        smoothing, which keeps D from growing over-confident).
+    replay : int, default=0
+        Size of a buffer of older fakes (``2 * d_batch`` random fakes are
+        added each generation, the oldest dropped). When it is not empty,
+        half of the fakes of each D step come from it, so D keeps rejecting
+        what earlier generations produced and the population cannot cycle
+        back to it.
+    diversity : float, default=0.0
+        Weight of a bonus against mode collapse within a generator: the mean
+        per-pixel standard deviation of its fakes across the latent batch,
+        divided by that of the real images and capped at 1 (so no reward
+        for more spread than real digits have).
+    sharing : float, default=0.0
+        Fitness sharing radius (RMS pixel distance between two generators'
+        fakes on the same latents): a generator's fitness is divided by
+        ``sum_j max(0, 1 - (d_ij / sharing) ** 2)``, its niche count
+        (itself included), so the population keeps several distinct modes.
+        Applied only when all fitnesses are positive (``score="mean"``).
+    n_real : int, default=256
+        Real images in the scoring batch (and for the feature statistics).
 
     Attributes
     ----------
     last_stats : dict
-        ``d_loss`` and ``d_accuracy`` (mean over this generation's training
-        steps), ``d_real``/``d_fake`` (mean D on real images and on all fakes
-        after the update), ``ref_accuracy_min``/``ref_accuracy_mean`` (the
-        reference's metric over the generators) and the quality columns.
+        ``d_loss`` (last training step), ``d_accuracy`` (D's balanced
+        accuracy on the scoring batch, all fakes against ``n_real`` real
+        images, after the update), ``d_real``/``d_fake`` (mean D on real
+        images and on all fakes), ``ref_accuracy_min``/``ref_accuracy_mean``
+        (the reference's metric, D's accuracy on a 50/50 batch of one
+        generator's fakes and real images, over the generators),
+        ``mean_d_fake_best`` (mean D(fake) of the fittest generator),
+        ``spread`` (the fakes' mean per-pixel spread over the real one's,
+        mean over the generators) and the quality columns.
     last_fakes : ndarray (P, B, n_pixels)
     """
 
     def __init__(self, discriminator, X_real, image_shape, batch_size=64, d_steps=1, d_batch=64,
                  seed=0, quality=None, quality_every=1, n_quality=10, n_quality_samples=10,
-                 score="mean"):
+                 score="mean", real_label=1.0, replay=0, diversity=0.0, sharing=0.0, n_real=256):
         self.discriminator = discriminator
         self.X_real = X_real
         self.image_shape = tuple(image_shape)
@@ -102,8 +137,16 @@ class DiscriminatorFitness:
         self.n_quality = n_quality
         self.n_quality_samples = n_quality_samples
         self.score = score
+        self.real_label = real_label
+        self.replay = replay
+        self.diversity = diversity
+        self.sharing = sharing
+        self.n_real = n_real
         self.last_stats = {}
         self.last_fakes = None
+        self.replay_buffer_ = None
+        self._feature_model = None
+        self._real_spread = None
 
     def latent(self, generation, n=None, purpose=PURPOSE_LATENT):
         """The shared latent batch of ``generation`` (float32, (n, latent))."""
@@ -114,48 +157,108 @@ class DiscriminatorFitness:
     def _images(self, flat):
         return flat.reshape(-1, *self.image_shape, 1)
 
+    def _features_model(self):
+        """A Keras functional sub-model: (penultimate features, D output) in one predict."""
+        if self._feature_model is None:
+            import keras
+
+            model = self.discriminator
+            self._feature_model = keras.Model(model.inputs, [model.layers[-2].output, model.outputs[0]])
+        return self._feature_model
+
+    def real_spread(self):
+        """Mean per-pixel standard deviation of the real images (the diversity yardstick)."""
+        if self._real_spread is None:
+            n = self.X_real.shape[0]
+            X = self.X_real
+            if n > 4096:  # MNIST: a random subset is plenty
+                X = X[np.sort(philox(self.seed, 0, PURPOSE_SPREAD).choice(n, 4096, replace=False))]
+            self._real_spread = float(X.std(axis=0, dtype=np.float64).mean())
+        return self._real_spread
+
+    def _train_discriminator(self, flat, rng_real, rng_pick):
+        model = self.discriminator
+        n_real, n_fake, d = self.X_real.shape[0], flat.shape[0], self.d_batch
+        labels = np.concatenate([np.full(d, self.real_label, np.float32), np.zeros(d, np.float32)])
+        buf = self.replay_buffer_ if self.replay else None
+        d_loss = np.nan
+        for _ in range(self.d_steps):
+            real = self.X_real[rng_real.integers(0, n_real, size=d)]
+            if buf is not None and buf.shape[0]:
+                old = d // 2
+                fake = np.concatenate([flat[rng_pick.integers(0, n_fake, size=d - old)],
+                                       buf[rng_pick.integers(0, buf.shape[0], size=old)]])
+            else:
+                fake = flat[rng_pick.integers(0, n_fake, size=d)]
+            out = model.train_on_batch(self._images(np.concatenate([real, fake])), labels)
+            d_loss = float(np.ravel(out)[0])
+        if self.replay:
+            new = flat[rng_pick.integers(0, n_fake, size=min(2 * d, n_fake))]
+            buf = new if buf is None else np.concatenate([buf, new])
+            self.replay_buffer_ = np.ascontiguousarray(buf[-int(self.replay):])
+        return d_loss
+
     def __call__(self, population):
         spec = population.spec
         self._latent_dim = spec.n_inputs
         P, B, gen = population.size, self.batch_size, population.generation
-        model = self.discriminator
         fakes = population.forward(self.latent(gen))  # (P, B, n_pixels), one batched pass
         flat = fakes.reshape(P * B, -1)
         rng_real = philox(self.seed, gen, PURPOSE_REAL)
         rng_pick = philox(self.seed, gen, PURPOSE_FAKE_PICK)
-        n_real = self.X_real.shape[0]
-        d = self.d_batch
-        labels = np.concatenate([np.ones(d, np.float32), np.zeros(d, np.float32)])
-        model.reset_metrics()
-        d_loss = d_acc = np.nan
-        for _ in range(self.d_steps):
-            real = self.X_real[rng_real.integers(0, n_real, size=d)]
-            fake = flat[rng_pick.integers(0, P * B, size=d)]
-            out = model.train_on_batch(self._images(np.concatenate([real, fake])), labels)
-            d_loss, d_acc = float(out[0]), float(out[1])
-        real_eval = self.X_real[rng_real.integers(0, n_real, size=B)]
-        pred = np.asarray(model.predict_on_batch(self._images(np.concatenate([flat, real_eval]))),
-                          dtype=np.float64).reshape(-1)
+        d_loss = self._train_discriminator(flat, rng_real, rng_pick)
+        nr = max(B, int(self.n_real))
+        real_eval = self.X_real[rng_real.integers(0, self.X_real.shape[0], size=nr)]
+        batch = self._images(np.concatenate([flat, real_eval]))
+        if self.score == "features":  # one predict gives D's features and its output
+            feats, pred = self._features_model().predict_on_batch(batch)
+            feats = np.asarray(feats, dtype=np.float64).reshape(P * B + nr, -1)
+        else:
+            pred = self.discriminator.predict_on_batch(batch)
+        pred = np.asarray(pred, dtype=np.float64).reshape(-1)
         d_fake = pred[: P * B].reshape(P, B)
         d_real = pred[P * B:]
         if self.score == "log":
             fitness = np.log(np.clip(d_fake, 1e-7, 1.0)).mean(axis=1)
+        elif self.score == "features":
+            fr, ff = feats[P * B:], feats[: P * B].reshape(P, B, -1)
+            sd_r = fr.std(axis=0)
+            scale = sd_r + 1e-3 * (sd_r.mean() + 1e-12)
+            gap_mean = (ff.mean(axis=1) - fr.mean(axis=0)) / scale
+            gap_sd = (ff.std(axis=1) - sd_r) / scale
+            fitness = -np.sqrt((gap_mean ** 2).mean(axis=1) + (gap_sd ** 2).mean(axis=1))
         else:
             fitness = d_fake.mean(axis=1)
+        spread = fakes.std(axis=1, dtype=np.float64).mean(axis=1) / max(self.real_spread(), 1e-12)
+        if self.diversity:
+            fitness = fitness + float(self.diversity) * np.minimum(spread, 1.0)
+        if self.sharing and np.all(fitness > 0):
+            fitness = fitness / self.niche_counts(fakes)
         ref_acc = 0.5 * ((d_real >= 0.5).mean() + (d_fake < 0.5).mean(axis=1))
+        best = int(np.argmax(np.nan_to_num(fitness, nan=-np.inf)))
         stats = {
             "d_loss": d_loss,
-            "d_accuracy": d_acc,
+            "d_accuracy": float(0.5 * ((d_real >= 0.5).mean() + (d_fake < 0.5).mean())),
             "d_real": float(d_real.mean()),
             "d_fake": float(d_fake.mean()),
             "ref_accuracy_min": float(ref_acc.min()),
             "ref_accuracy_mean": float(ref_acc.mean()),
+            "mean_d_fake_best": float(d_fake[best].mean()),
+            "spread": float(spread.mean()),
         }
         if self.quality is not None and gen % self.quality_every == 0:
             stats.update(self.quality_scores(population, fitness))
         self.last_stats = stats
         self.last_fakes = fakes
         return fitness
+
+    def niche_counts(self, fakes):
+        """Fitness-sharing niche count of each generator (>= 1: itself)."""
+        v = fakes.reshape(fakes.shape[0], -1).astype(np.float64)
+        sq = (v * v).sum(axis=1)
+        rms = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (v @ v.T), 0.0) / v.shape[1])
+        np.fill_diagonal(rms, 0.0)
+        return np.maximum(0.0, 1.0 - (rms / float(self.sharing)) ** 2).sum(axis=1)
 
     def quality_scores(self, population, fitness):
         """Quality of samples of the ``n_quality`` fittest generators."""
@@ -194,8 +297,27 @@ class GANEvolver:
         Adam's learning rate of the default discriminator (the reference:
         2e-4). Few steps per generation on large batches keep the
         discriminator's updates gentle but well averaged.
-    score : {"mean", "log"}, default="mean"
-        Fitness: mean D(fake), or mean log D(fake).
+    score : {"mean", "log", "features"}, default="mean"
+        Fitness: mean D(fake) (the issue's), mean log D(fake), or matching
+        the mean and spread of D's penultimate features on real images
+        (see :class:`DiscriminatorFitness`).
+    real_label : float, default=0.9
+        Target of real images when D trains: one-sided label smoothing.
+    replay : int, default=16384
+        Buffer of older fakes; half of the fakes of each D step come from
+        it, so D keeps rejecting what earlier generations drew (0: off).
+        With these two defaults the samples move from the mean digit to
+        digit-like glyphs; without them D (accuracy ~0.95) chases the
+        population from one blocky non-digit to the next.
+    diversity : float, default=0.0
+        Weight of a bonus for spread across the latent batch (capped at
+        the real images' spread).
+    sharing : float, default=0.0
+        Fitness-sharing radius (RMS pixel distance) that keeps several
+        distinct generators alive (0: off).
+    latent_gain : float, default=1.0
+        Multiplies the generators' initial latent->hidden weights (more
+        variation across latents from generation 0).
     die_off_rate, elitism, selection, crossover, mutation_rate, type_probs, sigma, init, init_scale, mutation_rate_increase
         Passed to :class:`fastga.GeneticAlgorithm`. The defaults use
         gaussian mutation only (``type_probs=(0, 0, 0, 1)``, ``sigma=0.05``
@@ -230,8 +352,9 @@ class GANEvolver:
         The core driver (its ``population_``, ``state_``, ``history_``).
     history_ : History
         Columns of the core plus ``d_loss``, ``d_accuracy``, ``d_real``,
-        ``d_fake``, ``ref_accuracy_min``, ``ref_accuracy_mean`` and
-        ``quality_*``.
+        ``d_fake``, ``ref_accuracy_min``, ``ref_accuracy_mean``,
+        ``mean_d_fake_best``, ``spread`` and ``quality_*`` (see
+        :attr:`DiscriminatorFitness.last_stats`).
     discriminator_ : keras.Model
     generator_spec_ : NetworkSpec
     image_shape_ : (rows, cols)
@@ -260,7 +383,8 @@ class GANEvolver:
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
                  image_shape=None, generations=200, pop_size=100, batch_size=64, d_steps=2,
-                 d_batch=128, d_learning_rate=5e-4, score="mean", die_off_rate=0.5, elitism=2,
+                 d_batch=128, d_learning_rate=5e-4, score="mean", real_label=0.9, replay=16384,
+                 diversity=0.0, sharing=0.0, latent_gain=1.0, die_off_rate=0.5, elitism=2,
                  selection="preference", crossover="neuron", mutation_rate=0.2,
                  type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.05, init="glorot", init_scale=None,
                  mutation_rate_increase=0.0, output_bias="data", threshold=None, threshold_after=10, quality=True,
@@ -277,6 +401,11 @@ class GANEvolver:
         self.d_batch = d_batch
         self.d_learning_rate = d_learning_rate
         self.score = score
+        self.real_label = real_label
+        self.replay = replay
+        self.diversity = diversity
+        self.sharing = sharing
+        self.latent_gain = latent_gain
         self.die_off_rate = die_off_rate
         self.elitism = elitism
         self.selection = selection
@@ -318,8 +447,15 @@ class GANEvolver:
         check_positive(self.d_learning_rate, "d_learning_rate")
         check_int(self.quality_every, "quality_every", minimum=1)
         check_int(self.threshold_after, "threshold_after", minimum=0)
-        if self.score not in ("mean", "log"):
-            raise ValueError(f"score: expected 'mean' or 'log', got {self.score!r}")
+        if self.score not in ("mean", "log", "features"):
+            raise ValueError(f"score: expected 'mean', 'log' or 'features', got {self.score!r}")
+        check_rate(self.real_label, "real_label")
+        if self.real_label <= 0.5:
+            raise ValueError(f"real_label: must be > 0.5, got {self.real_label}")
+        check_int(self.replay, "replay", minimum=0)
+        check_positive(self.diversity, "diversity", allow_zero=True)
+        check_positive(self.sharing, "sharing", allow_zero=True)
+        check_positive(self.latent_gain, "latent_gain")
         if self.threshold is not None:
             check_rate(self.threshold, "threshold")
         if self.output_bias not in ("zero", "data"):
@@ -390,7 +526,8 @@ class GANEvolver:
         self.fitness_ = DiscriminatorFitness(
             self.discriminator_, X, self.image_shape_, batch_size=self.batch_size,
             d_steps=self.d_steps, d_batch=self.d_batch, seed=seed, quality=quality,
-            quality_every=self.quality_every, score=self.score,
+            quality_every=self.quality_every, score=self.score, real_label=self.real_label,
+            replay=self.replay, diversity=self.diversity, sharing=self.sharing,
         )
         self.ga_ = self.make_ga(spec, seed)
         self.stopped_ = None
@@ -404,12 +541,16 @@ class GANEvolver:
             return any(bool(cb(self, record)) for cb in user_callbacks)
 
         population = None
-        if self.output_bias == "data":
+        if self.output_bias == "data" or self.latent_gain != 1.0:
             self.ga_.initialize()
             population = self.ga_.population_
-            mean = np.clip(X.mean(axis=0, dtype=np.float64), 0.02, 0.98)
-            _, bs, _ = spec.layer_slices(spec.n_layers - 1)
-            population.genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
+            if self.latent_gain != 1.0:
+                ws, _, _ = spec.layer_slices(0)
+                population.genomes[:, ws] *= np.float32(self.latent_gain)
+            if self.output_bias == "data":
+                mean = np.clip(X.mean(axis=0, dtype=np.float64), 0.02, 0.98)
+                _, bs, _ = spec.layer_slices(spec.n_layers - 1)
+                population.genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
         self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=False,
                      population=population)
         if self.stopped_ is None and self.ga_.state_.stopped == "callback":

@@ -75,9 +75,11 @@ def save_loss_plot(path, history, title=None):
     """
     gen = history["generation"]
     panels = [
-        ("discriminator", [("d_loss", "loss (BCE)"), ("d_accuracy", "train accuracy"),
+        ("discriminator", [("d_loss", "loss (BCE)"), ("d_accuracy", "accuracy (all fakes vs real)"),
                            ("ref_accuracy_min", "50/50 accuracy, best generator")]),
-        ("generators' fitness: mean D(fake)", [("best_fitness", "best"), ("mean_fitness", "mean")]),
+        ("generators", [("best_fitness", "best fitness"), ("mean_fitness", "mean fitness"),
+                        ("mean_d_fake_best", "mean D(fake), fittest"),
+                        ("spread", "spread across latents / real")]),
         ("sample quality (classifier, not D)", [("quality_confident", "confident share"),
                                                  ("quality_entropy", "class entropy / log 10"),
                                                  ("quality_nn_ratio", "nearest-real distance ratio")]),
