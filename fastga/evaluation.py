@@ -15,7 +15,7 @@ live in a :class:`Workspace` and are reused from call to call.
 
 import numpy as np
 
-from .kernels.fitness import METRICS, fused_fitness
+from .kernels.fitness import METRICS, fused_classify, fused_mse, fused_softmax_ce
 from .kernels.forward import LANES, forward_epilogue, gather_first_layer
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
@@ -149,18 +149,19 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     code = METRICS[metric]
     n_samples = X.shape[0]
     n_pad = padded(n_samples)
+    # One kernel per metric: a run compiles only the one it uses.
     if code == 2:
-        y_class = np.zeros(1, dtype=np.int32)
-        y_value = _pad_rows(ws, "y_pad", np.ascontiguousarray(y, dtype=np.float32), n_pad)
+        kernel = fused_mse
+        y_pad = _pad_rows(ws, "y_pad", np.ascontiguousarray(y, dtype=np.float32), n_pad)
     else:
-        y_class = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
-        y_value = np.zeros((1, 1), dtype=np.float32)
+        kernel = fused_softmax_ce if spec.activations[-1] == "softmax" else fused_classify
+        y_pad = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
     n = rows.shape[0]
     loss = np.empty(n, dtype=np.float64)
     acc = np.empty(n, dtype=np.float64)
     moments = np.empty((n, 2), dtype=np.float64)
     for start, stop, hT in _first_layer(spec, genomes, rows, X, ws):
-        fused_fitness(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
-                      spec.b_offsets, spec.act_codes, code, y_class, y_value, n_samples,
-                      loss[start:stop], acc[start:stop], moments[start:stop], LANES)
+        kernel(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets, spec.b_offsets,
+               spec.act_codes, y_pad, n_samples, loss[start:stop], acc[start:stop],
+               moments[start:stop], LANES)
     return loss, acc, moments

@@ -13,6 +13,34 @@ logarithm of the sum, which lies in ``[1, n_out]``, is taken of a float64
 product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
 the loss NaN, as in the reference.
+
+One parallel kernel per metric (:func:`fastga.evaluation.fitness_rows` picks
+it), so a run compiles only the one it uses. Their arguments:
+
+hT : float32 (len(rows) * sizes[1], Bp)
+    First-layer products, see :func:`fastga.kernels.forward.forward_epilogue`;
+    ``Bp`` is ``n_samples`` rounded up to a multiple of ``LANES``.
+genomes : float32 (P, n_params); rows : int64 (R,)
+sizes, w_offs, b_offs, acts : int64 arrays of the :class:`~fastga.NetworkSpec`
+y : int32 (Bp,) labels, or float32 (Bp, n_out) targets for MSE, padded to ``Bp``
+    (any valid label; padded samples are ignored).
+n_samples : int
+    The real number of samples (the rest of ``hT``'s columns are padding).
+loss_out, acc_out : float64 (R,)
+    Written at ``[r]`` by the thread that owns network ``r``: the mean loss
+    and the accuracy (0 for MSE).
+moments_out : float64 (R, 2)
+    Sum and sum of squares of network ``r``'s outputs over the batch (for the
+    population's prediction variance, without storing predictions).
+lanes : int
+    ``LANES``, at run time (see :func:`fastga.kernels.forward.forward_epilogue`).
+
+Compile time: the body of each ``prange`` loop is one call of a per-network
+function (``network_*``), which keeps Numba's parfor passes, the bulk of the
+compile time of a parallel kernel with a large body, small; the helpers are
+plain (not ``inline="always"``) functions, compiled once and inlined by LLVM.
+The loop index is cast to int64 before the call: a parfor's own index is
+uint64, and the helpers would be compiled a second time for it.
 """
 
 import math
@@ -22,7 +50,8 @@ from numba import njit, prange
 
 from .forward import activate_block, exp32, logits_block, max_width
 
-__all__ = ["METRICS", "fused_fitness", "log_group"]
+__all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
+           "network_softmax_ce", "network_classify", "network_mse", "log_group"]
 
 #: Metric names and codes. Every metric reports a loss-like value and the
 #: accuracy (classification metrics only); the driver turns them into fitness.
@@ -48,7 +77,7 @@ def log_group(n_out):
     return max(1, min(64, k))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def argmax_block(res, n_out, mx, best, chk, nl):
     """``best[s]``: index of the first maximum of ``res[:n_out, s]``; ``mx[s]``: its value;
     ``chk[s]``: 0 if every output of sample ``s`` is finite, else NaN."""
@@ -68,137 +97,199 @@ def argmax_block(res, n_out, mx, best, chk, nl):
             chk[s] += v * _F0
 
 
-@njit(parallel=True, cache=True, fastmath={"contract"})
-def fused_fitness(hT, genomes, rows, sizes, w_offs, b_offs, acts, metric, y_class, y_value,
-                  n_samples, loss_out, acc_out, moments_out, lanes):
-    """Mean loss and accuracy of networks ``genomes[rows]`` on one batch.
+@njit(cache=True, fastmath={"contract"})
+def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
+    """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
+    softmax output, cross-entropy taken from the logits (see the module docstring)."""
+    n_blocks = (n_samples + nl - 1) // nl
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    width = max_width(sizes)
+    group = log_group(n_out)
+    a = np.empty((width, nl), dtype=np.float32)
+    z = np.empty((width, nl), dtype=np.float32)
+    tmp = np.empty(2 * nl, dtype=np.float32)
+    mx = np.empty(nl, dtype=np.float32)
+    se = np.empty(nl, dtype=np.float32)
+    se2 = np.empty(nl, dtype=np.float32)
+    zl = np.empty(nl, dtype=np.float32)
+    chk = np.empty(nl, dtype=np.float32)
+    best = np.empty(nl, dtype=np.int32)
+    acc = np.zeros((5, nl), dtype=np.float64)
+    lsum = acc[_LOSS]
+    prod = acc[_PROD]
+    s1v = acc[_S1]
+    s2v = acc[_S2]
+    hitv = acc[_HITS]
+    for s in range(nl):
+        prod[s] = 1.0
+    for blk in range(n_blocks):
+        b0 = blk * nl
+        n_valid = min(nl, n_samples - b0)
+        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        argmax_block(res, n_out, mx, best, chk, nl)
+        for s in range(nl):
+            se[s] = _F0
+            se2[s] = _F0
+            zl[s] = _F0
+        yb = y_class[b0:b0 + nl]
+        for j in range(n_out):
+            rj = res[j]
+            for s in range(nl):
+                v = rj[s]
+                d = v - mx[s]
+                e = exp32(d)
+                se[s] += e
+                se2[s] += e * e
+                zl[s] = d if yb[s] == j else zl[s]
+        for s in range(nl):
+            valid = s < n_valid
+            t = np.float64(se[s])
+            inv = 1.0 / t
+            prod[s] *= t if valid else 1.0
+            lsum[s] += np.float64(chk[s] - zl[s]) if valid else 0.0
+            s1v[s] += t * inv if valid else 0.0
+            s2v[s] += np.float64(se2[s]) * inv * inv if valid else 0.0
+            hitv[s] += 1.0 if valid and best[s] == yb[s] and chk[s] == _F0 else 0.0
+        if (blk + 1) % group == 0:
+            for s in range(nl):
+                lsum[s] += np.log(prod[s])
+                prod[s] = 1.0
+    loss = 0.0
+    hits = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for s in range(nl):
+        loss += lsum[s] + np.log(prod[s])
+        hits += hitv[s]
+        s1 += s1v[s]
+        s2 += s2v[s]
+    return loss, hits, s1, s2
 
-    Parameters
-    ----------
-    hT : float32 (len(rows) * sizes[1], Bp)
-        First-layer products, see :func:`fastga.kernels.forward.forward_epilogue`;
-        ``Bp`` is ``n_samples`` rounded up to a multiple of ``LANES``.
-    metric : int
-        0 cross-entropy (labels in ``y_class``), 1 accuracy (labels), 2 mean
-        squared error (targets in ``y_value``).
-    y_class : int32 (Bp,)
-        Labels, padded (any valid label) to ``Bp``; ignored for ``mse``.
-    y_value : float32 (Bp, n_out)
-        Targets, padded to ``Bp``; ignored unless ``mse``.
-    n_samples : int
-        The real number of samples (the rest of ``hT``'s columns are padding).
-    loss_out, acc_out : float64 (len(rows),)
-        Written at ``[r]`` by the thread that owns network ``r``: the mean
-        cross-entropy or MSE, and the accuracy (0 for MSE).
-    moments_out : float64 (len(rows), 2)
-        Sum and sum of squares of network ``r``'s outputs over the batch (for
-        the population's prediction variance, without storing predictions).
-    lanes : int
-        ``LANES``, at run time (see :func:`fastga.kernels.forward.forward_epilogue`).
-    """
-    n_rows = rows.shape[0]
-    nl = lanes
+
+@njit(cache=True, fastmath={"contract"})
+def network_classify(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
+    """Like :func:`network_softmax_ce` for any output activation: cross-entropy
+    ``-log(max(p_y, 1e-7))`` of the activated outputs."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
     width = max_width(sizes)
-    group = log_group(n_out)
-    fused_softmax = metric != 2 and last == _SOFTMAX
-    for r in prange(n_rows):
-        genome = genomes[rows[r]]
-        a = np.empty((width, nl), dtype=np.float32)
-        z = np.empty((width, nl), dtype=np.float32)
-        tmp = np.empty(2 * nl, dtype=np.float32)
-        mx = np.empty(nl, dtype=np.float32)
-        se = np.empty(nl, dtype=np.float32)
-        se2 = np.empty(nl, dtype=np.float32)
-        zl = np.empty(nl, dtype=np.float32)
-        chk = np.empty(nl, dtype=np.float32)
-        best = np.empty(nl, dtype=np.int32)
-        acc = np.zeros((5, nl), dtype=np.float64)
-        lsum = acc[_LOSS]
-        prod = acc[_PROD]
-        s1v = acc[_S1]
-        s2v = acc[_S2]
-        hitv = acc[_HITS]
-        for s in range(nl):
-            prod[s] = 1.0
-        for blk in range(n_blocks):
-            b0 = blk * nl
-            n_valid = min(nl, n_samples - b0)
-            res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
-            if metric == 2:
-                activate_block(res, n_out, last, tmp, nl)
-                for s in range(n_valid):
-                    se_s = 0.0
-                    for j in range(n_out):
-                        o = np.float64(res[j, s])
-                        d = o - np.float64(y_value[b0 + s, j])
-                        se_s += d * d
-                        acc[_S1, s] += o
-                        acc[_S2, s] += o * o
-                    acc[_LOSS, s] += se_s / n_out
-                continue
-            if fused_softmax:
-                argmax_block(res, n_out, mx, best, chk, nl)
-                for s in range(nl):
-                    se[s] = _F0
-                    se2[s] = _F0
-                    zl[s] = _F0
-                yb = y_class[b0:b0 + nl]
-                for j in range(n_out):
-                    rj = res[j]
-                    for s in range(nl):
-                        v = rj[s]
-                        d = v - mx[s]
-                        e = exp32(d)
-                        se[s] += e
-                        se2[s] += e * e
-                        zl[s] = d if yb[s] == j else zl[s]
-                for s in range(nl):
-                    valid = s < n_valid
-                    t = np.float64(se[s])
-                    inv = 1.0 / t
-                    prod[s] *= t if valid else 1.0
-                    lsum[s] += np.float64(chk[s] - zl[s]) if valid else 0.0
-                    s1v[s] += t * inv if valid else 0.0
-                    s2v[s] += np.float64(se2[s]) * inv * inv if valid else 0.0
-                    hitv[s] += 1.0 if valid and best[s] == yb[s] and chk[s] == _F0 else 0.0
-                if (blk + 1) % group == 0:
-                    for s in range(nl):
-                        lsum[s] += np.log(prod[s])
-                        prod[s] = 1.0
-            else:
-                activate_block(res, n_out, last, tmp, nl)
-                argmax_block(res, n_out, mx, best, chk, nl)
-                for s in range(n_valid):
-                    label = y_class[b0 + s]
-                    p = np.float64(res[label, s])
-                    if not p > _EPS:
-                        p = _EPS if p == p else p  # NaN stays NaN
-                    acc[_LOSS, s] -= np.log(p)
-                    has_nan = False
-                    for j in range(n_out):
-                        o = np.float64(res[j, s])
-                        has_nan = has_nan or o != o
-                        acc[_S1, s] += o
-                        acc[_S2, s] += o * o
-                    if best[s] == label and not has_nan:
-                        acc[_HITS, s] += 1.0
-        loss = 0.0
-        hits = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        for s in range(nl):
-            if fused_softmax:
-                loss += acc[_LOSS, s] + np.log(acc[_PROD, s])
-            else:
-                loss += acc[_LOSS, s]
-            hits += acc[_HITS, s]
-            s1 += acc[_S1, s]
-            s2 += acc[_S2, s]
+    a = np.empty((width, nl), dtype=np.float32)
+    z = np.empty((width, nl), dtype=np.float32)
+    tmp = np.empty(2 * nl, dtype=np.float32)
+    mx = np.empty(nl, dtype=np.float32)
+    chk = np.empty(nl, dtype=np.float32)
+    best = np.empty(nl, dtype=np.int32)
+    acc = np.zeros((5, nl), dtype=np.float64)
+    for blk in range(n_blocks):
+        b0 = blk * nl
+        n_valid = min(nl, n_samples - b0)
+        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        activate_block(res, n_out, last, tmp, nl)
+        argmax_block(res, n_out, mx, best, chk, nl)
+        for s in range(n_valid):
+            label = y_class[b0 + s]
+            p = np.float64(res[label, s])
+            if not p > _EPS:
+                p = _EPS if p == p else p  # NaN stays NaN
+            acc[_LOSS, s] -= np.log(p)
+            has_nan = False
+            for j in range(n_out):
+                o = np.float64(res[j, s])
+                has_nan = has_nan or o != o
+                acc[_S1, s] += o
+                acc[_S2, s] += o * o
+            if best[s] == label and not has_nan:
+                acc[_HITS, s] += 1.0
+    return _lane_sums(acc, nl)
+
+
+@njit(cache=True, fastmath={"contract"})
+def network_mse(hT, r, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
+    """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network."""
+    n_blocks = (n_samples + nl - 1) // nl
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    last = acts[n_layers - 1]
+    width = max_width(sizes)
+    a = np.empty((width, nl), dtype=np.float32)
+    z = np.empty((width, nl), dtype=np.float32)
+    tmp = np.empty(2 * nl, dtype=np.float32)
+    acc = np.zeros((5, nl), dtype=np.float64)
+    for blk in range(n_blocks):
+        b0 = blk * nl
+        n_valid = min(nl, n_samples - b0)
+        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        activate_block(res, n_out, last, tmp, nl)
+        for s in range(n_valid):
+            se_s = 0.0
+            for j in range(n_out):
+                o = np.float64(res[j, s])
+                d = o - np.float64(y_value[b0 + s, j])
+                se_s += d * d
+                acc[_S1, s] += o
+                acc[_S2, s] += o * o
+            acc[_LOSS, s] += se_s / n_out
+    return _lane_sums(acc, nl)
+
+
+@njit(cache=True)
+def _lane_sums(acc, nl):
+    loss = 0.0
+    hits = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for s in range(nl):
+        loss += acc[_LOSS, s]
+        hits += acc[_HITS, s]
+        s1 += acc[_S1, s]
+        s2 += acc[_S2, s]
+    return loss, hits, s1, s2
+
+
+@njit(parallel=True, cache=True)
+def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                     loss_out, acc_out, moments_out, lanes):
+    """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
+    output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
+        loss, hits, s1, s2 = network_softmax_ce(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
+                                                acts, y, n_samples, lanes)
         loss_out[r] = loss / n_samples
-        acc_out[r] = hits / n_samples if metric != 2 else 0.0
+        acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1
         moments_out[r, 1] = s2
+
+
+@njit(parallel=True, cache=True)
+def fused_classify(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                   loss_out, acc_out, moments_out, lanes):
+    """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
+    ``genomes[rows]``, any output activation; ``y`` holds int32 labels."""
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
+        loss, hits, s1, s2 = network_classify(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
+                                              acts, y, n_samples, lanes)
+        loss_out[r] = loss / n_samples
+        acc_out[r] = hits / n_samples
+        moments_out[r, 0] = s1
+        moments_out[r, 1] = s2
+
+
+@njit(parallel=True, cache=True)
+def fused_mse(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+              loss_out, acc_out, moments_out, lanes):
+    """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;
+    ``y`` holds float32 targets (Bp, n_out); ``acc_out`` gets 0."""
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
+        loss, hits, s1, s2 = network_mse(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
+                                         n_samples, lanes)
+        loss_out[r] = loss / n_samples
+        acc_out[r] = 0.0
+        moments_out[r, 0] = s1
+        moments_out[r, 1] = s2
+

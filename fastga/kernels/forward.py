@@ -30,7 +30,7 @@ from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
 
-__all__ = ["LANES", "exp32", "activate", "activate_block", "dense_block", "logits_block",
+__all__ = ["LANES", "exp32", "activate_block", "dense_block", "logits_block",
            "max_width", "gather_first_layer", "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32).
@@ -68,7 +68,7 @@ def _int32_bits_as_float32(typingctx, x):
     return types.float32(types.int32), codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def exp32(x):
     """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
 
@@ -95,38 +95,7 @@ def exp32(x):
     return e if x0 == x0 else x0
 
 
-@njit(cache=True, inline="always")
-def activate(v, n, act):
-    """Apply activation ``act`` in place to ``v[:n]`` (one sample)."""
-    if act == _RELU:
-        for j in range(n):
-            if v[j] < 0:
-                v[j] = 0
-    elif act == _LEAKY:
-        for j in range(n):
-            if v[j] < 0:
-                v[j] = v[j] * _SLOPE
-    elif act == _SIGMOID:
-        for j in range(n):
-            v[j] = 1.0 / (1.0 + np.exp(-v[j]))
-    elif act == _TANH:
-        for j in range(n):
-            v[j] = np.tanh(v[j])
-    elif act == _SOFTMAX:
-        m = v[0]
-        for j in range(1, n):
-            if v[j] > m:
-                m = v[j]
-        s = np.float32(0.0)
-        for j in range(n):
-            v[j] = np.exp(v[j] - m)
-            s += v[j]
-        inv = np.float32(1.0) / s
-        for j in range(n):
-            v[j] *= inv
-
-
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def activate_block(v, n, act, tmp, nl):
     """Apply activation ``act`` in place to rows ``v[:n]`` of a block (n, LANES).
 
@@ -183,7 +152,7 @@ def activate_block(v, n, act, tmp, nl):
                 vj[s] *= t[s]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def dense_block(genome, w_off, b_off, n_in, n_out, a, z, nl):
     """``z[:n_out] = W.T @ a[:n_in] + b`` for a block of LANES samples."""
     for j in range(n_out):
@@ -201,7 +170,7 @@ def dense_block(genome, w_off, b_off, n_in, n_out, a, z, nl):
                 zj[s] += ak[s] * w
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``.
 
@@ -250,7 +219,29 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel):
                 dst[i] = src[i * n_out + j]
 
 
-@njit(parallel=True, cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"})
+def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
+    """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
+    :func:`forward_epilogue`."""
+    n_samples = out_r.shape[0]
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    last = acts[n_layers - 1]
+    width = max_width(sizes)
+    nl = lanes
+    a = np.empty((width, nl), dtype=np.float32)
+    z = np.empty((width, nl), dtype=np.float32)
+    tmp = np.empty(2 * nl, dtype=np.float32)
+    for b0 in range(0, n_samples, nl):
+        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        activate_block(res, n_out, last, tmp, nl)
+        n_valid = min(nl, n_samples - b0)
+        for s in range(n_valid):
+            for j in range(n_out):
+                out_r[b0 + s, j] = res[j, s]
+
+
+@njit(parallel=True, cache=True)
 def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
 
@@ -270,22 +261,6 @@ def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes)
         trip count is fully unrolled by LLVM and then left scalar (Numba
         disables the SLP vectoriser), a run-time count is vectorised.
     """
-    n_rows = rows.shape[0]
-    n_samples = out.shape[1]
-    n_layers = sizes.shape[0] - 1
-    n_out = sizes[n_layers]
-    last = acts[n_layers - 1]
-    width = max_width(sizes)
-    for r in prange(n_rows):
-        genome = genomes[rows[r]]
-        nl = lanes
-        a = np.empty((width, nl), dtype=np.float32)
-        z = np.empty((width, nl), dtype=np.float32)
-        tmp = np.empty(2 * nl, dtype=np.float32)
-        for b0 in range(0, n_samples, nl):
-            res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
-            activate_block(res, n_out, last, tmp, nl)
-            n_valid = min(nl, n_samples - b0)
-            for s in range(n_valid):
-                for j in range(n_out):
-                    out[r, b0 + s, j] = res[j, s]
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)  # a parfor's own index is uint64: one signature of the helpers only
+        forward_network(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r], lanes)
