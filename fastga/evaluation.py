@@ -13,12 +13,15 @@ the L2/L3 caches, so the epilogue reads it back from cache. Scratch buffers
 live in a :class:`Workspace` and are reused from call to call.
 """
 
+import threading
+
 import numpy as np
 
 from .kernels.fitness import METRICS, fused_classify, fused_mse, fused_softmax_ce
 from .kernels.forward import LANES, forward_epilogue, gather_first_layer
 
-__all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "CHUNK_BYTES"]
+__all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
+           "CHUNK_BYTES"]
 
 #: Upper bound of the first-layer product of one chunk (B x chunk * h1 float32).
 CHUNK_BYTES = 32 << 20
@@ -74,7 +77,7 @@ def _first_layer(spec, genomes, rows, X, ws):
         stop = min(start + step, rows.shape[0])
         chunk = rows[start:stop]
         panel = ws.get("panel", (chunk.shape[0] * h1, n_in))
-        gather_first_layer(genomes, chunk, w0, n_in, h1, panel)
+        run_rows(gather_first_layer, chunk.shape[0], genomes, chunk, w0, n_in, h1, panel)
         hT = ws.get("hT", (chunk.shape[0] * h1, Xp.shape[0]))
         _gemm_in_pieces(panel, Xp.T, hT, max(1, PIECE_ROWS // h1) * h1)
         yield start, stop, hT
@@ -85,6 +88,59 @@ PIECE_ROWS = 512
 
 _executor = None
 _blas = None
+
+
+def _pool(n_threads):
+    """The process' worker threads (at least ``n_threads``), started on first use."""
+    global _executor
+    if _executor is None or _executor._max_workers < n_threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _executor = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="fastga")
+    return _executor
+
+
+def run_rows(kernel, n_rows, *args):
+    """``kernel(*args, lo, hi)`` over pieces ``[lo, hi)`` of ``range(n_rows)``, in parallel.
+
+    The kernels are Numba functions with ``nogil=True`` that compute rows
+    (networks) ``lo .. hi-1`` and write only those rows' outputs, so the
+    result does not depend on which thread runs which piece. The pieces
+    (about 4 per thread, so that a descheduled thread on a loaded machine
+    holds up little) are taken in turn by ``numba.get_num_threads()``
+    threads, the caller's included.
+
+    Python threads instead of ``parallel=True``: Numba's parfor passes and
+    the gufunc of a ``prange`` loop add 1-2 s of compile time per kernel
+    (issue 3: the whole GA must compile in 10 s), and these kernels are
+    called a few times per generation, so a thread hand-off (tens of
+    microseconds) costs nothing measurable.
+    """
+    import numba
+
+    n_threads = min(numba.get_num_threads(), n_rows)
+    if n_threads <= 1:
+        kernel(*args, 0, n_rows)
+        return
+    n_pieces = min(n_rows, 4 * n_threads)
+    bounds = [n_rows * k // n_pieces for k in range(n_pieces + 1)]
+    pieces = iter(range(n_pieces))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                k = next(pieces, None)
+            if k is None:
+                return
+            kernel(*args, bounds[k], bounds[k + 1])
+
+    futures = [_pool(n_threads - 1).submit(work) for _ in range(n_threads - 1)]
+    try:
+        work()
+    finally:
+        for f in futures:
+            f.result()
 
 
 def _gemm_in_pieces(a, b, out, piece):
@@ -99,7 +155,7 @@ def _gemm_in_pieces(a, b, out, piece):
     limited to one thread for the duration of the call (process-wide, with
     threadpoolctl, a dependency of scikit-learn).
     """
-    global _executor, _blas
+    global _blas
     import numba
 
     n = a.shape[0]
@@ -119,11 +175,7 @@ def _gemm_in_pieces(a, b, out, piece):
         if n_threads <= 1:
             work(0)
             return
-        if _executor is None or _executor._max_workers < n_threads:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _executor = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="fastga-gemm")
-        for f in [_executor.submit(work, k) for k in range(n_threads)]:
+        for f in [_pool(n_threads).submit(work, k) for k in range(n_threads)]:
             f.result()
 
 
@@ -135,8 +187,8 @@ def forward_rows(spec, genomes, rows, X, ws, out=None):
     if out is None:
         out = np.empty((rows.shape[0], X.shape[0], spec.n_outputs), dtype=np.float32)
     for start, stop, hT in _first_layer(spec, genomes, rows, X, ws):
-        forward_epilogue(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets,
-                         spec.b_offsets, spec.act_codes, out[start:stop], LANES)
+        run_rows(forward_epilogue, stop - start, hT, genomes, rows[start:stop], spec.sizes_array,
+                 spec.w_offsets, spec.b_offsets, spec.act_codes, out[start:stop], LANES)
     return out
 
 
@@ -161,7 +213,7 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     acc = np.empty(n, dtype=np.float64)
     moments = np.empty((n, 2), dtype=np.float64)
     for start, stop, hT in _first_layer(spec, genomes, rows, X, ws):
-        kernel(hT, genomes, rows[start:stop], spec.sizes_array, spec.w_offsets, spec.b_offsets,
-               spec.act_codes, y_pad, n_samples, loss[start:stop], acc[start:stop],
-               moments[start:stop], LANES)
+        run_rows(kernel, stop - start, hT, genomes, rows[start:stop], spec.sizes_array,
+                 spec.w_offsets, spec.b_offsets, spec.act_codes, y_pad, n_samples,
+                 loss[start:stop], acc[start:stop], moments[start:stop], LANES)
     return loss, acc, moments

@@ -14,8 +14,10 @@ product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
 the loss NaN, as in the reference.
 
-One parallel kernel per metric (:func:`fastga.evaluation.fitness_rows` picks
-it), so a run compiles only the one it uses. Their arguments:
+One kernel per metric (:func:`fastga.evaluation.fitness_rows` picks it), so
+a run compiles only the one it uses. Each computes networks ``lo .. hi-1`` of
+``rows`` and releases the GIL; :func:`fastga.evaluation.run_rows` shares the
+networks out to threads. Their arguments:
 
 hT : float32 (len(rows) * sizes[1], Bp)
     First-layer products, see :func:`fastga.kernels.forward.forward_epilogue`;
@@ -34,19 +36,21 @@ moments_out : float64 (R, 2)
     population's prediction variance, without storing predictions).
 lanes : int
     ``LANES``, at run time (see :func:`fastga.kernels.forward.forward_epilogue`).
+lo, hi : int
+    The range of positions in ``rows`` to compute.
 
-Compile time: the body of each ``prange`` loop is one call of a per-network
-function (``network_*``), which keeps Numba's parfor passes, the bulk of the
-compile time of a parallel kernel with a large body, small; the helpers are
-plain (not ``inline="always"``) functions, compiled once and inlined by LLVM.
-The loop index is cast to int64 before the call: a parfor's own index is
-uint64, and the helpers would be compiled a second time for it.
+Compile time: these are plain ``nogil`` loops over networks, not
+``parallel=True`` kernels: Numba's parfor passes and the gufunc built for a
+``prange`` loop cost 1-2 s of compile time per kernel, and cheap Python
+threads share the networks out just as well. The per-network functions
+(``network_*``) and their helpers are plain functions (not
+``inline="always"``), compiled once and inlined by LLVM.
 """
 
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .forward import activate_block, exp32, logits_block, max_width
 
@@ -249,13 +253,12 @@ def _lane_sums(acc, nl):
     return loss, hits, s1, s2
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-                     loss_out, acc_out, moments_out, lanes):
+                     loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
+    for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
                                                 acts, y, n_samples, lanes)
         loss_out[r] = loss / n_samples
@@ -264,13 +267,12 @@ def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sample
         moments_out[r, 1] = s2
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def fused_classify(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-                   loss_out, acc_out, moments_out, lanes):
+                   loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
     ``genomes[rows]``, any output activation; ``y`` holds int32 labels."""
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
+    for r in range(lo, hi):
         loss, hits, s1, s2 = network_classify(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
                                               acts, y, n_samples, lanes)
         loss_out[r] = loss / n_samples
@@ -279,13 +281,12 @@ def fused_classify(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
         moments_out[r, 1] = s2
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def fused_mse(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-              loss_out, acc_out, moments_out, lanes):
+              loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;
     ``y`` holds float32 targets (Bp, n_out); ``acc_out`` gets 0."""
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
+    for r in range(lo, hi):
         loss, hits, s1, s2 = network_mse(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
                                          n_samples, lanes)
         loss_out[r] = loss / n_samples

@@ -9,9 +9,9 @@ GEMM, ``hT = panel @ X.T``, which runs near the machine's peak. Row
 sample, contiguous over samples.
 
 Everything after that product (bias, activation, the remaining small layers,
-and for fitness the softmax and loss) is the epilogue, a Numba kernel
-parallel over networks in which each thread owns whole networks
-(:func:`forward_epilogue`). It works on blocks of :data:`LANES` samples at a
+and for fitness the softmax and loss) is the epilogue, a Numba kernel over a
+range of networks that releases the GIL (:func:`forward_epilogue`);
+:func:`fastga.evaluation.run_rows` gives each thread whole networks. It works on blocks of :data:`LANES` samples at a
 time: every scratch row is ``LANES`` floats, so the inner loops run over
 samples with a constant trip count and compile to SIMD instructions (one
 weight broadcast against ``LANES`` samples), and the softmax uses
@@ -25,7 +25,7 @@ The kernels take raw arrays and trust them: the Python callers in
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
@@ -201,15 +201,14 @@ def max_width(sizes):
     return width
 
 
-@njit(parallel=True, cache=True)
-def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel):
-    """Copy the first-layer weights of ``genomes[rows]``, transposed, one above the other.
+@njit(nogil=True, cache=True)
+def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
+    """Copy the first-layer weights of ``genomes[rows[lo:hi]]``, transposed, one above the other.
 
     ``panel[r * n_out + j, i] = W1[rows[r]][i, j]``; ``panel`` is
-    ``(len(rows) * n_out, n_in)``. Thread ``r`` writes rows of network ``r`` only.
+    ``(len(rows) * n_out, n_in)``. Writes the rows of networks ``lo .. hi-1`` only.
     """
-    n_rows = rows.shape[0]
-    for r in prange(n_rows):
+    for r in range(lo, hi):
         g = rows[r]
         row = r * n_out
         src = genomes[g, w_off:w_off + n_in * n_out]
@@ -241,8 +240,8 @@ def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
                 out_r[b0 + s, j] = res[j, s]
 
 
-@njit(parallel=True, cache=True)
-def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes):
+@njit(nogil=True, cache=True)
+def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo, hi):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
 
     Parameters
@@ -260,7 +259,8 @@ def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes)
         :data:`LANES`, passed at run time on purpose: a loop with a constant
         trip count is fully unrolled by LLVM and then left scalar (Numba
         disables the SLP vectoriser), a run-time count is vectorised.
+    lo, hi : int
+        Networks ``lo .. hi-1`` (positions in ``rows``) are computed.
     """
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)  # a parfor's own index is uint64: one signature of the helpers only
+    for r in range(lo, hi):
         forward_network(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r], lanes)
