@@ -47,10 +47,10 @@ def connect(address=None, num_cpus=None):
     if ray.is_initialized():
         return ray, False
     if address:
-        ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level="WARNING")
+                 logging_level="ERROR")
     return ray, True
 
 
