@@ -17,8 +17,8 @@ import numpy as np
 
 from ._random import philox, resolve_seed
 from .history import History
-from .kernels.crossover import copy_rows, crossover_neuron, crossover_single_point, crossover_uniform
-from .kernels.mutation import mutate
+from .evaluation import run_rows
+from .kernels.breed import CROSSOVER_KINDS, breed
 from .kernels.rng import PURPOSE_SELECTION
 from .population import Population, sanitize_fitness
 from .progress import progress_bar
@@ -420,11 +420,7 @@ class GeneticAlgorithm:
         survivors = order[: n_survivors(pop_size, self.die_off_rate)]
         n_elite = min(elitism, survivors.shape[0])
         parents, children = pop.genomes, pop.children
-        if n_elite:
-            copy_rows(parents, survivors[:n_elite].astype(np.int64), children,
-                      np.arange(n_elite, dtype=np.int64))
-        rows = np.arange(n_elite, pop_size, dtype=np.int64)
-        n_child = rows.shape[0]
+        n_child = pop_size - n_elite
         rng = philox(st.seed, gen, PURPOSE_SELECTION)
         surv_fit = pop.fitness[survivors]
         if self.selection == "preference":
@@ -433,21 +429,14 @@ class GeneticAlgorithm:
             i1, i2 = select_tournament(surv_fit, n_child, int(self.tournament_size), rng)
         p1 = np.ascontiguousarray(survivors[i1], dtype=np.int64)
         p2 = np.ascontiguousarray(survivors[i2], dtype=np.int64)
-        seed = np.uint64(st.seed)
-        if self.crossover == "neuron":
-            crossover_neuron(parents, children, p1, p2, rows, seed, gen, spec.sizes_array,
-                             spec.w_offsets, spec.b_offsets, float(self.max_crossover),
-                             float(self.crossover_prob))
-        elif self.crossover == "single_point":
-            crossover_single_point(parents, children, p1, p2, rows, seed, gen,
-                                   float(self.crossover_prob))
-        elif self.crossover == "uniform":
-            crossover_uniform(parents, children, p1, p2, rows, seed, gen, float(self.crossover_prob))
-        else:
-            crossover_single_point(parents, children, p1, p2, rows, seed, gen, 0.0)
         counts = np.empty(n_child, dtype=np.int64)
-        mutate(children, rows, seed, gen, float(st.mutation_rate), cum_probs,
-               float(self.shift_max), float(self.swap_max), float(self.sigma), counts)
+        # One kernel, one pass per row: elites copied, children crossed and mutated.
+        run_rows(breed, pop_size, parents, children, survivors[:n_elite].astype(np.int64), p1, p2,
+                 np.uint64(st.seed), gen, CROSSOVER_KINDS[self.crossover], spec.sizes_array,
+                 spec.w_offsets, spec.b_offsets,
+                 float(self.max_crossover) if self.crossover == "neuron" else 0.0,
+                 float(self.crossover_prob), float(st.mutation_rate), cum_probs,
+                 float(self.shift_max), float(self.swap_max), float(self.sigma), counts)
         unevaluated = np.full(pop_size, np.nan)
         with _interrupts_deferred():  # the children become the generation: all or nothing
             pop.swap()

@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from fastga.evaluation import fitness_rows
+from fastga.evaluation import fitness_rows, run_rows
+from fastga.kernels.breed import CROSSOVER_KINDS, breed
 from fastga.kernels.crossover import copy_rows, crossover_neuron, crossover_single_point, crossover_uniform
 from fastga.kernels.init import INIT_SCHEMES, init_genomes
 from fastga.kernels.mutation import mutate
@@ -293,6 +294,39 @@ def _ref_mutate(d):
                         d["type_probs"], d["shift_max"], d["swap_max"], d["sigma"])
 
 
+# ---------------------------------------------------------------- breeding
+def _make_breed(kind):
+    def make(P, B, sizes, seed=0, activations=None):
+        rng, spec, genomes, X = _base(P, B, sizes, seed, activations)
+        n_elite = min(2, P - 1) if P > 1 else 0
+        n_child = P - n_elite
+        return dict(spec=spec, kind=kind, parents=genomes, children=np.full_like(genomes, np.nan),
+                    elite_src=rng.choice(P, size=n_elite, replace=False).astype(np.int64),
+                    p1=rng.integers(0, P, size=n_child).astype(np.int64),
+                    p2=rng.integers(0, P, size=n_child).astype(np.int64),
+                    seed=np.uint64(seed + 4321), generation=7, max_crossover=0.5,
+                    crossover_prob=0.8, rate=0.2, type_probs=(0.4, 0.2, 0.2, 0.2),
+                    cum_probs=check_type_probs((0.4, 0.2, 0.2, 0.2)))
+
+    return make
+
+
+def _fast_breed(d):
+    s = d["spec"]
+    counts = np.empty(d["p1"].shape[0], dtype=np.int64)
+    run_rows(breed, d["parents"].shape[0], d["parents"], d["children"], d["elite_src"], d["p1"],
+             d["p2"], d["seed"], d["generation"], CROSSOVER_KINDS[d["kind"]], s.sizes_array,
+             s.w_offsets, s.b_offsets, d["max_crossover"], d["crossover_prob"], d["rate"],
+             d["cum_probs"], 2.0, 2.0, 0.3, counts)
+    return d["children"].copy(), counts
+
+
+def _ref_breed(d):
+    return naive.breed(d["parents"], d["elite_src"], d["p1"], d["p2"], int(d["seed"]),
+                       d["generation"], d["kind"], d["spec"].sizes, d["max_crossover"],
+                       d["crossover_prob"], d["rate"], d["type_probs"], 2.0, 2.0, 0.3)
+
+
 # --------------------------------------------------------------- selection
 def _make_selection(P, B, sizes, seed=0, activations=None):
     rng = np.random.default_rng(seed)
@@ -349,6 +383,11 @@ CASES: dict[str, Case] = {
              check_exact),
         Case("mutate_dense", _make_mutate(1.0, (0.25, 0.25, 0.25, 0.25)), _fast_mutate,
              _ref_mutate, check_exact),
+        Case("breed_neuron", _make_breed("neuron"), _fast_breed, _ref_breed, check_exact),
+        Case("breed_single_point", _make_breed("single_point"), _fast_breed, _ref_breed,
+             check_exact),
+        Case("breed_uniform", _make_breed("uniform"), _fast_breed, _ref_breed, check_exact),
+        Case("breed_none", _make_breed("none"), _fast_breed, _ref_breed, check_exact),
         Case("selection", _make_selection, _fast_selection, _ref_selection, _check_selection),
     ]
 }

@@ -357,6 +357,31 @@ def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_ma
     return out, counts
 
 
+def breed(parents, elite_src, p1, p2, seed, generation, kind, sizes, max_crossover,
+          crossover_prob, rate, type_probs, shift_max, swap_max, sigma):
+    """One generation's breeding, step by step: the elites (rows ``0 .. E-1``,
+    copies of ``parents[elite_src]``), then crossover of children ``E .. P-1``
+    (``kind`` ``none``: copies of ``p1``), then mutation of the children.
+    Returns ``(children, counts)``."""
+    P = parents.shape[0]
+    E = len(elite_src)
+    children = np.full_like(parents, np.nan)
+    children = copy_rows(parents, elite_src, children, np.arange(E))
+    rows = np.arange(E, P)
+    if kind == "neuron":
+        children = crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes,
+                                    max_crossover, crossover_prob)
+    elif kind == "single_point":
+        children = crossover_single_point(parents, children, p1, p2, rows, seed, generation,
+                                          crossover_prob)
+    elif kind == "uniform":
+        children = crossover_uniform(parents, children, p1, p2, rows, seed, generation,
+                                     crossover_prob)
+    else:
+        children = copy_rows(parents, p1, children, rows)
+    return mutate(children, rows, seed, generation, rate, type_probs, shift_max, swap_max, sigma)
+
+
 # --------------------------------------------------------------- selection
 def rank_order(fitness):
     """Indices best first; NaN and +-inf last; ties by index."""

@@ -40,7 +40,7 @@ def no_kernels(monkeypatch):
                 monkeypatch.setattr(module, name, _kernel_ran)
                 patched.append(f"{module.__name__}.{name}")
     assert any(p.startswith("fastga.evaluation.") for p in patched)
-    assert "fastga.ga.mutate" in patched and "fastga.population.init_genomes" in patched
+    assert "fastga.ga.breed" in patched and "fastga.population.init_genomes" in patched
     return patched
 
 

@@ -5,6 +5,11 @@ children written into ``children`` (the other buffer), so reads and writes
 never alias. The random draws of child ``c`` come from the stream
 ``(seed, generation, c, CROSSOVER)``, which makes the result independent of
 the thread count.
+
+The work on one child is a row function (``*_row``), shared by the kernels
+here (one operator over many rows, used by the tests and benchmarks) and by
+the GA's fused breeding kernel :func:`fastga.kernels.breed.breed`. Each row
+function writes every gene of the child exactly once.
 """
 
 import numpy as np
@@ -12,18 +17,83 @@ from numba import njit, prange
 
 from .rng import PURPOSE_CROSSOVER, random_u64, random_uniform, stream_key
 
-__all__ = ["copy_rows", "crossover_neuron", "crossover_single_point", "crossover_uniform"]
+__all__ = ["copy_rows", "crossover_neuron", "crossover_single_point", "crossover_uniform",
+           "copy_row", "neuron_row", "single_point_row", "uniform_row"]
+
+
+@njit(cache=True)
+def copy_row(src, dst):
+    """``dst[:] = src``."""
+    for k in range(dst.shape[0]):
+        dst[k] = src[k]
+
+
+@njit(cache=True)
+def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossover_prob, take):
+    """Neuron-wise crossover of one child (see :func:`crossover_neuron`).
+
+    Draw 0 decides whether to cross, draw 1 gives ``q``, then one draw per
+    neuron, layer by layer; each layer's choices are drawn first, then the
+    layer's weights and biases are written once, each from its parent.
+    ``take`` is boolean scratch of at least the widest layer.
+    """
+    if random_uniform(key, 0) >= crossover_prob:
+        copy_row(pa, child)
+        return
+    q = random_uniform(key, 1) * max_crossover
+    ctr = 2
+    for layer in range(sizes.shape[0] - 1):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        w0 = w_offs[layer]
+        b0 = b_offs[layer]
+        for j in range(n_out):
+            take[j] = random_uniform(key, ctr + j) < q
+        ctr += n_out
+        for i in range(n_in):
+            base = w0 + i * n_out
+            for j in range(n_out):
+                child[base + j] = pb[base + j] if take[j] else pa[base + j]
+        for j in range(n_out):
+            child[b0 + j] = pb[b0 + j] if take[j] else pa[b0 + j]
+
+
+@njit(cache=True)
+def single_point_row(pa, pb, child, key, crossover_prob):
+    """Single-point crossover of one child (see :func:`crossover_single_point`)."""
+    n = child.shape[0]
+    split = n
+    if n > 1 and random_uniform(key, 0) < crossover_prob:
+        split = 1 + np.int64(random_uniform(key, 1) * (n - 1))
+        if split >= n:
+            split = n - 1
+    for k in range(split):
+        child[k] = pa[k]
+    for k in range(split, n):
+        child[k] = pb[k]
+
+
+@njit(cache=True)
+def uniform_row(pa, pb, child, key, crossover_prob):
+    """Uniform crossover of one child (see :func:`crossover_uniform`)."""
+    n = child.shape[0]
+    if random_uniform(key, 0) >= crossover_prob:
+        copy_row(pa, child)
+        return
+    one = np.uint64(1)
+    bits = np.uint64(0)
+    for k in range(n):
+        if k % 64 == 0:
+            bits = random_u64(key, 1 + k // 64)
+        child[k] = pb[k] if bits & one else pa[k]
+        bits >>= one
 
 
 @njit(parallel=True, cache=True)
 def copy_rows(src, src_rows, dst, dst_rows):
     """``dst[dst_rows[r]] = src[src_rows[r]]`` for every r (elites)."""
-    n = src.shape[1]
     for r in prange(src_rows.shape[0]):
-        s = src_rows[r]
-        d = dst_rows[r]
-        for k in range(n):
-            dst[d, k] = src[s, k]
+        copy_row(src[src_rows[r]], dst[dst_rows[r]])
 
 
 @njit(parallel=True, cache=True)
@@ -31,35 +101,21 @@ def crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes, w
                      max_crossover, crossover_prob):
     """Neuron-wise crossover (the GeneticMLP reference's operator, done right).
 
-    Child ``rows[r]`` starts as a copy of parent ``p1[r]``. With probability
-    ``crossover_prob`` it then draws a share ``q ~ U[0, max_crossover)`` and
-    every neuron of every layer is, with probability ``q``, taken whole from
-    parent ``p2[r]``: its column of incoming weights and its bias.
+    Child ``rows[r]`` is a copy of parent ``p1[r]``, except that with
+    probability ``crossover_prob`` it draws a share ``q ~ U[0, max_crossover)``
+    and every neuron of every layer is, with probability ``q``, taken whole
+    from parent ``p2[r]``: its column of incoming weights and its bias.
     """
-    n = parents.shape[1]
-    for r in prange(rows.shape[0]):
+    width = 1
+    for s in sizes:
+        width = max(width, s)
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
         c = rows[r]
-        a = p1[r]
-        b = p2[r]
-        for k in range(n):
-            children[c, k] = parents[a, k]
+        take = np.empty(width, dtype=np.bool_)
         key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        if random_uniform(key, 0) >= crossover_prob:
-            continue
-        q = random_uniform(key, 1) * max_crossover
-        ctr = 2
-        for layer in range(sizes.shape[0] - 1):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            w0 = w_offs[layer]
-            b0 = b_offs[layer]
-            for j in range(n_out):
-                u = random_uniform(key, ctr)
-                ctr += 1
-                if u < q:
-                    for i in range(n_in):
-                        children[c, w0 + i * n_out + j] = parents[b, w0 + i * n_out + j]
-                    children[c, b0 + j] = parents[b, b0 + j]
+        neuron_row(parents[p1[r]], parents[p2[r]], children[c], key, sizes, w_offs, b_offs,
+                   max_crossover, crossover_prob, take)
 
 
 @njit(parallel=True, cache=True)
@@ -70,44 +126,19 @@ def crossover_single_point(parents, children, p1, p2, rows, seed, generation, cr
     ``p1[r]`` and ``[k, n)`` from ``p2[r]`` with ``k`` uniform in ``[1, n)``;
     otherwise it is a copy of ``p1[r]``.
     """
-    n = parents.shape[1]
-    for r in prange(rows.shape[0]):
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
         c = rows[r]
-        a = p1[r]
-        b = p2[r]
         key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        split = n
-        if n > 1 and random_uniform(key, 0) < crossover_prob:
-            split = 1 + np.int64(random_uniform(key, 1) * (n - 1))
-            if split >= n:
-                split = n - 1
-        for k in range(split):
-            children[c, k] = parents[a, k]
-        for k in range(split, n):
-            children[c, k] = parents[b, k]
+        single_point_row(parents[p1[r]], parents[p2[r]], children[c], key, crossover_prob)
 
 
 @njit(parallel=True, cache=True)
 def crossover_uniform(parents, children, p1, p2, rows, seed, generation, crossover_prob):
     """Uniform crossover: with probability ``crossover_prob`` each gene comes
     from either parent with probability 1/2 (one random bit per gene)."""
-    n = parents.shape[1]
-    one = np.uint64(1)
-    for r in prange(rows.shape[0]):
+    for i in prange(rows.shape[0]):
+        r = np.int64(i)
         c = rows[r]
-        a = p1[r]
-        b = p2[r]
         key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        if random_uniform(key, 0) >= crossover_prob:
-            for k in range(n):
-                children[c, k] = parents[a, k]
-            continue
-        bits = np.uint64(0)
-        for k in range(n):
-            if k % 64 == 0:
-                bits = random_u64(key, 1 + k // 64)
-            if bits & one:
-                children[c, k] = parents[b, k]
-            else:
-                children[c, k] = parents[a, k]
-            bits >>= one
+        uniform_row(parents[p1[r]], parents[p2[r]], children[c], key, crossover_prob)
