@@ -86,6 +86,25 @@ def test_bad_arguments_of_run(data):
         model().run(full_batch(*data), -1)
 
 
+def test_configure_threads_leaves_numbas_environment_alone():
+    """Numba re-reads its environment at each compilation: NUMBA_NUM_THREADS must not change."""
+    import numba
+
+    from fastga.distributed import cluster
+
+    before, env = numba.get_num_threads(), os.environ.get("NUMBA_NUM_THREADS")
+    try:
+        got = cluster.configure_threads(1)
+        assert got["numba"] == 1 == numba.get_num_threads()
+        assert os.environ.get("NUMBA_NUM_THREADS") == env
+        numba.core.config.reload_config()  # what every compilation does; raises on a mismatch
+    finally:
+        numba.set_num_threads(before)
+        if cluster._LIMITER is not None and cluster._LIMITER[1] is not None:
+            cluster._LIMITER[1].restore_original_limits()
+        cluster._LIMITER = None
+
+
 def test_merge_histories_takes_last_row_per_generation():
     a = History({"generation": [0, 1, 1], "best_fitness": [1, 2, 3], "mean_fitness": [0, 1, 2],
                  "fitness_variance": [1, 1, 1], "n_invalid": [0, 1, 2], "seconds": [1, 1, 4]})

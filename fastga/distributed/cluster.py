@@ -55,7 +55,9 @@ def connect(address=None, num_cpus=None):
 
 
 def thread_env(threads):
-    """Environment variables that cap Numba, OpenMP and BLAS at ``threads``.
+    """Environment variables that cap Numba, OpenMP, BLAS and TensorFlow at ``threads``.
+
+    For a worker process before it starts (e.g. an actor's ``runtime_env``).
 
     :func:`configure_threads` sets them (unless already set) for libraries
     that read them when they start (OpenMP, TensorFlow).
@@ -78,7 +80,10 @@ def configure_threads(threads):
 
     threads = max(1, int(threads))
     for key, value in thread_env(threads).items():
-        os.environ.setdefault(key, value)
+        # Not NUMBA_NUM_THREADS: Numba reads its environment again whenever it
+        # compiles and refuses a value other than the size of its running pool.
+        if key != "NUMBA_NUM_THREADS":
+            os.environ.setdefault(key, value)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     global _LIMITER
     if _LIMITER is None or _LIMITER[0] != threads:
