@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._random import resolve_seed
-from .evaluation import Workspace, fitness_rows, forward_rows
+from .evaluation import Workspace, fitness_rows, forward_rows, run_rows
 from .kernels.fitness import METRICS
 from .kernels.init import INIT_SCHEMES, init_genomes
 from .spec import NetworkSpec
@@ -110,8 +110,8 @@ class Population:
         pop.fitness = np.full(size, np.nan)
         pop.generation = 0
         pop.workspace = Workspace()
-        init_genomes(pop._buffers[0], seed, INIT_SCHEMES[init], float(scale), spec.sizes_array,
-                     spec.w_offsets, spec.b_offsets)
+        run_rows(init_genomes, size, pop._buffers[0], seed, INIT_SCHEMES[init], float(scale),
+                 spec.sizes_array, spec.w_offsets, spec.b_offsets)
         return pop
 
     # ------------------------------------------------------------- buffers

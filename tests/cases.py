@@ -139,8 +139,8 @@ def _make_init(scheme, scale):
 
 def _fast_init(d):
     s = d["spec"]
-    init_genomes(d["genomes"], d["seed"], INIT_SCHEMES[d["scheme"]], float(d["scale"]),
-                 s.sizes_array, s.w_offsets, s.b_offsets)
+    run_rows(init_genomes, d["genomes"].shape[0], d["genomes"], d["seed"],
+             INIT_SCHEMES[d["scheme"]], float(d["scale"]), s.sizes_array, s.w_offsets, s.b_offsets)
     return d["genomes"].copy()
 
 

@@ -101,7 +101,7 @@ def argmax_block(res, n_out, mx, best, chk, nl):
             chk[s] += v * _F0
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, inline="always")
 def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
     softmax output, cross-entropy taken from the logits (see the module docstring)."""

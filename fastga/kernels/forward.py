@@ -218,7 +218,7 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
                 dst[i] = src[i * n_out + j]
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, inline="always")
 def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
     :func:`forward_epilogue`."""

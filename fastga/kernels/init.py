@@ -1,7 +1,7 @@
 """Initialisation kernels: fill genomes from their own counter-based streams."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .rng import PURPOSE_INIT, random_normal, random_uniform, stream_key
 
@@ -13,11 +13,15 @@ __all__ = ["INIT_SCHEMES", "init_genomes"]
 INIT_SCHEMES = {"uniform": 0, "normal": 1, "glorot": 2}
 
 
-@njit(parallel=True, cache=True)
-def init_genomes(genomes, seed, scheme, scale, sizes, w_offs, b_offs):
-    """Fill every row of ``genomes``; row ``i`` uses stream ``(seed, 0, i, INIT)``."""
+@njit(nogil=True, cache=True)
+def init_genomes(genomes, seed, scheme, scale, sizes, w_offs, b_offs, lo, hi):
+    """Fill rows ``lo .. hi-1`` of ``genomes``; row ``i`` uses stream ``(seed, 0, i, INIT)``.
+
+    Releases the GIL; :func:`fastga.evaluation.run_rows` shares the rows out
+    to threads (no ``parallel=True``, which costs 1-2 s of compile time).
+    """
     n = genomes.shape[1]
-    for i in prange(genomes.shape[0]):
+    for i in range(lo, hi):
         key = stream_key(seed, 0, i, PURPOSE_INIT)
         ctr = 0
         if scheme == 1:
