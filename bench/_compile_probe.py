@@ -1,7 +1,15 @@
 """Run every kernel of a GA once and print the seconds it took (a subprocess of
-``test_bench_compile.py``; NUMBA_CACHE_DIR is set by the caller)."""
+``test_bench_compile.py``; NUMBA_CACHE_DIR is set by the caller).
+
+``python bench/_compile_probe.py`` runs three GA runs (every crossover kind),
+a forward pass and an MSE evaluation; ``python bench/_compile_probe.py NAME``
+calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead.
+Times are wall-clock and CPU (``process_time``: compilation is single-threaded,
+so on a loaded machine the CPU time is the better figure).
+"""
 
 import json
+import sys
 import time
 
 t0 = time.perf_counter()
@@ -10,16 +18,74 @@ import numpy as np  # noqa: E402
 from fastga import GeneticAlgorithm, NetworkSpec, Population, SupervisedFitness  # noqa: E402
 
 t_import = time.perf_counter() - t0
-t1 = time.perf_counter()
-rng = np.random.default_rng(0)
-X = rng.standard_normal((30, 6)).astype(np.float32)
-y = rng.integers(0, 3, 30)
-spec = NetworkSpec([6, 5, 3], ["relu", "softmax"])
-for crossover in ("neuron", "single_point", "uniform"):
-    ga = GeneticAlgorithm(spec, pop_size=8, crossover=crossover, random_state=0)
-    ga.run(SupervisedFitness(X, y), 2)
-pop = Population.random(spec, 4, random_state=1, init="normal")
-pop.forward(X)
-pop.losses(X, rng.standard_normal((30, 3)).astype(np.float32), "mse")
-t_first = time.perf_counter() - t1
-print(json.dumps({"import_s": t_import, "first_call_s": t_first}))
+
+#: Kernels of the Python layer, by module.
+KERNELS = {
+    "init_genomes": "fastga.kernels.init",
+    "gather_first_layer": "fastga.kernels.forward",
+    "forward_epilogue": "fastga.kernels.forward",
+    "fused_softmax_ce": "fastga.kernels.fitness",
+    "fused_classify": "fastga.kernels.fitness",
+    "fused_mse": "fastga.kernels.fitness",
+    "breed": "fastga.kernels.breed",
+    # The one-operator kernels (tests and benchmarks; the GA calls breed).
+    "copy_rows": "fastga.kernels.crossover",
+    "crossover_neuron": "fastga.kernels.crossover",
+    "mutate": "fastga.kernels.mutation",
+}
+
+
+def _kernel_args(name, spec, P=4, B=30):
+    from fastga.kernels.forward import LANES
+
+    g = np.zeros((P, spec.n_params), np.float32)
+    ch = np.zeros_like(g)
+    rows = np.arange(P, dtype=np.int64)
+    h1 = spec.sizes[1]
+    hT = np.zeros((P * h1, 64), np.float32)
+    arrays = (spec.sizes_array, spec.w_offsets, spec.b_offsets)
+    fit = (np.zeros(P), np.zeros(P), np.zeros((P, 2)), LANES, 0, P)
+    cum = np.array([0.25, 0.5, 0.75, 1.0])
+    return {
+        "init_genomes": (g, np.uint64(0), 0, 0.15, *arrays, 0, P),
+        "gather_first_layer": (g, rows, 0, spec.n_inputs, h1, np.zeros((P * h1, spec.n_inputs),
+                                                                         np.float32), 0, P),
+        "forward_epilogue": (hT, g, rows, *arrays, spec.act_codes,
+                             np.zeros((P, B, spec.n_outputs), np.float32), LANES, 0, P),
+        "fused_softmax_ce": (hT, g, rows, *arrays, spec.act_codes, np.zeros(64, np.int32), B, *fit),
+        "fused_classify": (hT, g, rows, *arrays, spec.act_codes, np.zeros(64, np.int32), B, *fit),
+        "fused_mse": (hT, g, rows, *arrays, spec.act_codes,
+                      np.zeros((64, spec.n_outputs), np.float32), B, *fit),
+        "breed": (g, ch, rows[:1], rows[1:], rows[1:], np.uint64(0), 1, 0, *arrays, 0.5, 1.0, 0.1,
+                  cum, 2.0, 2.0, 0.1, np.zeros(P - 1, np.int64), 0, P),
+        "copy_rows": (g, rows, ch, rows),
+        "crossover_neuron": (g, ch, rows, rows, rows, np.uint64(0), 1, *arrays, 0.5, 1.0),
+        "mutate": (ch, rows, np.uint64(0), 1, 0.1, cum, 2.0, 2.0, 0.1, np.zeros(P, np.int64)),
+    }[name]
+
+
+def main(argv):
+    import importlib
+
+    spec = NetworkSpec([6, 5, 3], ["relu", "softmax"])
+    t1, c1 = time.perf_counter(), time.process_time()
+    if argv:
+        name = argv[0]
+        kernel = getattr(importlib.import_module(KERNELS[name]), name)
+        kernel(*_kernel_args(name, spec))
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((30, 6)).astype(np.float32)
+        y = rng.integers(0, 3, 30)
+        for crossover in ("neuron", "single_point", "uniform"):
+            ga = GeneticAlgorithm(spec, pop_size=8, crossover=crossover, random_state=0)
+            ga.run(SupervisedFitness(X, y), 2)
+        pop = Population.random(spec, 4, random_state=1, init="normal")
+        pop.forward(X)
+        pop.losses(X, rng.standard_normal((30, 3)).astype(np.float32), "mse")
+    print(json.dumps({"import_s": t_import, "first_call_s": time.perf_counter() - t1,
+                      "first_call_cpu_s": time.process_time() - c1}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -7,6 +7,11 @@ temporary directory, running ``bench/_compile_probe.py``; with benchmarks
 disabled (CI) only one process runs, on the project's existing cache: three GA runs
 (every crossover kind, mutation, copy_rows, init, the fused fitness) plus a
 forward pass and an MSE evaluation. The import of fastga is reported apart.
+
+``test_compile_per_kernel`` (full runs only) compiles each kernel of
+``bench/_compile_probe.py``'s ``KERNELS`` alone, in its own process with an
+empty cache and then again with that cache, and reports the CPU seconds
+(compilation is single-threaded, so CPU time is what load changes least).
 """
 
 import json
@@ -21,12 +26,12 @@ PROBE = Path(__file__).with_name("_compile_probe.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _probe(cache_dir):
+def _probe(cache_dir, *args):
     env = dict(os.environ)
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run([sys.executable, str(PROBE)], env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(PROBE), *args], env=env, capture_output=True, text=True,
                          check=True, timeout=600)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -40,7 +45,7 @@ def test_compile_first_call_and_cached(benchmark, full, tmp_path):
     warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
     assert any(tmp_path.rglob("*.nbi")), "cache=True kernels wrote no cache index"
     record(benchmark, "first call, empty cache (s)", cold["first_call_s"], 10.0, "<=",
-           cold_import_s=cold["import_s"])
+           cold_import_s=cold["import_s"], cold_cpu_s=cold["first_call_cpu_s"])
     record_warm = dict(cached_first_call_s=warm["first_call_s"], cached_import_s=warm["import_s"])
     benchmark.extra_info.update(record_warm)
     print(record_warm)
@@ -53,3 +58,25 @@ def test_compile_second_process(benchmark, full, tmp_path):
     warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
     record(benchmark, "first call, second process (s)", warm["first_call_s"], 1.0, "<=",
            import_s=warm["import_s"])
+
+
+def test_compile_per_kernel(benchmark, full, tmp_path):
+    if not full:
+        return
+    from bench._compile_probe import KERNELS
+
+    def measure():
+        out = {}
+        for name in KERNELS:
+            cache = tmp_path / name
+            cold = _probe(cache, name)
+            warm = _probe(cache, name)
+            out[name] = (cold["first_call_cpu_s"], warm["first_call_cpu_s"])
+        return out
+
+    times = benchmark.pedantic(measure, rounds=1, iterations=1)
+    digits = ("init_genomes", "gather_first_layer", "fused_softmax_ce", "breed", "forward_epilogue")
+    record(benchmark, "sum over the digits run's kernels, empty cache, CPU (s)",
+           sum(times[k][0] for k in digits), 10.0, "<=",
+           **{f"{k}_cold_cpu_s": v[0] for k, v in times.items()},
+           **{f"{k}_cached_cpu_s": v[1] for k, v in times.items()})
