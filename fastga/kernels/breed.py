@@ -62,7 +62,7 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
     width = 1
     for s in sizes:
         width = max(width, s)
-    take = np.empty(width, dtype=np.bool_)
+    take = np.empty(width, dtype=np.int32)
     for c in range(lo, hi):
         child = children[c]
         if c < n_elite:

@@ -35,7 +35,7 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
     Draw 0 decides whether to cross, draw 1 gives ``q``, then one draw per
     neuron, layer by layer; each layer's choices are drawn first, then the
     layer's weights and biases are written once, each from its parent.
-    ``take`` is boolean scratch of at least the widest layer.
+    ``take`` is int32 scratch of at least the widest layer (bit masks).
     """
     if random_uniform(key, 0) >= crossover_prob:
         copy_row(pa, child)
@@ -48,14 +48,29 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
         w0 = w_offs[layer]
         b0 = b_offs[layer]
         for j in range(n_out):
-            take[j] = random_uniform(key, ctr + j) < q
+            take[j] = -1 if random_uniform(key, ctr + j) < q else 0
         ctr += n_out
+        # Bit blend on int32 views, (a & ~m) | (b & m), exact for every float
+        # (NaN and inf included) and free of branches and selects; 2-D views
+        # keep every inner index a plain loop counter from 0 (no negative-index
+        # wrap-around), so the loop vectorises.
+        n_w = n_in * n_out
+        wa = pa[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
+        wb = pb[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
+        wc = child[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
         for i in range(n_in):
-            base = w0 + i * n_out
+            ai = wa[i]
+            bi = wb[i]
+            ci = wc[i]
             for j in range(n_out):
-                child[base + j] = pb[base + j] if take[j] else pa[base + j]
+                m = take[j]
+                ci[j] = (ai[j] & ~m) | (bi[j] & m)
+        xa = pa[b0:b0 + n_out].view(np.int32)
+        xb = pb[b0:b0 + n_out].view(np.int32)
+        xc = child[b0:b0 + n_out].view(np.int32)
         for j in range(n_out):
-            child[b0 + j] = pb[b0 + j] if take[j] else pa[b0 + j]
+            m = take[j]
+            xc[j] = (xa[j] & ~m) | (xb[j] & m)
 
 
 @njit(cache=True)
@@ -69,8 +84,10 @@ def single_point_row(pa, pb, child, key, crossover_prob):
             split = n - 1
     for k in range(split):
         child[k] = pa[k]
-    for k in range(split, n):
-        child[k] = pb[k]
+    xb = pb[split:]  # a view: its index starts at 0 (no wrap-around), the loop vectorises
+    xc = child[split:]
+    for k in range(n - split):
+        xc[k] = xb[k]
 
 
 @njit(cache=True)
@@ -81,12 +98,17 @@ def uniform_row(pa, pb, child, key, crossover_prob):
         copy_row(pa, child)
         return
     one = np.uint64(1)
-    bits = np.uint64(0)
-    for k in range(n):
-        if k % 64 == 0:
-            bits = random_u64(key, 1 + k // 64)
-        child[k] = pb[k] if bits & one else pa[k]
-        bits >>= one
+    for blk in range(0, n, 64):
+        # Gene blk + k comes from pb if bit k of the block's draw is set: a bit
+        # blend on int32 views over a block of 64 (vectorises; exact bits).
+        bits = random_u64(key, 1 + blk // 64)
+        m_end = min(64, n - blk)
+        xa = pa[blk:blk + m_end].view(np.int32)
+        xb = pb[blk:blk + m_end].view(np.int32)
+        xc = child[blk:blk + m_end].view(np.int32)
+        for k in range(m_end):
+            m = -np.int32((bits >> np.uint64(k)) & one)
+            xc[k] = (xa[k] & ~m) | (xb[k] & m)
 
 
 @njit(parallel=True, cache=True)
@@ -112,7 +134,7 @@ def crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes, w
     for i in prange(rows.shape[0]):
         r = np.int64(i)
         c = rows[r]
-        take = np.empty(width, dtype=np.bool_)
+        take = np.empty(width, dtype=np.int32)
         key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
         neuron_row(parents[p1[r]], parents[p2[r]], children[c], key, sizes, w_offs, b_offs,
                    max_crossover, crossover_prob, take)
