@@ -86,6 +86,9 @@ def _first_layer(spec, genomes, rows, X, ws):
 #: Rows of ``hT`` per single-threaded BLAS call (rounded to whole networks).
 PIECE_ROWS = 512
 
+#: Pieces of rows per thread in :func:`run_rows`.
+PIECES_PER_THREAD = 4
+
 _executor = None
 _blas = None
 
@@ -122,7 +125,7 @@ def run_rows(kernel, n_rows, *args):
     if n_threads <= 1:
         kernel(*args, 0, n_rows)
         return
-    n_pieces = min(n_rows, 4 * n_threads)
+    n_pieces = min(n_rows, PIECES_PER_THREAD * n_threads)
     bounds = [n_rows * k // n_pieces for k in range(n_pieces + 1)]
     pieces = iter(range(n_pieces))
     lock = threading.Lock()
