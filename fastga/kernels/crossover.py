@@ -42,6 +42,9 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
         return
     q = random_uniform(key, 1) * max_crossover
     ctr = 2
+    ia = pa.view(np.int32)
+    ib = pb.view(np.int32)
+    ic = child.view(np.int32)
     for layer in range(sizes.shape[0] - 1):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
@@ -55,9 +58,9 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
         # keep every inner index a plain loop counter from 0 (no negative-index
         # wrap-around), so the loop vectorises.
         n_w = n_in * n_out
-        wa = pa[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
-        wb = pb[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
-        wc = child[w0:w0 + n_w].view(np.int32).reshape((n_in, n_out))
+        wa = ia[w0:w0 + n_w].reshape((n_in, n_out))
+        wb = ib[w0:w0 + n_w].reshape((n_in, n_out))
+        wc = ic[w0:w0 + n_w].reshape((n_in, n_out))
         for i in range(n_in):
             ai = wa[i]
             bi = wb[i]
@@ -65,9 +68,9 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
             for j in range(n_out):
                 m = take[j]
                 ci[j] = (ai[j] & ~m) | (bi[j] & m)
-        xa = pa[b0:b0 + n_out].view(np.int32)
-        xb = pb[b0:b0 + n_out].view(np.int32)
-        xc = child[b0:b0 + n_out].view(np.int32)
+        xa = ia[b0:b0 + n_out]
+        xb = ib[b0:b0 + n_out]
+        xc = ic[b0:b0 + n_out]
         for j in range(n_out):
             m = take[j]
             xc[j] = (xa[j] & ~m) | (xb[j] & m)
@@ -98,14 +101,17 @@ def uniform_row(pa, pb, child, key, crossover_prob):
         copy_row(pa, child)
         return
     one = np.uint64(1)
+    ia = pa.view(np.int32)
+    ib = pb.view(np.int32)
+    ic = child.view(np.int32)
     for blk in range(0, n, 64):
         # Gene blk + k comes from pb if bit k of the block's draw is set: a bit
         # blend on int32 views over a block of 64 (vectorises; exact bits).
         bits = random_u64(key, 1 + blk // 64)
         m_end = min(64, n - blk)
-        xa = pa[blk:blk + m_end].view(np.int32)
-        xb = pb[blk:blk + m_end].view(np.int32)
-        xc = child[blk:blk + m_end].view(np.int32)
+        xa = ia[blk:blk + m_end]
+        xb = ib[blk:blk + m_end]
+        xc = ic[blk:blk + m_end]
         for k in range(m_end):
             m = -np.int32((bits >> np.uint64(k)) & one)
             xc[k] = (xa[k] & ~m) | (xb[k] & m)
