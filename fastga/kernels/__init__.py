@@ -5,7 +5,11 @@
 - :mod:`.forward`: batched forward pass (first-layer panel gather + epilogue);
 - :mod:`.fitness`: fused forward + loss;
 - :mod:`.crossover`: neuron-wise, single-point and uniform crossover;
-- :mod:`.mutation`: shift / sign / swap / gaussian mutation.
+- :mod:`.mutation`: shift / sign / swap / gaussian mutation;
+- :mod:`.breed`: the GA's breeding step (elites, crossover, mutation) in one kernel.
 
-The kernels trust their arguments; validation happens in Python first.
+The kernels trust their arguments; validation happens in Python first. The
+kernels the GA calls are ``nogil`` loops over a range of rows, shared out to
+threads by :func:`fastga.evaluation.run_rows` (see ``bench/README.md``,
+"Compile time").
 """
