@@ -1,6 +1,6 @@
 """GA-GAN on scikit-learn's 8x8 digits: evolve generator MLPs against a Keras discriminator.
 
-Run:  python examples/gan_digits.py [generations] [output folder]
+Run:  python examples/gan_digits.py [--generations N] [--out DIR] [--small]
 
 Writes ``samples.png`` (rows: the best generators, columns: samples) and
 ``losses.png`` into the output folder, and prints the quality measure (a
@@ -9,8 +9,8 @@ start, middle and end of the run. The same with more options:
 ``fastga gan --help``.
 """
 
+import argparse
 import os
-import sys
 
 import numpy as np
 
@@ -19,9 +19,16 @@ from fastga.gan import GANEvolver
 from fastga.gan.plots import save_loss_plot, save_sample_grid
 
 
-def main(generations=200, out="gan_digits_out"):
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--generations", type=int, default=200)
+    ap.add_argument("--out", default="gan_digits_out")
+    ap.add_argument("--small", action="store_true", help="tiny run (CI)")
+    args = ap.parse_args(argv)
+    out = args.out
     X, _, y, _ = load_digits_split()
-    ev = GANEvolver(generations=generations, random_state=0, verbose=True)
+    size = dict(generations=6, pop_size=10) if args.small else dict(generations=args.generations)
+    ev = GANEvolver(random_state=0, verbose=True, **size)
     ev.fit(X, y)  # y only feeds the quality measure
     os.makedirs(out, exist_ok=True)
     save_sample_grid(os.path.join(out, "samples.png"), ev.sample(10, rows=ev.top_rows(8)),
@@ -40,4 +47,4 @@ def main(generations=200, out="gan_digits_out"):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200, sys.argv[2] if len(sys.argv) > 2 else "gan_digits_out")
+    main()
