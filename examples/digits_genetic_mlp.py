@@ -22,7 +22,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     X_tr, X_te, y_tr, y_te = load_digits_split()
-    size = dict(pop_size=60, generations=10) if args.small else dict(pop_size=500, generations=250)
+    size = dict(pop_size=60, generations=10) if args.small else dict(pop_size=500, generations=400)
     clf = fastga.GeneticMLPClassifier(architecture=(32,), random_state=0, verbose=True, **size)
     t0 = time.perf_counter()
     clf.fit(X_tr, y_tr)

@@ -28,12 +28,12 @@ class _GeneticMLP(BaseEstimator):
     _metric = None
     _output_activation = None
 
-    def __init__(self, architecture=(32,), activation="relu", pop_size=500, generations=250,
+    def __init__(self, architecture=(32,), activation="relu", pop_size=500, generations=400,
                  die_off_rate=0.9, fitness_pref=1.0, selection="preference", tournament_size=3,
                  elitism=5, crossover="neuron", max_crossover=0.5, crossover_prob=1.0,
                  mutation_rate=0.2, type_probs=(0.0, 0.0, 0.0, 1.0), shift_max=2.0,
                  swap_max=2.0, sigma=0.05, mutation_rate_cap=0.3, mutation_rate_increase=0.01,
-                 init="uniform", init_scale=None, batch_size=256, threshold=None, patience=None,
+                 init="uniform", init_scale=None, batch_size=512, threshold=None, patience=None,
                  warm_start=False, random_state=None, verbose=False, checkpoint_every=None,
                  checkpoint_path=None):
         self.architecture = architecture
@@ -234,7 +234,7 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
     activation : str, default="relu"
         Hidden activation; the output layer is softmax.
     pop_size : int, default=500
-    generations : int, default=250
+    generations : int, default=400
     die_off_rate : float, default=0.9
         Share of the population that dies each generation (the worst).
     fitness_pref : float, default=1.0
@@ -263,7 +263,7 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         ``mutation_rate`` when it does.
     init : {"uniform", "normal", "glorot"}, default="uniform"
     init_scale : float, optional
-    batch_size : int or None, default=256
+    batch_size : int or None, default=512
         Samples per generation's fitness minibatch (None: all).
     threshold : float, optional
         Stop once the best network's minibatch accuracy reaches it.
