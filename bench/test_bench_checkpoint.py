@@ -9,22 +9,16 @@ disabled (CI) it runs once on a tiny population as a smoke test.
 """
 
 import os
-import statistics
-import time
 
 import numpy as np
 
 from fastga import GeneticAlgorithm, NetworkSpec, SupervisedFitness
 from fastga.datasets import load_digits_split
+from bench.peak import interleaved_medians
 
 
 def _median_seconds(fn, rounds):
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return interleaved_medians([fn], rounds, warmup=0)[0]
 
 
 def _setup(full):

@@ -10,13 +10,12 @@ full measurement: the ratio is printed and stored in the benchmark's
 once on a tiny population as a smoke test.
 """
 
-import statistics
-import time
 
 import numpy as np
 import pytest
 
 from fastga import GeneticAlgorithm, NetworkSpec
+from bench.peak import interleaved_medians
 
 pytestmark = pytest.mark.gan
 
@@ -24,12 +23,7 @@ P, FAKES, LATENT, HIDDEN = 50, 64, 100, 100
 
 
 def _median_seconds(fn, rounds):
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return interleaved_medians([fn], rounds, warmup=0)[0]
 
 
 def test_bench_gan_generation_vs_reference(benchmark):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 
 __all__ = ["save_fitness_curve"]
 
