@@ -156,7 +156,7 @@ def _gemm_in_pieces(a, b, out, piece):
     ``numba.get_num_threads()`` Python threads (GEMM releases the GIL) share
     them out, so the result is bit-identical for any thread count. BLAS is
     limited to one thread for the duration of the call (process-wide, with
-    threadpoolctl, a dependency of scikit-learn).
+    threadpoolctl, a core dependency).
     """
     global _blas
     import numba
