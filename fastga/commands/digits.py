@@ -8,7 +8,7 @@ import shlex
 import sys
 import time
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "save_results"]
 
 
 def add_parser(sub):
@@ -54,6 +54,25 @@ def add_parser(sub):
     add_island_arguments(p)
     p.set_defaults(func=run)
     return p
+
+
+def save_results(out, network, history, meta, title):
+    """Save the best network (``digits_best.npz``) and the fitness curve PNG in ``out``.
+
+    Returns ``(network_path, png_path or None)``; the PNG is skipped, with a
+    message, when matplotlib is missing.
+    """
+    os.makedirs(out, exist_ok=True)
+    net_path = os.path.join(out, "digits_best.npz")
+    network.save(net_path, meta=meta)
+    try:
+        from ..plotting import save_fitness_curve
+
+        png = save_fitness_curve(history, os.path.join(out, "digits_fitness.png"), title=title)
+    except ImportError as exc:
+        print(f"(no fitness-curve PNG: {exc})")
+        png = None
+    return net_path, png
 
 
 def run(args):
@@ -110,17 +129,9 @@ def run(args):
     test_acc = float(clf.score(X_te, y_te))
     train_acc = float(clf.score(X_tr, y_tr))
     seconds = time.perf_counter() - t0
-    os.makedirs(args.out, exist_ok=True)
-    net_path = os.path.join(args.out, "digits_best.npz")
-    clf.best_network_.save(net_path, meta={"task": "digits", "test_accuracy": test_acc})
-    png = None
-    try:
-        from ..plotting import save_fitness_curve
-
-        png = save_fitness_curve(clf.history_, os.path.join(args.out, "digits_fitness.png"),
-                                 title=f"GeneticMLP on digits: test accuracy {test_acc:.3f}")
-    except ImportError as exc:
-        print(f"(no fitness-curve PNG: {exc})")
+    net_path, png = save_results(args.out, clf.best_network_, clf.history_,
+                                 {"task": "digits", "test_accuracy": test_acc},
+                                 f"GeneticMLP on digits: test accuracy {test_acc:.3f}")
     print(f"test accuracy {test_acc:.4f}  train accuracy {train_acc:.4f}  "
           f"generations {clf.n_generations_}  wall time {seconds:.1f} s")
     print(f"saved {net_path}" + (f" and {png}" if png else ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 
 import numpy as np
@@ -100,17 +99,11 @@ def run_islands(args):
     seconds = time.perf_counter() - t0
     evaluations = int(sum(len(h) for h in model.island_histories_) * clf.pop_size
                       + sum(e["received"] for e in model.epochs_))
-    os.makedirs(args.out, exist_ok=True)
-    net_path = os.path.join(args.out, "digits_best.npz")
-    net.save(net_path, meta={"task": "digits", "test_accuracy": test_acc, "islands": n})
-    png = None
-    try:
-        from ..plotting import save_fitness_curve
+    from ..commands.digits import save_results
 
-        png = save_fitness_curve(model.history_, os.path.join(args.out, "digits_fitness.png"),
-                                 title=f"{n} islands on digits: test accuracy {test_acc:.3f}")
-    except ImportError as exc:
-        print(f"(no fitness-curve PNG: {exc})")
+    net_path, png = save_results(args.out, net, model.history_,
+                                 {"task": "digits", "test_accuracy": test_acc, "islands": n},
+                                 f"{n} islands on digits: test accuracy {test_acc:.3f}")
     mig = model.stats_["migration_bytes"]
     print(f"test accuracy {test_acc:.4f}  train accuracy {train_acc:.4f}  "
           f"generations {model.n_generations_}  wall time {seconds:.1f} s  "
