@@ -1,11 +1,11 @@
 """An island model on Ray: N GeneticMLP populations on digits, exchanging their best networks.
 
-    python examples/ray_islands.py                      # 2 islands x 250 networks, 250 generations
+    python examples/ray_islands.py                      # 2 islands x 250 networks, 400 generations
     python examples/ray_islands.py --small              # a few seconds after Ray starts (CI)
     python examples/ray_islands.py --address auto       # on a running Ray cluster
 
 Each island is a Ray actor running fastga's GeneticAlgorithm on one CPU; every
-10 generations each island sends its 5 best genomes (one float32 array in
+2 generations each island sends its 25 best genomes (one float32 array in
 Ray's object store) to the next island on a ring. At the end, the best network
 of all final populations on the training set is scored on the test set.
 """
@@ -30,7 +30,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     X_tr, X_te, y_tr, y_te = load_digits_split()
-    pop, gens, hidden = (20, 6, 8) if args.small else (250, 250, 32)
+    pop, gens, hidden, batch = (20, 6, 8, 256) if args.small else (250, 400, 32, 512)
     spec = [64, hidden, 10], ["relu", "softmax"]
     # The settings of GeneticMLPClassifier's defaults, per island.
     ga_params = {"die_off_rate": 0.9, "elitism": 5, "mutation_rate": 0.2,
@@ -39,11 +39,11 @@ def main(argv=None):
     from fastga import NetworkSpec
 
     model = IslandModel(NetworkSpec(*spec), n_islands=args.islands, pop_size=pop,
-                        migration_every=3 if args.small else 10, n_migrants=2 if args.small else 5,
+                        migration_every=3 if args.small else 2, n_migrants=2 if args.small else 25,
                         address=args.address, ga_params=ga_params, random_state=0,
                         verbose=not args.small)
     # A picklable factory: each island builds its own fitness (and its own copy of the data).
-    factory = functools.partial(SupervisedFitness, X_tr, y_tr, "cross_entropy", 256, 0, 10)
+    factory = functools.partial(SupervisedFitness, X_tr, y_tr, "cross_entropy", batch, 0, 10)
     t0 = time.perf_counter()
     model.run(factory, gens)
     seconds = time.perf_counter() - t0
