@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .crossover import copy_row, neuron_row, single_point_row, uniform_row
-from .mutation import mutate_row
+from .mutation import mutate_row, mutation_scratch
 from .rng import PURPOSE_CROSSOVER, PURPOSE_MUTATION, stream_key
 
 __all__ = ["CROSSOVER_KINDS", "breed"]
@@ -63,6 +63,7 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
     for s in sizes:
         width = max(width, s)
     take = np.empty(width, dtype=np.int32)
+    gaps, kinds, vals, normals = mutation_scratch()
     for c in range(lo, hi):
         child = children[c]
         if c < n_elite:
@@ -82,4 +83,5 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
         else:
             copy_row(pa, child)
         key = stream_key(seed, generation, c, PURPOSE_MUTATION)
-        counts[r] = mutate_row(child, key, rate, cum_probs, shift_max, swap_max, sigma)
+        counts[r] = mutate_row(child, key, rate, cum_probs, shift_max, swap_max, sigma, gaps,
+                               kinds, vals, normals)

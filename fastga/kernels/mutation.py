@@ -1,8 +1,8 @@
 """Mutation kernels, in place on the children's rows.
 
 Only the mutated positions are drawn: the gap to the next mutated weight is
-geometric, ``floor(log(U) / log(1 - rate))``, so a generation costs about
-``rate * n_params`` draws per child rather than one per weight.
+geometric, so a generation costs about ``rate * n_params`` draws per child
+rather than one per weight.
 
 Mutation types (chosen per mutated weight by ``cum_probs``, the cumulative
 ``type_probs``):
@@ -11,61 +11,162 @@ Mutation types (chosen per mutated weight by ``cum_probs``, the cumulative
 1. sign: ``w = -w``;
 2. swap: ``w = U[-swap_max, swap_max)``;
 3. gaussian: ``w += N(0, sigma)``.
+
+The stream (version 2; ``tests/naive.py`` restates it one mutation at a
+time). Mutation ``m = 0, 1, ...`` of a row reads one 64-bit draw
+``a = random_u64(key, m)`` and three fields of it:
+
+* gap, bits 63..40: ``u = 1 - (a >> 40) / 2**24`` in (0, 1], ``gap =
+  trunc(min(log32(u) * float32(1 / log1p(-rate)), 2**30))`` (``0`` when
+  ``rate >= 1``); the mutated position is the previous one (``-1`` at
+  first) plus ``gap + 1``, and the row is done once it reaches ``n``.
+  ``P(gap >= k) = (1 - rate)**k`` up to the 24-bit grid and float32 rounding;
+* value, bits 39..16: ``v = ((a >> 16) & 0xFFFFFF) / 2**24`` (float32, [0, 1));
+  shift multiplies by ``v * float32(shift_max)``, swap sets ``(2v - 1) *
+  float32(swap_max)``, sign multiplies by -1 (exact);
+* type, bits 15..0: ``t = (a & 0xFFFF) / 2**16``; the type is the number of
+  ``cum_probs[0..2]`` that are ``<= t`` (type probabilities on a 2**-16 grid).
+
+The ``g``-th gaussian mutation of the row (``g = 0, 1, ...``) adds
+``float32(sigma) * N_g``, Box-Muller from ``b = random_u64(key, NORMAL_BASE +
+g // 2)``: ``r = sqrt(-2 log32(1 - (b >> 40) / 2**24))``, ``c = (b & 0xFFFFFF)``,
+``N_g = r * cos2pi32(c / 2**24)`` for even ``g`` and ``r * cos2pi32(((c -
+2**22) mod 2**24) / 2**24)`` (the sine) for odd ``g``. The normals are drawn
+only for gaussian mutations (none when the gaussian probability is 0).
+
+All of it is float32 arithmetic with the polynomial :func:`~fastga.kernels.rng.log32`
+and :func:`~fastga.kernels.rng.cos2pi32`, free of branches, so the draws of
+a block of mutations (and of normals) are made in loops that vectorise; a
+second, scalar and branch-free loop walks the positions and applies the
+block to the row (bit selects on int32, no unpredictable branches). Block
+sizes are a matter of speed only: mutation ``m`` and normal ``g`` are the
+same whatever block they fall in.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .rng import PURPOSE_MUTATION, random_normal, random_uniform, stream_key
+from .rng import PURPOSE_MUTATION, _f32_as_i32, cos2pi32, log32, random_u64, stream_key
 
-__all__ = ["mutate", "mutate_row"]
+__all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row",
+           "mutation_scratch"]
+
+#: Mutations drawn per vectorised block.
+BLOCK = 256
+#: Normals drawn per block (an even number: a Box-Muller pair per draw).
+NORMAL_BLOCK = 64
+#: Counter of the first normal's draw (far above any mutation's counter).
+NORMAL_BASE = 1 << 62
+
+_NB = np.uint64(NORMAL_BASE)
+_S40 = np.uint64(40)
+_S16 = np.uint64(16)
+_M24 = np.uint64(0xFFFFFF)
+_M16 = np.uint64(0xFFFF)
+_M24_32 = np.int32(0xFFFFFF)
+_QUARTER_TURN = np.int32(1 << 22)
+_TWO24 = np.int32(1 << 24)
+_INV24_32 = np.float32(1.0 / 16777216.0)
+_INV16 = 1.0 / 65536.0
+_GAP_MAX = np.float32(1 << 30)
+_ONE32 = np.float32(1.0)
+_MINUS_ONE32 = np.float32(-1.0)
+_MINUS_TWO32 = np.float32(-2.0)
 
 
 @njit(cache=True)
-def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma):
+def mutation_scratch():
+    """Scratch of :func:`mutate_row`: gaps and types (int32), values and normals (float32)."""
+    return (np.empty(BLOCK, dtype=np.int32), np.empty(BLOCK, dtype=np.int32),
+            np.empty(BLOCK, dtype=np.float32), np.empty(NORMAL_BLOCK, dtype=np.float32))
+
+
+@njit(cache=True)
+def _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, kinds, vals):
+    """Gaps, types and values of mutations ``m0 .. m0+cnt-1``, branch-free."""
+    for j in range(cnt):
+        a = random_u64(key, np.uint64(m0 + j))
+        u = np.float32(_TWO24 - np.int32(a >> _S40)) * _INV24_32  # (0, 1]
+        g = log32(u) * inv_log_keep
+        g = g if g < _GAP_MAX else _GAP_MAX
+        gaps[j] = np.int32(g)
+        v = np.float32(np.int32((a >> _S16) & _M24)) * _INV24_32  # [0, 1)
+        t = np.float64(np.int32(a & _M16)) * _INV16
+        kind = np.int32(t >= c0) + np.int32(t >= c1) + np.int32(t >= c2)
+        kinds[j] = kind
+        shift = v * shift32
+        swap = (v + v - _ONE32) * swap32
+        vals[j] = shift if kind == 0 else (_MINUS_ONE32 if kind == 1 else swap)
+
+
+@njit(cache=True)
+def _draw_normals(key, g0, sigma32, normals):
+    """``float32(sigma) * N_g`` for ``g = g0 .. g0 + len(normals) - 1`` (``g0`` even)."""
+    for i in range(normals.shape[0] // 2):
+        b = random_u64(key, _NB + np.uint64(g0 // 2 + i))
+        r = np.sqrt(_MINUS_TWO32 * log32(_ONE32 - np.float32(np.int32(b >> _S40)) * _INV24_32))
+        c = np.int32(b & _M24)
+        s = np.int32((c - _QUARTER_TURN) & _M24_32)
+        normals[2 * i] = sigma32 * (r * cos2pi32(np.float32(c) * _INV24_32))
+        normals[2 * i + 1] = sigma32 * (r * cos2pi32(np.float32(s) * _INV24_32))
+
+
+@njit(cache=True)
+def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kinds, vals,
+               normals):
     """Mutate one genome ``row`` in place from stream ``key``; returns the number
-    of mutated weights (see :func:`mutate`)."""
+    of mutated weights (see :func:`mutate`). ``gaps, kinds, vals, normals``
+    are the scratch of :func:`mutation_scratch`."""
     n = row.shape[0]
-    if rate <= 0.0:
+    if rate <= 0.0 or n == 0:
         return 0
-    log_keep = np.log1p(-rate) if rate < 1.0 else 0.0
+    inv_log_keep = np.float32(1.0 / np.log1p(-rate)) if rate < 1.0 else np.float32(0.0)
     c0 = cum_probs[0]
     c1 = cum_probs[1]
     c2 = cum_probs[2]
+    shift32 = np.float32(shift_max)
+    swap32 = np.float32(swap_max)
+    sigma32 = np.float32(sigma)
+    n_normal = normals.shape[0]
+    g0 = 0  # normals[k] is normal g0 + k
+    if c2 < 1.0:
+        _draw_normals(key, g0, sigma32, normals)
+    ni = np.int64(0)
+    bits = row.view(np.int32)
+    r = min(rate, 1.0)
     count = 0
-    ctr = 0
-    pos = -1
+    m0 = 0
+    pos = np.int64(-1)
+    block = gaps.shape[0]
     while True:
-        if rate >= 1.0:
-            pos += 1
-        else:
-            u = 1.0 - random_uniform(key, ctr)  # (0, 1]
-            ctr += 1
-            gap = np.floor(np.log(u) / log_keep)
-            if gap >= n - pos - 1:
-                break
-            pos += np.int64(gap) + 1
-        if pos >= n:
-            break
-        # Draw ``ctr`` picks the type; shift and swap read draw ``ctr + 1``,
-        # gaussian draws ``ctr + 1`` and ``ctr + 2``, sign reads none. The
-        # shift/sign/swap choice is made with selects, not branches: the
-        # type is random, so branches would be mispredicted often.
-        t = random_uniform(key, ctr)
-        v = random_uniform(key, ctr + 1)
-        w = row[pos]
-        if t < c2:
-            w_shift = w * np.float32(v * shift_max)
-            w_swap = np.float32((2.0 * v - 1.0) * swap_max)
-            w_other = -w if t < c1 else w_swap
-            w = w_shift if t < c0 else w_other
-            ctr += 1 if (t >= c0 and t < c1) else 2
-        else:
-            w = w + np.float32(sigma * random_normal(key, ctr + 1))
-            ctr += 3
-        row[pos] = w
-        count += 1
-    return count
+        # About the number still to come, plus a margin (the stream does not
+        # depend on it: only the work wasted past the row's end does).
+        cnt = min(block, np.int64((n - 1 - pos) * r * 1.0625) + 16)
+        _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, kinds, vals)
+        m0 += cnt
+        for j in range(cnt):
+            pos += np.int64(gaps[j]) + 1
+            if pos >= n:
+                return count
+            p = np.uint64(pos)  # unsigned: no negative-index wrap-around
+            k = kinds[j]
+            x = vals[j]
+            w = row[p]
+            # Branch-free select on the bits: shift and sign multiply, swap
+            # sets, gaussian adds the next normal.
+            wm = _f32_as_i32(w * x)
+            wa = _f32_as_i32(w + normals[ni])
+            xs = _f32_as_i32(x)
+            is_gauss = np.int32(k == 3)
+            m_mul = -np.int32(k < 2)
+            m_set = -np.int32(k == 2)
+            bits[p] = np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss))
+            count += 1
+            ni += is_gauss
+            if ni == n_normal:
+                g0 += n_normal
+                _draw_normals(key, g0, sigma32, normals)
+                ni = 0
 
 
 @njit(parallel=True, cache=True)
@@ -80,4 +181,6 @@ def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max
         r = np.int64(i)
         g = rows[r]
         key = stream_key(seed, generation, g, PURPOSE_MUTATION)
-        counts[r] = mutate_row(genomes[g], key, rate, cum_probs, shift_max, swap_max, sigma)
+        gaps, kinds, vals, normals = mutation_scratch()
+        counts[r] = mutate_row(genomes[g], key, rate, cum_probs, shift_max, swap_max, sigma,
+                               gaps, kinds, vals, normals)
