@@ -46,7 +46,7 @@ same whatever block they fall in.
 import numpy as np
 from numba import njit, prange
 
-from .rng import PURPOSE_MUTATION, _f32_as_i32, cos2pi32, log32, random_u64, stream_key
+from .rng import PURPOSE_MUTATION, _f32_as_i32, _i32_as_f32, cos2pi32, log32, random_u64, stream_key
 
 __all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row",
            "mutation_scratch"]
@@ -67,7 +67,6 @@ _M24_32 = np.int32(0xFFFFFF)
 _QUARTER_TURN = np.int32(1 << 22)
 _TWO24 = np.int32(1 << 24)
 _INV24_32 = np.float32(1.0 / 16777216.0)
-_INV16 = 1.0 / 65536.0
 _GAP_MAX = np.float32(1 << 30)
 _ONE32 = np.float32(1.0)
 _MINUS_ONE32 = np.float32(-1.0)
@@ -91,7 +90,7 @@ def _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, k
         g = g if g < _GAP_MAX else _GAP_MAX
         gaps[j] = np.int32(g)
         v = np.float32(np.int32((a >> _S16) & _M24)) * _INV24_32  # [0, 1)
-        t = np.float64(np.int32(a & _M16)) * _INV16
+        t = np.int32(a & _M16)  # t / 2**16 >= c  iff  t >= ceil(c * 2**16)
         kind = np.int32(t >= c0) + np.int32(t >= c1) + np.int32(t >= c2)
         kinds[j] = kind
         shift = v * shift32
@@ -121,18 +120,17 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
     if rate <= 0.0 or n == 0:
         return 0
     inv_log_keep = np.float32(1.0 / np.log1p(-rate)) if rate < 1.0 else np.float32(0.0)
-    c0 = cum_probs[0]
-    c1 = cum_probs[1]
-    c2 = cum_probs[2]
+    c0 = np.int32(np.ceil(min(cum_probs[0], 1.0) * 65536.0))  # exact: a power-of-two scaling
+    c1 = np.int32(np.ceil(min(cum_probs[1], 1.0) * 65536.0))
+    c2 = np.int32(np.ceil(min(cum_probs[2], 1.0) * 65536.0))
     shift32 = np.float32(shift_max)
     swap32 = np.float32(swap_max)
     sigma32 = np.float32(sigma)
-    n_normal = normals.shape[0]
+    n_normal = np.uint64(normals.shape[0])
     g0 = 0  # normals[k] is normal g0 + k
-    if c2 < 1.0:
+    if c2 < 65536:
         _draw_normals(key, g0, sigma32, normals)
-    ni = np.int64(0)
-    bits = row.view(np.int32)
+    ni = np.uint64(0)
     r = min(rate, 1.0)
     count = 0
     m0 = 0
@@ -160,13 +158,13 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             is_gauss = np.int32(k == 3)
             m_mul = -np.int32(k < 2)
             m_set = -np.int32(k == 2)
-            bits[p] = np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss))
+            row[p] = _i32_as_f32(np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss)))
             count += 1
-            ni += is_gauss
+            ni += np.uint64(is_gauss)
             if ni == n_normal:
-                g0 += n_normal
+                g0 += normals.shape[0]
                 _draw_normals(key, g0, sigma32, normals)
-                ni = 0
+                ni = np.uint64(0)
 
 
 @njit(parallel=True, cache=True)

@@ -143,7 +143,7 @@ _HALF32 = np.float32(0.5)
 _ONE32 = np.float32(1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def log32(x):
     """``log(x)`` of a positive, normal float32 (within 2 ulp; Cephes' ``logf``).
 
@@ -180,7 +180,7 @@ _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = _COS_C
 _QUARTER32 = np.float32(0.25)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def cos2pi32(u):
     """``cos(2 pi u)`` of a float32 ``u`` in [0, 1] (absolute error < 1e-6).
 
