@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .crossover import copy_row, neuron_row, single_point_row, uniform_row
-from .mutation import mutate_row, mutation_scratch
+from .mutation import BLOCK, NORMAL_BLOCK, mutate_row
 from .rng import PURPOSE_CROSSOVER, PURPOSE_MUTATION, stream_key
 
 __all__ = ["CROSSOVER_KINDS", "breed"]
@@ -63,7 +63,10 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
     for s in sizes:
         width = max(width, s)
     take = np.empty(width, dtype=np.int32)
-    gaps, kinds, vals, normals = mutation_scratch()
+    gaps = np.empty(BLOCK, dtype=np.int32)  # the mutation's scratch
+    kinds = np.empty(BLOCK, dtype=np.int32)
+    vals = np.empty(BLOCK, dtype=np.float32)
+    normals = np.empty(NORMAL_BLOCK, dtype=np.float32)
     for c in range(lo, hi):
         child = children[c]
         if c < n_elite:

@@ -48,8 +48,7 @@ from numba import njit, prange
 
 from .rng import PURPOSE_MUTATION, _f32_as_i32, _i32_as_f32, cos2pi32, log32, random_u64, stream_key
 
-__all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row",
-           "mutation_scratch"]
+__all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row"]
 
 #: Mutations drawn per vectorised block.
 BLOCK = 256
@@ -73,14 +72,7 @@ _MINUS_ONE32 = np.float32(-1.0)
 _MINUS_TWO32 = np.float32(-2.0)
 
 
-@njit(cache=True)
-def mutation_scratch():
-    """Scratch of :func:`mutate_row`: gaps and types (int32), values and normals (float32)."""
-    return (np.empty(BLOCK, dtype=np.int32), np.empty(BLOCK, dtype=np.int32),
-            np.empty(BLOCK, dtype=np.float32), np.empty(NORMAL_BLOCK, dtype=np.float32))
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, kinds, vals):
     """Gaps, types and values of mutations ``m0 .. m0+cnt-1``, branch-free."""
     for j in range(cnt):
@@ -98,24 +90,25 @@ def _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, k
         vals[j] = shift if kind == 0 else (_MINUS_ONE32 if kind == 1 else swap)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw_normals(key, g0, sigma32, normals):
-    """``float32(sigma) * N_g`` for ``g = g0 .. g0 + len(normals) - 1`` (``g0`` even)."""
-    for i in range(normals.shape[0] // 2):
-        b = random_u64(key, _NB + np.uint64(g0 // 2 + i))
+    """``float32(sigma) * N_g`` for ``g = g0 .. g0 + len(normals) - 1``, branch-free."""
+    for i in range(normals.shape[0]):
+        g = np.uint64(g0 + i)
+        b = random_u64(key, _NB + (g >> np.uint64(1)))
         r = np.sqrt(_MINUS_TWO32 * log32(_ONE32 - np.float32(np.int32(b >> _S40)) * _INV24_32))
-        c = np.int32(b & _M24)
-        s = np.int32((c - _QUARTER_TURN) & _M24_32)
-        normals[2 * i] = sigma32 * (r * cos2pi32(np.float32(c) * _INV24_32))
-        normals[2 * i + 1] = sigma32 * (r * cos2pi32(np.float32(s) * _INV24_32))
+        # Odd g: a quarter turn back, the sine of the pair.
+        c = np.int32((np.int32(b & _M24) - _QUARTER_TURN * np.int32(g & np.uint64(1))) & _M24_32)
+        normals[i] = sigma32 * (r * cos2pi32(np.float32(c) * _INV24_32))
 
 
 @njit(cache=True)
 def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kinds, vals,
                normals):
     """Mutate one genome ``row`` in place from stream ``key``; returns the number
-    of mutated weights (see :func:`mutate`). ``gaps, kinds, vals, normals``
-    are the scratch of :func:`mutation_scratch`."""
+    of mutated weights (see :func:`mutate`). Scratch: ``gaps`` and ``kinds``
+    int32 and ``vals`` float32 of :data:`BLOCK` (or any length > 0), ``normals``
+    float32 of :data:`NORMAL_BLOCK` (or any even length > 0)."""
     n = row.shape[0]
     if rate <= 0.0 or n == 0:
         return 0
@@ -127,10 +120,10 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
     swap32 = np.float32(swap_max)
     sigma32 = np.float32(sigma)
     n_normal = np.uint64(normals.shape[0])
-    g0 = 0  # normals[k] is normal g0 + k
-    if c2 < 65536:
-        _draw_normals(key, g0, sigma32, normals)
-    ni = np.uint64(0)
+    g_next = 0  # the first normal of the next block of normals
+    # normals[ni] is the next gaussian's; a block is drawn when needed (none
+    # without gaussians: then ni stays 0 and normals[0] is read, never used).
+    ni = n_normal if c2 < 65536 else np.uint64(0)
     r = min(rate, 1.0)
     count = 0
     m0 = 0
@@ -146,6 +139,10 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             pos += np.int64(gaps[j]) + 1
             if pos >= n:
                 return count
+            if ni == n_normal:
+                _draw_normals(key, g_next, sigma32, normals)
+                g_next += normals.shape[0]
+                ni = np.uint64(0)
             p = np.uint64(pos)  # unsigned: no negative-index wrap-around
             k = kinds[j]
             x = vals[j]
@@ -161,10 +158,6 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             row[p] = _i32_as_f32(np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss)))
             count += 1
             ni += np.uint64(is_gauss)
-            if ni == n_normal:
-                g0 += normals.shape[0]
-                _draw_normals(key, g0, sigma32, normals)
-                ni = np.uint64(0)
 
 
 @njit(parallel=True, cache=True)
@@ -179,6 +172,9 @@ def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max
         r = np.int64(i)
         g = rows[r]
         key = stream_key(seed, generation, g, PURPOSE_MUTATION)
-        gaps, kinds, vals, normals = mutation_scratch()
+        gaps = np.empty(BLOCK, dtype=np.int32)
+        kinds = np.empty(BLOCK, dtype=np.int32)
+        vals = np.empty(BLOCK, dtype=np.float32)
+        normals = np.empty(NORMAL_BLOCK, dtype=np.float32)
         counts[r] = mutate_row(genomes[g], key, rate, cum_probs, shift_max, swap_max, sigma,
                                gaps, kinds, vals, normals)
