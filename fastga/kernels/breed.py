@@ -86,5 +86,11 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
         else:
             copy_row(pa, child)
         key = stream_key(seed, generation, c, PURPOSE_MUTATION)
+        # Prefetched during the mutation: the next child's rows (none after the last).
+        nxt = min(c + 1, hi - 1) - n_elite
+        last = c + 1 >= hi
+        next_a = parents[p1[nxt]][:0] if last else parents[p1[nxt]]
+        next_b = parents[p2[nxt]][:0] if last else parents[p2[nxt]]
+        next_c = children[c + 1 - last]
         counts[r] = mutate_row(child, key, rate, cum_probs, shift_max, swap_max, sigma, gaps,
-                               kinds, vals, normals)
+                               kinds, vals, normals, next_a, next_b, next_c)

@@ -44,7 +44,10 @@ same whatever block they fall in.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .rng import PURPOSE_MUTATION, _f32_as_i32, _i32_as_f32, cos2pi32, log32, random_u64, stream_key
 
@@ -70,6 +73,26 @@ _GAP_MAX = np.float32(1 << 30)
 _ONE32 = np.float32(1.0)
 _MINUS_ONE32 = np.float32(-1.0)
 _MINUS_TWO32 = np.float32(-2.0)
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """A hint to fetch the cache line of ``arr[idx]`` (no effect on results)."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, high locality (all cache levels), data
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
 
 
 @njit(cache=True, inline="always")
@@ -104,11 +127,18 @@ def _draw_normals(key, g0, sigma32, normals):
 
 @njit(cache=True)
 def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kinds, vals,
-               normals):
+               normals, next_a, next_b, next_c):
     """Mutate one genome ``row`` in place from stream ``key``; returns the number
     of mutated weights (see :func:`mutate`). Scratch: ``gaps`` and ``kinds``
     int32 and ``vals`` float32 of :data:`BLOCK` (or any length > 0), ``normals``
-    float32 of :data:`NORMAL_BLOCK` (or any even length > 0)."""
+    float32 of :data:`NORMAL_BLOCK` (or any even length > 0).
+
+    ``next_a, next_b, next_c``: float32 rows the caller works on next (the
+    next child's parents and the child): each mutation prefetches one cache
+    line of each, in turn from the start, so that the next crossover, a
+    memory-bound pass, reads from cache what this compute-bound loop fetched
+    meanwhile. A hint only (empty arrays: none); the result does not depend
+    on it."""
     n = row.shape[0]
     if rate <= 0.0 or n == 0:
         return 0
@@ -129,6 +159,7 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
     m0 = 0
     pos = np.int64(-1)
     block = gaps.shape[0]
+    n_pf = min(next_a.shape[0], next_b.shape[0], next_c.shape[0])
     while True:
         # About the number still to come, plus a margin (the stream does not
         # depend on it: only the work wasted past the row's end does).
@@ -156,6 +187,11 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             m_mul = -np.int32(k < 2)
             m_set = -np.int32(k == 2)
             row[p] = _i32_as_f32(np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss)))
+            line = count * 16  # 16 float32 a cache line
+            if line < n_pf:
+                _prefetch(next_a, line)
+                _prefetch(next_b, line)
+                _prefetch(next_c, line)
             count += 1
             ni += np.uint64(is_gauss)
 
@@ -176,5 +212,6 @@ def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max
         kinds = np.empty(BLOCK, dtype=np.int32)
         vals = np.empty(BLOCK, dtype=np.float32)
         normals = np.empty(NORMAL_BLOCK, dtype=np.float32)
+        none = vals[:0]
         counts[r] = mutate_row(genomes[g], key, rate, cum_probs, shift_max, swap_max, sigma,
-                               gaps, kinds, vals, normals)
+                               gaps, kinds, vals, normals, none, none, none)
