@@ -7,7 +7,9 @@ a re-implementation of the counter-based generator of
 :mod:`fastga.kernels.rng` in plain Python integers (SplitMix64's finaliser of
 ``key + (counter + 1) * GAMMA``), so a reference draws exactly the numbers the
 kernel draws. Transcendental functions on single draws use :mod:`math`
-(the C library, as Numba's compiled code does).
+(the C library, as Numba's compiled code does), except in the mutation,
+whose stream is defined with float32 polynomials (:func:`log32`,
+:func:`cos2pi32`, restated here in NumPy float32 steps).
 
 Nothing here imports fastga's kernels: the references depend on NumPy only.
 """
