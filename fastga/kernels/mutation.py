@@ -160,7 +160,6 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
     # without gaussians: then ni stays 0 and normals[0] is read, never used).
     ni = n_normal if c2 < 65536 else np.uint64(0)
     r = min(rate, 1.0)
-    count = 0
     m0 = 0
     pos = np.int64(-1)
     block = gaps.shape[0]
@@ -170,11 +169,12 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
         # depend on it: only the work wasted past the row's end does).
         cnt = min(block, np.int64((n - 1 - pos) * r * 1.0625) + 16)
         _draw_block(key, m0, cnt, inv_log_keep, c0, c1, c2, shift32, swap32, gaps, kinds, vals)
+        count = m0  # mutations applied before this block
         m0 += cnt
         for j in range(cnt):
             pos += np.int64(gaps[j]) + 1
             if pos >= n:
-                return count
+                return count + j
             if ni == n_normal:
                 _draw_normals(key, g_next, sigma32, normals)
                 g_next += normals.shape[0]
@@ -183,21 +183,21 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             k = kinds[j]
             x = vals[j]
             w = row[p]
-            # Branch-free select on the bits: shift and sign multiply, swap
-            # sets, gaussian adds the next normal.
+            # Select on the bits: shift and sign multiply, swap sets, gaussian
+            # adds the next normal; all three are computed, then two selects
+            # (cmov: the type is random, a branch would be mispredicted).
             wm = _f32_as_i32(w * x)
             wa = _f32_as_i32(w + normals[ni])
             xs = _f32_as_i32(x)
-            is_gauss = np.int32(k == 3)
-            m_mul = -np.int32(k < 2)
-            m_set = -np.int32(k == 2)
-            row[p] = _i32_as_f32(np.int32((wm & m_mul) | (xs & m_set) | (wa & -is_gauss)))
-            line = count * 16  # 16 float32 a cache line
+            is_gauss = k == 3
+            out = wm if k < 2 else xs
+            out = wa if is_gauss else out
+            row[p] = _i32_as_f32(out)
+            line = (count + j) * 16  # 16 float32 a cache line
             if line < n_pf:
                 _prefetch(next_a, line)
                 _prefetch(next_b, line)
                 _prefetch(next_c, line)
-            count += 1
             ni += np.uint64(is_gauss)
 
 
