@@ -38,7 +38,7 @@ All of it is float32 arithmetic with the polynomial :func:`~fastga.kernels.rng.l
 and :func:`~fastga.kernels.rng.cos2pi32`, free of branches, so the draws of
 a block of mutations (and of normals) are made in loops that vectorise; a
 second, scalar and branch-free loop walks the positions and applies the
-block to the row (bit selects on int32, no unpredictable branches). Block
+block to the row (selects between the candidates, no unpredictable branches). Block
 sizes are a matter of speed only: mutation ``m`` and normal ``g`` are the
 same whatever block they fall in.
 
