@@ -52,7 +52,13 @@ __all__ = [
 ]
 
 #: Layout version of the checkpoint payload (on top of fileio's format version).
-CHECKPOINT_VERSION = 1
+#: 2: the mutation's random streams changed (stream version 2 of
+#: :mod:`fastga.kernels.mutation`), so a GA of version 1 would not resume
+#: bit-identically: it is refused (populations and estimators still load;
+#: an estimator's predictions do not depend on the streams).
+CHECKPOINT_VERSION = 2
+#: The oldest version whose GA checkpoints resume the same run.
+FIRST_RESUMABLE_VERSION = 2
 
 KIND_POPULATION = "population"
 KIND_GA = "ga"
@@ -132,6 +138,14 @@ def _read(path, kind):
         raise FileFormatError(
             f"{str(path)!r} is a checkpoint of version {version}; this fastga reads up to "
             f"{CHECKPOINT_VERSION}: upgrade fastga"
+        )
+    if kind == KIND_GA and version < FIRST_RESUMABLE_VERSION:
+        raise FileFormatError(
+            f"{str(path)!r} is a checkpoint of version {version}, written with the mutation "
+            f"random streams of an older fastga (before checkpoint version "
+            f"{FIRST_RESUMABLE_VERSION}): resumed here it would not repeat its run. Load it with "
+            f"the fastga that wrote it ({meta.get('fastga_version')!r}), or restart the run "
+            f"from its seed"
         )
     return arrays, meta
 

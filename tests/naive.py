@@ -7,7 +7,9 @@ a re-implementation of the counter-based generator of
 :mod:`fastga.kernels.rng` in plain Python integers (SplitMix64's finaliser of
 ``key + (counter + 1) * GAMMA``), so a reference draws exactly the numbers the
 kernel draws. Transcendental functions on single draws use :mod:`math`
-(the C library, as Numba's compiled code does).
+(the C library, as Numba's compiled code does), except in the mutation,
+whose stream is defined with float32 polynomials (:func:`log32`,
+:func:`cos2pi32`, restated here in NumPy float32 steps).
 
 Nothing here imports fastga's kernels: the references depend on NumPy only.
 """
@@ -301,16 +303,77 @@ def crossover_uniform(parents, children, p1, p2, rows, seed, generation, crossov
 
 
 # ---------------------------------------------------------------- mutation
+F32 = np.float32
+_LOG_C = [F32(7.0376836292e-2), F32(-1.1514610310e-1), F32(1.1676998740e-1),
+          F32(-1.2420140846e-1), F32(1.4249322787e-1), F32(-1.6668057665e-1),
+          F32(2.0000714765e-1), F32(-2.4999993993e-1), F32(3.3333331174e-1)]
+_COS_C = [F32((-1) ** k * (2 * math.pi) ** (2 * k) / math.factorial(2 * k)) for k in range(8)]
+
+
+def log32(x):
+    """Cephes' ``logf`` in float32 steps (x a positive, normal float32, scalar or array):
+    ``x = 2**e * m``, ``m`` in [sqrt(1/2), sqrt(2)), ``f = m - 1``,
+    ``log x = e ln2 + f - f**2/2 + f**3 P(f)`` (ln2 in two parts)."""
+    x = np.asarray(x, dtype=F32)
+    bits = x.view(np.int32)
+    e = (bits >> 23) - 127
+    m = ((bits & 0x7FFFFF) | 0x3F800000).astype(np.int32).view(F32)  # [1, 2)
+    big = m >= F32(1.41421356237)
+    m = np.where(big, m * F32(0.5), m).astype(F32)
+    e = np.where(big, e + 1, e)
+    f = (m - F32(1.0)).astype(F32)
+    z = f * f
+    y = _LOG_C[0] * f + _LOG_C[1]
+    for c in _LOG_C[2:]:
+        y = y * f + c
+    y = y * f * z
+    fe = e.astype(F32)
+    y = y + fe * F32(-2.12194440e-4)
+    y = y - F32(0.5) * z
+    return ((f + y) + fe * F32(0.693359375)).astype(F32)
+
+
+def cos2pi32(u):
+    """``cos(2 pi u)`` for float32 ``u`` in [0, 1]: ``y = min(u, 1 - u)``, then
+    ``q = y`` or ``1/2 - y`` (negated) in [0, 1/4], Taylor series of degree
+    14 in ``q`` (Horner in ``q**2``), all in float32."""
+    u = np.asarray(u, dtype=F32)
+    y = np.minimum(u, F32(1.0) - u)
+    flip = y > F32(0.25)
+    q = np.where(flip, F32(0.5) - y, y).astype(F32)
+    z = q * q
+    p = _COS_C[7] * z + _COS_C[6]
+    for c in _COS_C[5::-1]:
+        p = p * z + c
+    return np.where(flip, -p, p).astype(F32)
+
+
+NORMAL_BASE = 1 << 62
+
+
+def mutation_normal(key, g):
+    """Normal ``g`` of a row's gaussian mutations (see :func:`mutate`)."""
+    b = random_u64(key, NORMAL_BASE + g // 2)
+    r = np.sqrt(F32(-2.0) * log32(F32(1.0) - F32(b >> 40) * F32(2.0 ** -24)))
+    c = b & 0xFFFFFF
+    if g % 2:
+        c = (c - (1 << 22)) % (1 << 24)  # a quarter turn back: the sine
+    return F32(r * cos2pi32(F32(c) * F32(2.0 ** -24)))
+
+
 def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_max, sigma):
     """Mutation by geometric skipping; returns ``(new genomes, counts)``.
 
-    For row ``g`` (stream (seed, generation, g, MUTATION)), with ``ctr``
-    counting the draws used so far: the gap to the next mutated position is
-    ``floor(log(1 - u) / log(1 - rate))`` (every position when rate is 1,
-    none when it is 0); the type is the first ``t`` with ``u < cum[t]``;
-    shift multiplies by ``float32(u * shift_max)``, sign negates, swap sets
-    ``float32((2u - 1) * swap_max)``, gaussian adds ``float32(sigma * N)``
-    (a normal uses two counters). All genome arithmetic is float32.
+    For row ``g`` (stream (seed, generation, g, MUTATION)), mutation ``m``
+    (0, 1, ...) reads the draw ``a = random_u64(key, m)``: the gap to it from
+    the previous mutated position (-1 at first) is ``trunc(min(log32(1 -
+    (a >> 40) / 2**24) * float32(1 / log1p(-rate)), 2**30))`` (0 when rate
+    is 1; none when it is 0); ``v = ((a >> 16) & 0xFFFFFF) / 2**24``; the
+    type is the number of ``cum[0..2]`` that are ``<= (a & 0xFFFF) / 2**16``.
+    Shift multiplies by ``v * float32(shift_max)``, sign negates, swap sets
+    ``(2v - 1) * float32(swap_max)``, the ``k``-th gaussian adds
+    ``float32(sigma) * mutation_normal(key, k)``. All genome arithmetic is
+    float32.
     """
     p = np.asarray(type_probs, dtype=np.float64)
     if p.shape[0] == 3:
@@ -320,38 +383,35 @@ def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_ma
     out = np.array(genomes, dtype=np.float32, copy=True)
     n = out.shape[1]
     counts = np.zeros(len(rows), dtype=np.int64)
+    inv_log_keep = F32(1.0 / math.log1p(-rate)) if 0.0 < rate < 1.0 else F32(0.0)
     for r, g in enumerate(rows):
         if rate <= 0.0:
             continue
         key = stream_key(seed, generation, g, PURPOSE_MUTATION)
-        ctr = 0
+        m = 0
+        n_gauss = 0
         pos = -1
         while True:
-            if rate >= 1.0:
-                pos += 1
-                if pos >= n:
-                    break
-            else:
-                u = 1.0 - random_uniform(key, ctr)  # in (0, 1]
-                ctr += 1
-                gap = math.log(u) / math.log1p(-rate)  # floor(gap) >= m iff gap >= m
-                if gap >= n - pos - 1:
-                    break
-                pos += int(math.floor(gap)) + 1
-            t = random_uniform(key, ctr)
-            ctr += 1
+            a = random_u64(key, m)
+            m += 1
+            u = F32((1 << 24) - (a >> 40)) * F32(2.0 ** -24)  # (0, 1]
+            gap = min(float(log32(u) * inv_log_keep), 2.0 ** 30)
+            pos += int(gap) + 1  # int() truncates
+            if pos >= n:
+                break
+            v = F32((a >> 16) & 0xFFFFFF) * F32(2.0 ** -24)
+            t = (a & 0xFFFF) / 65536.0
+            kind = int((cum[:3] <= t).sum())
             w = out[g, pos]
-            if t < cum[0]:
-                w = np.float32(w * np.float32(random_uniform(key, ctr) * shift_max))
-                ctr += 1
-            elif t < cum[1]:
-                w = np.float32(-w)
-            elif t < cum[2]:
-                w = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * swap_max)
-                ctr += 1
+            if kind == 0:
+                w = F32(w * (v * F32(shift_max)))
+            elif kind == 1:
+                w = F32(-w)
+            elif kind == 2:
+                w = F32((v + v - F32(1.0)) * F32(swap_max))
             else:
-                w = np.float32(w + np.float32(sigma * random_normal(key, ctr)))
-                ctr += 2
+                w = F32(w + F32(sigma) * mutation_normal(key, n_gauss))
+                n_gauss += 1
             out[g, pos] = w
             counts[r] += 1
     return out, counts

@@ -178,6 +178,12 @@ def _future_checkpoint(src, dst):
     save_npz(dst, "ga", arrays, meta)
 
 
+def _old_streams_checkpoint(src, dst):
+    arrays, meta = load_npz(src)
+    meta["checkpoint_version"] = checkpoint.FIRST_RESUMABLE_VERSION - 1
+    save_npz(dst, "ga", arrays, meta)
+
+
 def _bad_checksum(src, dst):
     # Valid zip, valid header, one array changed: only the SHA-256 can tell.
     arrays, meta = load_npz(src)
@@ -202,7 +208,8 @@ BAD = {
     "not_npz": (_not_npz, "truncated or corrupt|not a fastga file"),
     "other_kind": (_other_kind, "holds a 'network', not a ('ga'|checkpoint)"),
     "future_format": (_future_format, "format version 2.*upgrade fastga"),
-    "future_checkpoint": (_future_checkpoint, "checkpoint of version 2.*upgrade fastga"),
+    "future_checkpoint": (_future_checkpoint, "checkpoint of version 3.*upgrade fastga"),
+    "old_streams": (_old_streams_checkpoint, "version 1.*mutation random streams.*not repeat"),
     "bad_checksum": (_bad_checksum, "checksum mismatch"),
     "inconsistent": (_inconsistent, "not a valid GeneticAlgorithm checkpoint.*genomes"),
 }

@@ -190,6 +190,24 @@ def test_mutate_types_and_rates(type_probs, rate):
     case.check(case.fast(inputs), case.reference(inputs))
 
 
+def test_mutate_across_blocks_and_normal_refills():
+    """Rows long enough for several draw blocks (BLOCK mutations) and several
+    blocks of normals (NORMAL_BLOCK gaussians): still bit for bit the reference."""
+    from fastga.kernels.mutation import BLOCK, NORMAL_BLOCK
+    from fastga.validation import check_type_probs
+
+    case = CASES["mutate"]
+    for rate, probs in [(0.6, (0.2, 0.1, 0.1, 0.6)), (1.0, (0.0, 0.0, 0.0, 1.0)),
+                        (0.05, (0.3, 0.3, 0.2, 0.2))]:
+        inputs = dict(case.make(P=3, B=1, sizes=(40, 20, 5), seed=4), rate=rate,
+                      type_probs=probs, cum_probs=check_type_probs(probs))
+        fast = case.fast(inputs)
+        assert fast[1].max() > (2 * BLOCK if rate > 0.5 else 0)
+        if rate == 1.0:
+            assert fast[1].max() > 3 * NORMAL_BLOCK
+        case.check(fast, case.reference(inputs))
+
+
 def test_mutate_only_touches_its_rows():
     case = CASES["mutate"]
     inputs = dict(case.make(**TINY_SHAPES[6]), rows=np.array([2, 5], dtype=np.int64))

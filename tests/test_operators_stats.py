@@ -69,6 +69,26 @@ def test_mutation_spreads_uniformly_over_positions():
         assert abs(hits[pos] - expected) < 4 * np.sqrt(expected)
 
 
+@pytest.mark.parametrize("rate", [0.002, 0.1, 0.7])
+def test_mutation_gaps_are_geometric(rate):
+    """Gaps between mutated positions (float32 polynomial log of a 24-bit
+    uniform): chi-square against Geometric(rate) on 0, 1, ... with the tail lumped."""
+    n = 20_000
+    P = max(4, int(40_000 / (rate * n)))
+    g0 = _genomes(P, n)
+    g, counts = _mutate(g0, rate, (0.0, 1.0, 0.0), seed=8)
+    gaps = []
+    for r in range(P):
+        hit = np.flatnonzero(g[r] != g0[r])
+        gaps.append(np.diff(np.concatenate(([-1], hit))) - 1)
+    gaps = np.concatenate(gaps)
+    k_max = int(np.log(1e-3) / np.log1p(-rate))  # cells of expected count >= ~40
+    pmf = rate * (1 - rate) ** np.arange(k_max)
+    expected = np.append(pmf, 1 - pmf.sum()) * gaps.size
+    observed = np.bincount(np.minimum(gaps, k_max), minlength=k_max + 1)
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+
+
 def test_mutation_type_frequencies_follow_type_probs():
     """shift_max=0 makes a shift give 0, sigma=0 leaves a gaussian hit unchanged,
     a sign flip gives -w and a swap a value of U[-1000, 1000): the four are told apart."""

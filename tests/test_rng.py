@@ -161,3 +161,79 @@ def test_int64_key_gives_the_same_draws():
         for ctr in (0, 5):
             assert int(krng.random_u64(small, ctr)) == naive.random_u64(small, ctr)
             assert krng.random_uniform(small, ctr) == naive.random_uniform(small, ctr)
+
+
+# ------------------------------------- float32 polynomials of the mutation
+@njit(cache=False)  # trivial; a cache would not see edits of fastga.kernels.rng
+def _log32_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = krng.log32(x[i])
+    return out
+
+
+@njit(cache=False)
+def _cos2pi32_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = krng.cos2pi32(x[i])
+    return out
+
+
+_CHUNK = 1 << 21  # the 2**24 grid in pieces (memory)
+
+
+def test_log32_on_the_24_bit_grid():
+    """Every input the mutation gives it, j / 2**24 for j = 1 .. 2**24: bit for bit
+    the reference, within 1 ulp (float32) of log, exactly 0 at 1."""
+    for lo in range(1, 2**24 + 1, _CHUNK):
+        x = np.arange(lo, min(lo + _CHUNK, 2**24 + 1), dtype=np.float32) * np.float32(2.0**-24)
+        fast = _log32_all(x)
+        np.testing.assert_array_equal(fast.view(np.int32), naive.log32(x).view(np.int32))
+        exact = np.log(x.astype(np.float64))
+        ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+        nz = exact != 0
+        assert np.max(np.abs(fast[nz] - exact[nz]) / ulp[nz]) <= 1.0
+        assert np.all(fast[x < 1] < 0)
+    assert fast[-1] == 0.0 and x[-1] == 1.0
+
+
+def test_log32_over_the_float32_range():
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.uniform(-80, 80, 200_000)).astype(np.float32)
+    fast = _log32_all(x)
+    np.testing.assert_array_equal(fast.view(np.int32), naive.log32(x).view(np.int32))
+    exact = np.log(x.astype(np.float64))
+    assert np.max(np.abs(fast - exact) / np.maximum(np.abs(exact), 1e-30)) < 2.5e-7
+
+
+def test_cos2pi32_on_the_24_bit_grid():
+    for lo in range(0, 2**24 + 1, _CHUNK):
+        u = np.arange(lo, min(lo + _CHUNK, 2**24 + 1), dtype=np.float32) * np.float32(2.0**-24)
+        fast = _cos2pi32_all(u)
+        np.testing.assert_array_equal(fast.view(np.int32), naive.cos2pi32(u).view(np.int32))
+        assert np.max(np.abs(fast - np.cos(2 * np.pi * u.astype(np.float64)))) < 3e-7
+        assert np.all(np.abs(fast) <= 1.0)
+
+
+def test_mutation_normals_distribution():
+    """The pooled Box-Muller normals of the mutation (cos and sine halves): bit for
+    bit the reference, and N(0, 1) by moments and Kolmogorov-Smirnov."""
+    from fastga.kernels.mutation import NORMAL_BLOCK, _draw_normals
+
+    key = _key(4, 2, 9, krng.PURPOSE_MUTATION)
+    n = 100_000 // NORMAL_BLOCK * NORMAL_BLOCK
+    z = np.empty(n, dtype=np.float32)
+    for g0 in range(0, n, NORMAL_BLOCK):
+        _draw_normals(key, g0, np.float32(1.0), z[g0:g0 + NORMAL_BLOCK])
+    for g in list(range(130)) + [n - 1]:
+        assert z[g] == naive.mutation_normal(int(key), g)
+    z = z.astype(np.float64)
+    assert np.isfinite(z).all() and np.abs(z).max() < 6.0  # 24-bit u: |N| <= 5.77
+    assert abs(z.mean()) < 4 / np.sqrt(n)
+    assert abs(z.var() - 1) < 4 * np.sqrt(2 / n)
+    assert abs(stats.skew(z)) < 4 * np.sqrt(6 / n)
+    assert abs(stats.kurtosis(z)) < 4 * np.sqrt(24 / n)
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+    # The cos and sine halves of a pair are uncorrelated.
+    assert abs(np.corrcoef(z[0::2], z[1::2])[0, 1]) < 4 / np.sqrt(n / 2)

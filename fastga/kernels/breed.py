@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .crossover import copy_row, neuron_row, single_point_row, uniform_row
-from .mutation import mutate_row
+from .mutation import BLOCK, NORMAL_BLOCK, mutate_row
 from .rng import PURPOSE_CROSSOVER, PURPOSE_MUTATION, stream_key
 
 __all__ = ["CROSSOVER_KINDS", "breed"]
@@ -63,6 +63,10 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
     for s in sizes:
         width = max(width, s)
     take = np.empty(width, dtype=np.int32)
+    gaps = np.empty(BLOCK, dtype=np.int32)  # the mutation's scratch
+    kinds = np.empty(BLOCK, dtype=np.int32)
+    vals = np.empty(BLOCK, dtype=np.float32)
+    normals = np.empty(NORMAL_BLOCK, dtype=np.float32)
     for c in range(lo, hi):
         child = children[c]
         if c < n_elite:
@@ -82,4 +86,11 @@ def breed(parents, children, elite_src, p1, p2, seed, generation, kind, sizes, w
         else:
             copy_row(pa, child)
         key = stream_key(seed, generation, c, PURPOSE_MUTATION)
-        counts[r] = mutate_row(child, key, rate, cum_probs, shift_max, swap_max, sigma)
+        # Prefetched during the mutation: the next child's rows (none after the last).
+        nxt = min(c + 1, hi - 1) - n_elite
+        last = c + 1 >= hi
+        next_a = parents[p1[nxt]][:0] if last else parents[p1[nxt]]
+        next_b = parents[p2[nxt]][:0] if last else parents[p2[nxt]]
+        next_c = children[c + 1 - last]
+        counts[r] = mutate_row(child, key, rate, cum_probs, shift_max, swap_max, sigma, gaps,
+                               kinds, vals, normals, next_a, next_b, next_c)

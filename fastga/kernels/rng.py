@@ -13,7 +13,9 @@ No state is shared between threads.
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = [
     "GAMMA",
@@ -26,6 +28,8 @@ __all__ = [
     "random_uniform",
     "random_normal",
     "stream_keys",
+    "log32",
+    "cos2pi32",
 ]
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -92,3 +96,108 @@ def stream_keys(seed, generation, n, purpose):
     for i in range(n):
         out[i] = stream_key(seed, generation, i, purpose)
     return out
+
+
+# ------------------------------------------------ float32 math that vectorises
+# The C library's log and cos are calls, so a loop of them does not
+# vectorise; these are branch-free float32 polynomials (plain multiplies and
+# adds, no FMA contraction), so a loop of them compiles to SIMD code and
+# tests/naive.py reproduces them bit for bit with NumPy float32 arithmetic.
+
+
+@intrinsic
+def _f32_as_i32(typingctx, x):
+    """Reinterpret the bits of a float32 as an int32 (no conversion)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _i32_as_f32(typingctx, x):
+    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
+    if x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+# Cephes' logf: log(x) = e ln 2 + log(m), m in [sqrt(1/2), sqrt(2)), f = m - 1.
+_SQRT2 = np.float32(1.41421356237)
+_LOG_C = (np.float32(7.0376836292e-2), np.float32(-1.1514610310e-1),
+          np.float32(1.1676998740e-1), np.float32(-1.2420140846e-1),
+          np.float32(1.4249322787e-1), np.float32(-1.6668057665e-1),
+          np.float32(2.0000714765e-1), np.float32(-2.4999993993e-1),
+          np.float32(3.3333331174e-1))
+_L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8 = _LOG_C
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_HALF32 = np.float32(0.5)
+_ONE32 = np.float32(1.0)
+
+
+@njit(cache=True)
+def log32(x):
+    """``log(x)`` of a positive, normal float32 (within 2 ulp; Cephes' ``logf``).
+
+    No checks: 0, negatives, subnormals, inf and NaN give garbage. Exact 0
+    at ``x = 1``.
+    """
+    bits = _f32_as_i32(x)
+    e = (bits >> np.int32(23)) - np.int32(127)
+    m = _i32_as_f32(np.int32((bits & np.int32(0x7FFFFF)) | np.int32(0x3F800000)))  # [1, 2)
+    big = m >= _SQRT2
+    m = m * _HALF32 if big else m
+    e = e + np.int32(1) if big else e
+    f = m - _ONE32
+    z = f * f
+    y = _L0 * f + _L1
+    y = y * f + _L2
+    y = y * f + _L3
+    y = y * f + _L4
+    y = y * f + _L5
+    y = y * f + _L6
+    y = y * f + _L7
+    y = y * f + _L8
+    y = y * f * z
+    fe = np.float32(e)
+    y = y + fe * _LN2_LO
+    y = y - _HALF32 * z
+    return (f + y) + fe * _LN2_HI
+
+
+# cos(2 pi q) = sum_k (-1)^k (2 pi)^(2k) / (2k)! q^(2k), q in [0, 1/4].
+_COS_C = tuple(np.float32((-1) ** k * (2 * np.pi) ** (2 * k) / float(np.prod(np.arange(1, 2 * k + 1))))
+               for k in range(8))
+_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = _COS_C
+_QUARTER32 = np.float32(0.25)
+
+
+@njit(cache=True)
+def cos2pi32(u):
+    """``cos(2 pi u)`` of a float32 ``u`` in [0, 1] (absolute error < 1e-6).
+
+    Reduced by symmetry to ``q`` in [0, 1/4] (exact float32 steps), then a
+    Taylor polynomial of degree 14 in ``q``.
+    """
+    a = _ONE32 - u
+    y = u if u <= a else a                # [0, 1/2]: cos(2 pi u) = cos(2 pi (1 - u))
+    b = _HALF32 - y
+    flip = y > _QUARTER32                 # cos(2 pi y) = -cos(2 pi (1/2 - y))
+    q = b if flip else y
+    z = q * q
+    p = _C7 * z + _C6
+    p = p * z + _C5
+    p = p * z + _C4
+    p = p * z + _C3
+    p = p * z + _C2
+    p = p * z + _C1
+    p = p * z + _C0
+    return -p if flip else p
