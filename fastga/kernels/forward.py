@@ -154,13 +154,35 @@ def activate_block(v, n, act, tmp, nl):
 
 @njit(cache=True, fastmath={"contract"})
 def dense_block(genome, w_off, b_off, n_in, n_out, a, z, nl):
-    """``z[:n_out] = W.T @ a[:n_in] + b`` for a block of LANES samples."""
+    """``z[:n_out] = W.T @ a[:n_in] + b`` for a block of LANES samples.
+
+    The inputs are taken four at a time: each pass over an output row ``z[j]``
+    adds four products, ``z + a0 w0 + a1 w1 + a2 w2 + a3 w3`` (four chained
+    FMAs, the same order as one input at a time), so an accumulator row is
+    loaded and stored once per four FMAs instead of once per FMA, and the
+    inner loop over samples is entered a quarter as often.
+    """
     for j in range(n_out):
         bj = genome[b_off + j]
         zj = z[j]
         for s in range(nl):
             zj[s] = bj
-    for k in range(n_in):
+    n4 = n_in - n_in % 4
+    for k in range(0, n4, 4):
+        base = w_off + k * n_out
+        a0 = a[k]
+        a1 = a[k + 1]
+        a2 = a[k + 2]
+        a3 = a[k + 3]
+        for j in range(n_out):
+            w0 = genome[base + j]
+            w1 = genome[base + n_out + j]
+            w2 = genome[base + 2 * n_out + j]
+            w3 = genome[base + 3 * n_out + j]
+            zj = z[j]
+            for s in range(nl):
+                zj[s] = zj[s] + a0[s] * w0 + a1[s] * w1 + a2[s] * w2 + a3[s] * w3
+    for k in range(n4, n_in):
         base = w_off + k * n_out
         ak = a[k]
         for j in range(n_out):
@@ -180,14 +202,22 @@ def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     h1 = sizes[1]
     row = r * h1
     b0ff = b_offs[0]
+    # Bias, and a ReLU at once (the same values as a separate pass).
+    relu = acts[0] == _RELU
     for j in range(h1):
         bj = genome[b0ff + j]
         hj = hT[row + j, b0:b0 + nl]
         aj = a[j]
-        for s in range(nl):
-            aj[s] = hj[s] + bj
+        if relu:
+            for s in range(nl):
+                x = hj[s] + bj
+                aj[s] = x if x > _F0 else _F0
+        else:
+            for s in range(nl):
+                aj[s] = hj[s] + bj
     for layer in range(1, sizes.shape[0] - 1):
-        activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
+        if layer > 1 or not relu:
+            activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
         dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z, nl)
         a, z = z, a
     return a
