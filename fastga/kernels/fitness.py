@@ -8,7 +8,7 @@ stored and the result does not depend on the thread count.
 
 Cross-entropy of a softmax output is computed from the logits,
 ``log(sum_j exp(z_j - m)) - (z_y - m)`` with ``m = max_j z_j``. The
-exponentials are :func:`~fastga.kernels.forward.exp32` (vectorised); the
+exponentials are :func:`~fastga.kernels.forward.exp32_nonpos` (vectorised); the
 logarithm of the sum, which lies in ``[1, n_out]``, is taken of a float64
 product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
@@ -52,7 +52,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import activate_block, exp32, logits_block, max_width
+from .forward import activate_block, exp32_nonpos, logits_block, max_width
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
            "network_softmax_ce", "network_classify", "network_mse", "log_group"]
@@ -103,24 +103,25 @@ def argmax_block(res, n_out, mx, best, chk, nl):
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always")
-def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
+def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
+                       a, z, tmp, mx, se, se2, zl, chk, best, acc):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
-    softmax output, cross-entropy taken from the logits (see the module docstring)."""
+    softmax output, cross-entropy taken from the logits (see the module docstring).
+
+    ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``mx``, ``se``, ``se2``, ``zl``,
+    ``chk`` (nl,) float32, ``best`` (nl,) int32 and ``acc`` (5, nl) float64 are
+    scratch, allocated once per kernel call (about 1 us of allocations per
+    network otherwise). Separate arrays, not rows of one: LLVM then needs
+    fewer run-time alias checks and vectorises the loops (rows of one
+    (5, nl) array made the kernel twice as slow)."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
-    width = max_width(sizes)
     group = log_group(n_out)
-    a = np.empty((width, nl), dtype=np.float32)
-    z = np.empty((width, nl), dtype=np.float32)
-    tmp = np.empty(2 * nl, dtype=np.float32)
-    mx = np.empty(nl, dtype=np.float32)
-    se = np.empty(nl, dtype=np.float32)
-    se2 = np.empty(nl, dtype=np.float32)
-    zl = np.empty(nl, dtype=np.float32)
-    chk = np.empty(nl, dtype=np.float32)
-    best = np.empty(nl, dtype=np.int32)
-    acc = np.zeros((5, nl), dtype=np.float64)
+    for i in range(5):
+        acc_i = acc[i]
+        for s in range(nl):
+            acc_i[s] = 0.0
     lsum = acc[_LOSS]
     prod = acc[_PROD]
     s1v = acc[_S1]
@@ -143,7 +144,7 @@ def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_sa
             for s in range(nl):
                 v = rj[s]
                 d = v - mx[s]
-                e = exp32(d)
+                e = exp32_nonpos(d)
                 se[s] += e
                 # e*e of an e below 2**-63 is a subnormal float32, and every
                 # subnormal product costs a microcode assist (~100 cycles);
@@ -265,9 +266,21 @@ def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sample
                      loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
+    width = max_width(sizes)
+    a = np.empty((width, lanes), dtype=np.float32)
+    z = np.empty((width, lanes), dtype=np.float32)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    mx = np.empty(lanes, dtype=np.float32)
+    se = np.empty(lanes, dtype=np.float32)
+    se2 = np.empty(lanes, dtype=np.float32)
+    zl = np.empty(lanes, dtype=np.float32)
+    chk = np.empty(lanes, dtype=np.float32)
+    best = np.empty(lanes, dtype=np.int32)
+    acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
-                                                acts, y, n_samples, lanes)
+                                                acts, y, n_samples, lanes, a, z, tmp, mx, se,
+                                                se2, zl, chk, best, acc)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1

@@ -30,7 +30,7 @@ from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
 
-__all__ = ["LANES", "exp32", "activate_block", "dense_block", "logits_block",
+__all__ = ["LANES", "exp32", "exp32_nonpos", "activate_block", "dense_block", "logits_block",
            "max_width", "gather_first_layer", "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32).
@@ -92,6 +92,27 @@ def exp32(x):
     scale = _int32_bits_as_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
     e = p * scale
     e = e if x0 < _EXP_HI else np.float32(np.inf)
+    return e if x0 == x0 else x0
+
+
+@njit(cache=True, fastmath={"contract"})
+def exp32_nonpos(x):
+    """:func:`exp32` of an ``x <= 0`` (or NaN), the same value, without the
+    upper clamp and the overflow select (a softmax's ``z - max z``)."""
+    x0 = x
+    x = x if x > _EXP_LO else _EXP_LO
+    n = np.floor(x * _LOG2E + _HALF)
+    r = x - n * _LN2_HI
+    r = r - n * _LN2_LO
+    z = r * r
+    p = _P0 * r + _P1
+    p = p * r + _P2
+    p = p * r + _P3
+    p = p * r + _P4
+    p = p * r + _P5
+    p = p * z + r + _F1
+    scale = _int32_bits_as_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    e = p * scale
     return e if x0 == x0 else x0
 
 
