@@ -26,6 +26,7 @@ The kernels take raw arrays and trust them: the Python callers in
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
@@ -66,6 +67,26 @@ def _int32_bits_as_float32(typingctx, x):
         return builder.bitcast(args[0], ir.FloatType())
 
     return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _prefetch2(typingctx, arr, i, j):
+    """A hint to fetch the cache line of ``arr[i, j]`` into all cache levels
+    (no effect on results)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 2:
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i, j), codegen
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -225,7 +246,20 @@ def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     b0ff = b_offs[0]
     # Bias, and a ReLU at once (the same values as a separate pass).
     relu = acts[0] == _RELU
+    # The next block's product rows (the next network's first block after the
+    # last one) are prefetched: a row of hT is read in short pieces, 4 KB
+    # apart, which the hardware prefetcher does not follow (1-thread CPU
+    # time -1 to -3% on the three benchmark shapes).
+    nxt_b = b0 + nl
+    nxt_row = row
+    if nxt_b >= hT.shape[1]:
+        nxt_b = 0
+        nxt_row = row + h1
+    pf = nxt_row + h1 <= hT.shape[0]
     for j in range(h1):
+        if pf:
+            for c in range(0, nl, 16):
+                _prefetch2(hT, nxt_row + j, nxt_b + c)
         bj = genome[b0ff + j]
         hj = hT[row + j, b0:b0 + nl]
         aj = a[j]
