@@ -31,12 +31,19 @@ class GemmProbe:
         return self.flops / seconds / 1e9
 
 
-def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter):
+def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter, settle=0.0):
     """Median seconds of each callable, run in turn ``rounds`` times (after ``warmup``).
 
     Interleaving puts every callable under the same background load, so the
     ratio of two medians is far steadier than two separate measurements on
     a shared machine.
+
+    ``settle``: seconds to wait (untimed) before each timed call. After a
+    multi-threaded call, OpenBLAS' worker threads spin-wait (``sched_yield``)
+    for about 0.1 s (its ``THREAD_TIMEOUT``, 2**28 cycles) and torch's OpenMP
+    threads spin too, taking CPU from whatever runs next: without a pause,
+    the callable after :class:`GemmProbe` is measured under that load
+    (``bench/README.md``, "How the forward pass works").
     """
     for _ in range(warmup):
         for fn in fns:
@@ -44,6 +51,8 @@ def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter):
     times = [[] for _ in fns]
     for _ in range(rounds):
         for k, fn in enumerate(fns):
+            if settle:
+                time.sleep(settle)
             t0 = clock()
             fn()
             times[k].append(clock() - t0)
