@@ -337,7 +337,17 @@ def test_estimator_ctrl_c_saves_and_fit_goes_on(tmp_path):
     np.testing.assert_array_equal(back.best_network_.genome, full.best_network_.genome)
 
 
-def test_interrupts_are_deferred_inside_state_updates():
+@pytest.fixture
+def sigint_default():
+    """Python's own SIGINT handler, whatever the test process inherited: a job started in
+    the background of a non-interactive shell starts with SIGINT ignored, and Python then
+    leaves it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_interrupts_are_deferred_inside_state_updates(sigint_default):
     reached = []
     with pytest.raises(KeyboardInterrupt):
         with _interrupts_deferred():

@@ -138,7 +138,10 @@ def test_cli_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     cmd = [sys.executable, "-m", "fastga", "digits", "--pop-size", "20", "--hidden", "8",
            "--generations", "100000", "--checkpoint", str(ck), "--checkpoint-every", "2",
            "--quiet", "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The child gets SIGINT's default disposition, as a command started in a terminal has:
+    # started from a background job of a non-interactive shell, it would inherit "ignored".
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
