@@ -85,7 +85,7 @@ class SampleQuality:
         counts = np.bincount(proba.argmax(axis=1), minlength=self.n_classes_).astype(np.float64)
         p = counts / counts.sum()
         nz = p[p > 0]
-        entropy = float(-(nz * np.log(nz)).sum() / np.log(max(self.n_classes_, 2)))
+        entropy = max(0.0, float(-(nz * np.log(nz)).sum() / np.log(max(self.n_classes_, 2))))
         dist = float(self.neighbors_.kneighbors(samples)[0].mean())
         ratio = dist / self.real_nn_distance_ if self.real_nn_distance_ > 0 else np.inf
         return {
