@@ -46,7 +46,8 @@ def test_sample_quality_separates_real_from_noise():
     assert real["quality_entropy"] > 0.9  # both classes present
     assert real["quality_nn_ratio"] < noise["quality_nn_ratio"]
     one_class = q.score(np.repeat(X[y == 0][:1], 10, axis=0))
-    assert one_class["quality_entropy"] == 0.0
+    assert one_class["quality_entropy"] == 0.0 and one_class["quality_confident_entropy"] == 0.0
+    assert real["quality_confident_entropy"] > 0.9
     with pytest.raises(ValueError, match="samples"):
         q.score(X[:, :3])
 
@@ -177,7 +178,7 @@ def test_evolver_runs_and_records_history(tmp_path):
     h = ev.history_
     assert len(h) == 4 and seen == [0, 1, 2, 3]
     for key in ("d_loss", "d_accuracy", "best_fitness", "mean_fitness", "ref_accuracy_min",
-                "quality_confident", "quality_entropy", "quality_nn_ratio"):
+                "quality_confident", "quality_entropy", "quality_confident_entropy", "quality_nn_ratio"):
         assert key in h and np.isfinite(h[key]).all(), key
     assert ev.image_shape_ == (4, 4)
     assert ev.generator_spec_.sizes == (3, 5, 16)

@@ -146,7 +146,10 @@ def run(args):
     if q is not None and (ok := np.isfinite(q)).any():
         ent, nn = h["quality_entropy"][ok], h["quality_nn_ratio"][ok]
         msg += (f"; quality (last scored generation): confident share {q[ok][-1]:.2f}, "
-                f"class entropy {ent[-1]:.2f}, nearest-real ratio {nn[-1]:.2f}")
+                f"class entropy {ent[-1]:.2f}")
+        if "quality_confident_entropy" in h:
+            msg += f" (confident samples only {h['quality_confident_entropy'][ok][-1]:.2f})"
+        msg += f", nearest-real ratio {nn[-1]:.2f}"
     print(msg)
     print(f"samples: {final}; generator, discriminator, losses.png, history.csv in {args.out}")
     return 0
