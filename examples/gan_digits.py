@@ -40,7 +40,8 @@ def main(argv=None):
     h = ev.history_
     q = np.flatnonzero(np.isfinite(h["quality_confident"]))
     step = max(1, len(q) // 4)
-    print("generation  confident  entropy  entropy(confident)  nn_ratio   (classifier and nearest real image, not D)")
+    print("generation  confident  entropy  entropy(confident)  nn_ratio"
+          "   (classifier and nearest real image, not D)")
     for i in list(q[::step]) + ([q[-1]] if (len(q) - 1) % step else []):
         print(f"{int(h['generation'][i]):10d}  {h['quality_confident'][i]:9.2f}  "
               f"{h['quality_entropy'][i]:7.2f}  {h['quality_confident_entropy'][i]:17.2f}  "

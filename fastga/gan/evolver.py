@@ -442,9 +442,10 @@ class GANEvolver:
     """
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
-                 hidden_activation="tanh", image_shape=None, generations=200, pop_size=200, batch_size=128, d_steps=2,
-                 d_batch=128, d_learning_rate=5e-4, score="mean", real_label=0.9, replay=16384,
-                 diversity=0.0, sharing=0.0, latent_gain=3.0, minibatch_std=8, die_off_rate=0.5, elitism=2,
+                 hidden_activation="tanh", image_shape=None, generations=200, pop_size=200,
+                 batch_size=128, d_steps=2, d_batch=128, d_learning_rate=5e-4, score="mean",
+                 real_label=0.9, replay=16384, diversity=0.0, sharing=0.0, latent_gain=3.0,
+                 minibatch_std=8, die_off_rate=0.5, elitism=2,
                  selection="preference", crossover="neuron", mutation_rate=0.2,
                  type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.05, init="glorot", init_scale=None,
                  mutation_rate_increase=0.0, output_bias="data", threshold=None, threshold_after=10, quality=True,
