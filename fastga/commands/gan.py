@@ -28,7 +28,7 @@ def add_parser(subparsers):
     p.add_argument("--mnist", metavar="PATH", default=None,
                    help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
     p.add_argument("--generations", type=int, default=200)
-    p.add_argument("--pop-size", type=int, default=400)
+    p.add_argument("--pop-size", type=int, default=200)
     p.add_argument("--latent", type=int, default=16, help="latent size (the reference used 100)")
     p.add_argument("--hidden", type=int, default=100)
     p.add_argument("--hidden-activation", default="tanh",

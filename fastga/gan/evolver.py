@@ -334,9 +334,8 @@ class GANEvolver:
     image_shape : (rows, cols), optional
         Default: square, from the number of pixels.
     generations : int, default=200
-    pop_size : int, default=400
-        Over three seeds, 400 generators reach a confident share of about
-        0.2 where 200 reach about 0.1, in about twice the time.
+    pop_size : int, default=200
+        (400 was tried: no consistent gain over seeds, twice the time.)
     batch_size : int, default=128
         Fakes per generator per generation (a multiple of ``minibatch_std``):
         its fitness, the mean D(fake), is averaged over ``batch_size /
@@ -444,7 +443,7 @@ class GANEvolver:
     """
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
-                 hidden_activation="tanh", image_shape=None, generations=200, pop_size=400,
+                 hidden_activation="tanh", image_shape=None, generations=200, pop_size=200,
                  batch_size=128, d_steps=2, d_batch=128, d_learning_rate=5e-4, score="mean",
                  real_label=0.9, replay=16384, diversity=0.0, sharing=0.0, latent_gain=3.0,
                  minibatch_std=8, die_off_rate=0.5, elitism=2,
