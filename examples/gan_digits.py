@@ -2,10 +2,13 @@
 
 Run:  python examples/gan_digits.py [--generations N] [--out DIR] [--small]
 
-Writes ``samples.png`` (rows: the best generators, columns: samples) and
-``losses.png`` into the output folder, and prints the quality measure (a
-digits classifier trained on real images, not the discriminator) at the
-start, middle and end of the run. The same with more options:
+Writes ``samples.png`` (rows: the best generators, columns: samples, one
+latent vector per column) and ``losses.png`` into the output folder, and
+prints the quality measure (a digits classifier trained on real images and
+the distance to the nearest real image, not the discriminator) at the
+start, middle and end of the run. The defaults: tanh generators
+(latent_gain 3) against the reference's discriminator plus a minibatch
+standard deviation feature over groups of one generator's fakes. The same with more options:
 ``fastga gan --help``.
 """
 
@@ -37,10 +40,12 @@ def main(argv=None):
     h = ev.history_
     q = np.flatnonzero(np.isfinite(h["quality_confident"]))
     step = max(1, len(q) // 4)
-    print("generation  confident  entropy  nn_ratio   (classifier and nearest real image, not D)")
+    print("generation  confident  entropy  entropy(confident)  nn_ratio"
+          "   (classifier and nearest real image, not D)")
     for i in list(q[::step]) + ([q[-1]] if (len(q) - 1) % step else []):
         print(f"{int(h['generation'][i]):10d}  {h['quality_confident'][i]:9.2f}  "
-              f"{h['quality_entropy'][i]:7.2f}  {h['quality_nn_ratio'][i]:8.2f}")
+              f"{h['quality_entropy'][i]:7.2f}  {h['quality_confident_entropy'][i]:17.2f}  "
+              f"{h['quality_nn_ratio'][i]:8.2f}")
     print(f"D accuracy, last generation: {h['d_accuracy'][-1]:.3f}; "
           f"best generator's 50/50 accuracy: {h['ref_accuracy_min'][-1]:.3f}")
     print(f"pictures in {out}/")

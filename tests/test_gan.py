@@ -46,7 +46,8 @@ def test_sample_quality_separates_real_from_noise():
     assert real["quality_entropy"] > 0.9  # both classes present
     assert real["quality_nn_ratio"] < noise["quality_nn_ratio"]
     one_class = q.score(np.repeat(X[y == 0][:1], 10, axis=0))
-    assert one_class["quality_entropy"] == 0.0
+    assert one_class["quality_entropy"] == 0.0 and one_class["quality_confident_entropy"] == 0.0
+    assert real["quality_confident_entropy"] > 0.9
     with pytest.raises(ValueError, match="samples"):
         q.score(X[:, :3])
 
@@ -84,7 +85,7 @@ def _evolver(**kw):
     from fastga.gan import GANEvolver
 
     params = dict(latent_dim=3, hidden=5, generations=3, pop_size=6, batch_size=4, d_batch=4,
-                  quality_every=1, random_state=0, threads=1)
+                  minibatch_std=2, quality_every=1, random_state=0, threads=1)
     params.update(kw)
     return GANEvolver(**params)
 
@@ -177,7 +178,7 @@ def test_evolver_runs_and_records_history(tmp_path):
     h = ev.history_
     assert len(h) == 4 and seen == [0, 1, 2, 3]
     for key in ("d_loss", "d_accuracy", "best_fitness", "mean_fitness", "ref_accuracy_min",
-                "quality_confident", "quality_entropy", "quality_nn_ratio"):
+                "quality_confident", "quality_entropy", "quality_confident_entropy", "quality_nn_ratio"):
         assert key in h and np.isfinite(h[key]).all(), key
     assert ev.image_shape_ == (4, 4)
     assert ev.generator_spec_.sizes == (3, 5, 16)
@@ -202,9 +203,14 @@ def test_default_discriminator_and_reproducibility():
     X, y = _real()
     a = _evolver(generations=2, quality=False).fit(X, y)
     b = _evolver(generations=2, quality=False).fit(X, y)
-    assert [layer.__class__.__name__ for layer in a.discriminator_.layers] == [
-        "Conv2D", "LeakyReLU", "Dropout", "Conv2D", "LeakyReLU", "Dropout", "Flatten", "Dense"]
-    assert a.discriminator_.output_shape == (None, 1)
+    reference = ["Conv2D", "LeakyReLU", "Dropout", "Conv2D", "LeakyReLU", "Dropout", "Flatten", "Dense"]
+    names = [layer.__class__.__name__ for layer in a.discriminator_.layers]
+    names = [n for n in names if n != "InputLayer"]
+    # The reference's layers, in order, plus the minibatch-std feature fed to the final Dense.
+    assert [n for n in names if n not in ("MinibatchStd", "Concatenate")] == reference
+    assert names.count("MinibatchStd") == 1 and a.discriminator_.output_shape == (None, 1)
+    c = _evolver(generations=0, quality=False, minibatch_std=0).fit(X, y)
+    assert [layer.__class__.__name__ for layer in c.discriminator_.layers] == reference
     # Same seed, same machine and threads: the same run.
     assert a.history_ == b.history_
     np.testing.assert_array_equal(a.population_.genomes, b.population_.genomes)
@@ -259,7 +265,8 @@ def test_cli_gan_writes_outputs(tmp_path):
              x_test=(X[:4].reshape(-1, 4, 4) * 255).astype(np.uint8), y_test=y[:4])
     out = tmp_path / "out"
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "2", "--pop-size", "4",
-                 "--latent", "2", "--hidden", "3", "--batch-size", "3", "--d-batch", "4",
+                 "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
+                 "--minibatch-std", "2",
                  "--sample-every", "1", "--grid", "2", "3", "--out", str(out), "--quiet",
                  "--threads", "1"])
     assert code == 0
@@ -292,7 +299,7 @@ def test_output_bias_from_data():
 def test_latent_gain_scales_the_first_layer_and_bad_settings():
     pytest.importorskip("tensorflow")
     X, y = _real()
-    a = _evolver(generations=0, quality=False).fit(X, y)
+    a = _evolver(generations=0, quality=False, latent_gain=1.0).fit(X, y)
     b = _evolver(generations=0, quality=False, latent_gain=3.0).fit(X, y)
     spec = a.generator_spec_
     ws, bs, _ = spec.layer_slices(0)
@@ -301,6 +308,99 @@ def test_latent_gain_scales_the_first_layer_and_bad_settings():
     np.testing.assert_array_equal(b.population_.genomes[:, ws1], a.population_.genomes[:, ws1])
     for kw, name in ((dict(real_label=0.4), "real_label"), (dict(replay=-1), "replay"),
                      (dict(diversity=-1.0), "diversity"), (dict(sharing=-0.1), "sharing"),
-                     (dict(latent_gain=0.0), "latent_gain")):
+                     (dict(latent_gain=0.0), "latent_gain"), (dict(minibatch_std=1), "minibatch_std"),
+                     (dict(minibatch_std=3), "minibatch_std"),
+                     (dict(hidden_activation="cube"), "activation")):
         with pytest.raises(ValueError, match=name):
             _evolver(**kw).fit(X, y)
+
+
+def _group_std_numpy(x, g):
+    flat = x.reshape(x.shape[0], -1).astype(np.float64)
+    out = np.empty(x.shape[0])
+    for start in range(0, x.shape[0], g):
+        block = flat[start:start + g]
+        out[start:start + g] = np.sqrt(block.var(axis=0) + 1e-8).mean()
+    return out
+
+
+@pytest.mark.gan
+def test_minibatch_std_matches_numpy_and_survives_saving(tmp_path):
+    pytest.importorskip("tensorflow")
+    from fastga.gan.discriminator import build_discriminator, import_keras
+
+    keras = import_keras(1)
+    from fastga.gan.layers import MinibatchStd, group_std
+
+    x = np.random.default_rng(0).uniform(size=(10, 3, 3, 2)).astype(np.float32)
+    for g in (2, 4, 5):  # 10 = 5 groups of 2; 2 of 4 plus one of 2; 2 of 5
+        np.testing.assert_allclose(np.asarray(group_std(x, g)), _group_std_numpy(x, g), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(MinibatchStd(4)(x)), _group_std_numpy(x, 4)[:, None], rtol=1e-5)
+    with pytest.raises(ValueError, match="group_size"):
+        MinibatchStd(1)
+    model = build_discriminator((4, 4), filters=2, minibatch_std=4, seed=1, threads=1)
+    imgs = np.random.default_rng(1).uniform(size=(8, 4, 4, 1)).astype(np.float32)
+    model.save(tmp_path / "d.keras")
+    again = keras.models.load_model(tmp_path / "d.keras")
+    np.testing.assert_allclose(again.predict_on_batch(imgs), model.predict_on_batch(imgs), rtol=1e-5)
+
+
+@pytest.mark.gan
+def test_minibatch_std_lets_d_reject_a_collapsed_generator():
+    """Fakes that each look exactly real (copies of real images) but do not vary
+    within a group: without the feature D cannot tell them apart, with it D learns to."""
+    pytest.importorskip("tensorflow")
+    from fastga.gan.discriminator import import_keras
+
+    keras = import_keras(1)
+    from fastga.gan.layers import MinibatchStd
+
+    X, _ = _real(64)
+    g = 4
+
+    def train(with_feature):
+        rng = np.random.default_rng(0)
+        inputs = keras.Input(shape=(16,))
+        h = keras.layers.Concatenate()([inputs, MinibatchStd(g)(inputs)]) if with_feature else inputs
+        out = keras.layers.Dense(1, activation="sigmoid",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=0))(h)
+        model = keras.Model(inputs, out)
+        model.compile(optimizer=keras.optimizers.Adam(1e-1), loss="binary_crossentropy")
+        labels = np.r_[np.ones(32), np.zeros(32)].astype(np.float32)
+
+        def collapsed(n):  # groups of g copies of one real image
+            return np.repeat(X[rng.integers(0, len(X), n // g)], g, axis=0)
+
+        for _ in range(200):
+            model.train_on_batch(np.concatenate([X[rng.integers(0, len(X), 32)], collapsed(32)]), labels)
+        return (float(model.predict_on_batch(X[rng.integers(0, len(X), 64)]).mean()),
+                float(model.predict_on_batch(collapsed(64)).mean()))
+
+    d_real, d_collapsed = train(True)
+    assert d_collapsed < 0.3 and d_real > 0.7, (d_real, d_collapsed)
+    d_real, d_collapsed = train(False)  # the same D without the feature: no idea
+    assert abs(d_real - d_collapsed) < 0.15, (d_real, d_collapsed)
+
+
+@pytest.mark.gan
+def test_grouped_batches_hold_one_generator_per_group():
+    pytest.importorskip("tensorflow")
+    from fastga.gan import DiscriminatorFitness
+    from fastga._random import philox
+
+    X, _ = _real()
+    fit = DiscriminatorFitness(None, X, (4, 4), batch_size=8, d_batch=8, group_size=4, replay=24)
+    P, B = 5, 8
+    fakes = np.repeat(np.arange(P, dtype=np.float32)[:, None, None], B, axis=1).repeat(16, axis=2)
+    fakes += np.arange(B, dtype=np.float32)[None, :, None] / 100  # which latent
+    rng = philox(0, 0, 34)
+    picked = fit._pick_fakes(fakes, 16, rng).reshape(4, 4, 16)
+    who = np.floor(picked[..., 0])
+    assert (who == who[:, :1]).all()  # one generator per group
+    lat = np.round((picked[..., 0] - who) * 100)
+    assert all(len(set(row)) == 4 for row in lat)  # different latents within it
+    buf = fit._pick_fakes(fakes, 24, rng)
+    again = fit._pick_fakes(None, 8, rng, buf).reshape(2, 4, 16)
+    assert (np.floor(again[..., 0]) == np.floor(again[:, :1, 0])).all()
+    with pytest.raises(ValueError, match="group_size"):
+        DiscriminatorFitness(None, X, (4, 4), batch_size=6, d_batch=8, group_size=4)

@@ -28,10 +28,12 @@ def add_parser(subparsers):
     p.add_argument("--mnist", metavar="PATH", default=None,
                    help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
     p.add_argument("--generations", type=int, default=200)
-    p.add_argument("--pop-size", type=int, default=100)
+    p.add_argument("--pop-size", type=int, default=200)
     p.add_argument("--latent", type=int, default=16, help="latent size (the reference used 100)")
     p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64, help="fakes per generator per generation")
+    p.add_argument("--hidden-activation", default="tanh",
+                   help="generators' hidden activation (the reference: sigmoid)")
+    p.add_argument("--batch-size", type=int, default=128, help="fakes per generator per generation")
     p.add_argument("--d-steps", type=int, default=2, help="discriminator train_on_batch calls per generation")
     p.add_argument("--d-batch", type=int, default=128, help="real images (and as many fakes) per D step")
     p.add_argument("--d-lr", type=float, default=5e-4, help="discriminator learning rate (Adam)")
@@ -45,8 +47,11 @@ def add_parser(subparsers):
                    help="weight of the bonus for spread across latents (against mode collapse)")
     p.add_argument("--sharing", type=float, default=0.0,
                    help="fitness-sharing radius (RMS pixel distance) keeping distinct generators (0: off)")
-    p.add_argument("--latent-gain", type=float, default=1.0,
+    p.add_argument("--latent-gain", type=float, default=3.0,
                    help="scale of the generators' initial latent->hidden weights")
+    p.add_argument("--minibatch-std", type=int, default=8, metavar="G",
+                   help="group size of D's minibatch standard deviation feature; each group holds "
+                        "fakes of one generator or real images (0: the reference's D exactly)")
     p.add_argument("--mutation-rate", type=float, default=0.2)
     p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
     p.add_argument("--elitism", type=int, default=2)
@@ -102,11 +107,12 @@ def run(args):
     X, y, name = _load_data(args)
     os.makedirs(args.out, exist_ok=True)
     ev = GANEvolver(
-        latent_dim=args.latent, hidden=args.hidden, generations=args.generations,
+        latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
+        generations=args.generations,
         pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
         d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
         replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
-        mutation_rate=args.mutation_rate, sigma=args.sigma,
+        minibatch_std=args.minibatch_std, mutation_rate=args.mutation_rate, sigma=args.sigma,
         elitism=args.elitism, threshold=args.threshold, random_state=args.seed,
         threads=args.threads, verbose=not args.quiet,
     )
@@ -140,7 +146,10 @@ def run(args):
     if q is not None and (ok := np.isfinite(q)).any():
         ent, nn = h["quality_entropy"][ok], h["quality_nn_ratio"][ok]
         msg += (f"; quality (last scored generation): confident share {q[ok][-1]:.2f}, "
-                f"class entropy {ent[-1]:.2f}, nearest-real ratio {nn[-1]:.2f}")
+                f"class entropy {ent[-1]:.2f}")
+        if "quality_confident_entropy" in h:
+            msg += f" (confident samples only {h['quality_confident_entropy'][ok][-1]:.2f})"
+        msg += f", nearest-real ratio {nn[-1]:.2f}"
     print(msg)
     print(f"samples: {final}; generator, discriminator, losses.png, history.csv in {args.out}")
     return 0

@@ -60,12 +60,24 @@ def import_keras(threads=None):
 
 
 def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4, beta_1=0.5,
-                        seed=0, threads=None):
+                        seed=0, threads=None, minibatch_std=None):
     """The reference's discriminator, built for ``image_shape``, compiled.
 
     Conv2D(filters, 3x3, stride 2, same) -> LeakyReLU(0.2) -> Dropout, twice,
     then Flatten -> Dense(1, sigmoid); Adam(learning_rate, beta_1) on binary
     cross-entropy with an accuracy metric.
+
+    With ``minibatch_std=G`` the same layers get one more input to the final
+    Dense: a :class:`~fastga.gan.layers.MinibatchStd` layer computes ProGAN's
+    minibatch standard deviation of the second block's activations (after
+    its LeakyReLU, before its Dropout, so dropout's per-sample masks add no
+    spread of their own) over groups of ``G`` consecutive images, and it is
+    concatenated to the flattened features.
+    :class:`~fastga.gan.GANEvolver`'s default discriminator is the
+    reference's plus this feature (``G = 4``), and it orders every batch it
+    gives the model so that a group holds fakes of one generator or random
+    real images: a generator whose samples do not vary with the latent then
+    looks fake, and ``D(fake)`` itself rewards variety.
 
     Parameters
     ----------
@@ -80,6 +92,9 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
         machine and thread count. NumPy's global state is never touched.
     threads : int, optional
         TensorFlow intra-op threads (see :func:`configure_threads`).
+    minibatch_std : int, optional
+        Group size of the minibatch standard deviation feature (>= 2);
+        None or 0: the reference's model exactly.
 
     Returns
     -------
@@ -94,20 +109,28 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
     def init(k):
         return keras.initializers.GlorotUniform(seed=base + k)
 
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(rows, cols, 1)),
-            layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(1)),
-            layers.LeakyReLU(negative_slope=0.2),
-            layers.Dropout(dropout, seed=base + 2),
-            layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(3)),
-            layers.LeakyReLU(negative_slope=0.2),
-            layers.Dropout(dropout, seed=base + 4),
-            layers.Flatten(),
-            layers.Dense(1, activation="sigmoid", kernel_initializer=init(5)),
-        ],
-        name="discriminator",
-    )
+    conv1 = layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(1))
+    conv2 = layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same", kernel_initializer=init(3))
+    stack = [
+        conv1, layers.LeakyReLU(negative_slope=0.2), layers.Dropout(dropout, seed=base + 2),
+        conv2, layers.LeakyReLU(negative_slope=0.2), layers.Dropout(dropout, seed=base + 4),
+        layers.Flatten(),
+    ]
+    dense = layers.Dense(1, activation="sigmoid", kernel_initializer=init(5))
+    if not minibatch_std:
+        model = keras.Sequential([keras.Input(shape=(rows, cols, 1)), *stack, dense], name="discriminator")
+    else:
+        from .layers import MinibatchStd
+
+        inputs = keras.Input(shape=(rows, cols, 1))
+        h = inputs
+        for i, layer in enumerate(stack):
+            h = layer(h)
+            if i == 4:
+                features = h  # the second block's activations, before its dropout
+        spread = MinibatchStd(int(minibatch_std))(features)
+        out = dense(layers.Concatenate()([h, spread]))
+        model = keras.Model(inputs, out, name="discriminator")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
         loss="binary_crossentropy",

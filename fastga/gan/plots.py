@@ -82,6 +82,8 @@ def save_loss_plot(path, history, title=None):
                         ("spread", "spread across latents / real")]),
         ("sample quality (classifier, not D)", [("quality_confident", "confident share"),
                                                  ("quality_entropy", "class entropy / log 10"),
+                                                 ("quality_confident_entropy",
+                                                  "class entropy, confident only"),
                                                  ("quality_nn_ratio", "nearest-real distance ratio")]),
     ]
     panels = [(t, [(k, lab) for k, lab in cols if k in history]) for t, cols in panels]

@@ -8,6 +8,10 @@ samples, and a nearest-neighbour search compares them to the real images:
 - ``quality_entropy``: entropy of the histogram of predicted classes,
   divided by ``log(n_classes)`` (1: spread evenly over all classes, 0: all
   in one class, i.e. mode collapse);
+- ``quality_confident_entropy``: the same entropy over the confident
+  samples only (0 when there are none): variety among the recognisable
+  samples. Unlike ``quality_entropy`` it stays near 0 for noise, which the
+  classifier spreads over all classes with low confidence;
 - ``quality_nn_ratio``: mean distance from a sample to its nearest real
   image, divided by the same mean for held-out real images (about 1: as
   close to the data as real digits are; much more: not digit-like). It
@@ -77,19 +81,27 @@ class SampleQuality:
         self.real_scores_ = self.score(X[hold])
         return self
 
+    def _entropy(self, label):
+        """Entropy of a histogram of class labels over ``log(n_classes)``."""
+        counts = np.bincount(label, minlength=self.n_classes_).astype(np.float64)
+        p = counts / counts.sum()
+        nz = p[p > 0]
+        return max(0.0, float(-(nz * np.log(nz)).sum() / np.log(max(self.n_classes_, 2))))
+
     def score(self, samples):
         """Quality of generated ``samples`` (n, n_pixels) as a dict of floats."""
         samples = check_X(samples, self.neighbors_.n_features_in_, name="samples")
         proba = self.classifier_.predict_proba(samples)
         confident = float((proba.max(axis=1) >= self.confidence).mean())
-        counts = np.bincount(proba.argmax(axis=1), minlength=self.n_classes_).astype(np.float64)
-        p = counts / counts.sum()
-        nz = p[p > 0]
-        entropy = float(-(nz * np.log(nz)).sum() / np.log(max(self.n_classes_, 2)))
+        label = proba.argmax(axis=1)
+        entropy = self._entropy(label)
+        sure = proba.max(axis=1) >= self.confidence
+        entropy_sure = self._entropy(label[sure]) if sure.any() else 0.0
         dist = float(self.neighbors_.kneighbors(samples)[0].mean())
         ratio = dist / self.real_nn_distance_ if self.real_nn_distance_ > 0 else np.inf
         return {
             "quality_confident": confident,
             "quality_entropy": entropy,
+            "quality_confident_entropy": entropy_sure,
             "quality_nn_ratio": float(ratio),
         }
