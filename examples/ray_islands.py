@@ -5,7 +5,7 @@
     python examples/ray_islands.py --address auto       # on a running Ray cluster
 
 Each island is a Ray actor running fastga's GeneticAlgorithm on one CPU; every
-2 generations each island sends its 25 best genomes (one float32 array in
+4 generations each island sends its 10 best genomes (one float32 array in
 Ray's object store) to the next island on a ring. At the end, the best network
 of all final populations on the training set is scored on the test set.
 """
@@ -39,7 +39,7 @@ def main(argv=None):
     from fastga import NetworkSpec
 
     model = IslandModel(NetworkSpec(*spec), n_islands=args.islands, pop_size=pop,
-                        migration_every=3 if args.small else 2, n_migrants=2 if args.small else 25,
+                        migration_every=3 if args.small else 4, n_migrants=2 if args.small else 10,
                         address=args.address, ga_params=ga_params, random_state=0,
                         verbose=not args.small)
     # A picklable factory: each island builds its own fitness (and its own copy of the data).

@@ -23,12 +23,11 @@ def add_island_arguments(parser):
     g.add_argument("--ray-address", metavar="ADDR", default=None,
                    help="join this Ray cluster (e.g. auto, ray://host:10001); "
                    "default: start a local Ray")
-    g.add_argument("--migration-every", metavar="K", type=int, default=2,
+    g.add_argument("--migration-every", metavar="K", type=int, default=4,
                    help="generations between migrations (default: %(default)s)")
-    g.add_argument("--migrants", metavar="M", type=int, default=25,
+    g.add_argument("--migrants", metavar="M", type=int, default=10,
                    help="best genomes each island sends per migration, at most an island's "
-                   "size - 1 (default: %(default)s, a tenth of an island of the default "
-                   "2 x 250 networks: as many as its survivors of the die-off)")
+                   "size - 1 (default: %(default)s)")
     g.add_argument("--topology", choices=("ring", "random"), default="ring",
                    help="who receives the migrants (default: %(default)s)")
     g.add_argument("--cpus-per-island", metavar="C", type=float, default=1,
