@@ -30,6 +30,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..spec import LEAKY_SLOPE
+from .rng import _i32_as_f32
 
 __all__ = ["LANES", "exp32", "exp32_nonpos", "activate_block", "dense_block", "logits_block",
            "max_width", "gather_first_layer", "forward_epilogue"]
@@ -58,18 +59,6 @@ _EXP_HI = np.float32(88.3)
 
 
 @intrinsic
-def _int32_bits_as_float32(typingctx, x):
-    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
-    if x != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
-@intrinsic
 def _prefetch2(typingctx, arr, i, j):
     """A hint to fetch the cache line of ``arr[i, j]`` into all cache levels
     (no effect on results)."""
@@ -90,6 +79,28 @@ def _prefetch2(typingctx, arr, i, j):
 
 
 @njit(cache=True, fastmath={"contract"})
+def exp32_nonpos(x):
+    """:func:`exp32` of an ``x <= 88.3`` (or NaN), the same value, without the
+    upper clamp and the overflow select (a softmax's ``z - max z``; also the
+    body of :func:`exp32`)."""
+    x0 = x
+    x = x if x > _EXP_LO else _EXP_LO
+    n = np.floor(x * _LOG2E + _HALF)
+    r = x - n * _LN2_HI
+    r = r - n * _LN2_LO
+    z = r * r
+    p = _P0 * r + _P1
+    p = p * r + _P2
+    p = p * r + _P3
+    p = p * r + _P4
+    p = p * r + _P5
+    p = p * z + r + _F1
+    scale = _i32_as_f32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    e = p * scale
+    return e if x0 == x0 else x0
+
+
+@njit(cache=True, fastmath={"contract"})
 def exp32(x):
     """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
 
@@ -97,44 +108,9 @@ def exp32(x):
     ``exp(-87)`` (1.6e-38), which is 0 next to any term of a softmax; above
     88.3 it returns inf (the true value overflows at 88.72); NaN gives NaN.
     """
-    x0 = x
-    x = x if x > _EXP_LO else _EXP_LO
-    x = x if x < _EXP_HI else _EXP_HI
-    n = np.floor(x * _LOG2E + _HALF)
-    r = x - n * _LN2_HI
-    r = r - n * _LN2_LO
-    z = r * r
-    p = _P0 * r + _P1
-    p = p * r + _P2
-    p = p * r + _P3
-    p = p * r + _P4
-    p = p * r + _P5
-    p = p * z + r + _F1
-    scale = _int32_bits_as_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    e = p * scale
-    e = e if x0 < _EXP_HI else np.float32(np.inf)
-    return e if x0 == x0 else x0
-
-
-@njit(cache=True, fastmath={"contract"})
-def exp32_nonpos(x):
-    """:func:`exp32` of an ``x <= 0`` (or NaN), the same value, without the
-    upper clamp and the overflow select (a softmax's ``z - max z``)."""
-    x0 = x
-    x = x if x > _EXP_LO else _EXP_LO
-    n = np.floor(x * _LOG2E + _HALF)
-    r = x - n * _LN2_HI
-    r = r - n * _LN2_LO
-    z = r * r
-    p = _P0 * r + _P1
-    p = p * r + _P2
-    p = p * r + _P3
-    p = p * r + _P4
-    p = p * r + _P5
-    p = p * z + r + _F1
-    scale = _int32_bits_as_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    e = p * scale
-    return e if x0 == x0 else x0
+    e = exp32_nonpos(x if x < _EXP_HI else _EXP_HI)  # NaN goes in as _EXP_HI ...
+    e = e if x < _EXP_HI else np.float32(np.inf)
+    return e if x == x else x  # ... and comes out as itself
 
 
 @njit(cache=True, fastmath={"contract"})
