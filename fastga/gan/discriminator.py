@@ -74,7 +74,7 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
     spread of their own) over groups of ``G`` consecutive images, and it is
     concatenated to the flattened features.
     :class:`~fastga.gan.GANEvolver`'s default discriminator is the
-    reference's plus this feature (``G = 4``), and it orders every batch it
+    reference's plus this feature (``G = 8``), and it orders every batch it
     gives the model so that a group holds fakes of one generator or random
     real images: a generator whose samples do not vary with the latent then
     looks fake, and ``D(fake)`` itself rewards variety.
