@@ -304,6 +304,21 @@ def test_digits_command_with_islands(ray_local, tmp_path, capsys):
 
 
 @pytest.mark.gan
+@pytest.mark.parametrize("groups", [0, 4])
+def test_gan_fitness_factory_builds_the_discriminator_asked_for(groups):
+    """Without Ray: the factory's fitness groups its batches as its D expects."""
+    pytest.importorskip("tensorflow")
+    from fastga.datasets import load_digits_split
+    from fastga.distributed.gan import GANFitnessFactory
+
+    X, _, _, _ = load_digits_split()
+    fit = GANFitnessFactory(X[:64], batch_size=8, d_batch=8, seed=1, minibatch_std=groups)()
+    names = [type(layer).__name__ for layer in fit.discriminator.layers]
+    assert fit.group_size == max(1, groups)
+    assert ("MinibatchStd" in names) == bool(groups)
+
+
+@pytest.mark.gan
 def test_gan_fitness_on_islands(ray_local):
     """The GA-GAN's fitness (a Keras discriminator per island) runs on islands too."""
     pytest.importorskip("tensorflow")
