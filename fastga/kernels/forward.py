@@ -24,13 +24,10 @@ The kernels take raw arrays and trust them: the Python callers in
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from ..spec import LEAKY_SLOPE
-from .rng import _i32_as_f32
+from .intrinsics import i32_as_f32, prefetch
 
 __all__ = ["LANES", "exp32", "exp32_nonpos", "activate_block", "dense_block", "logits_block",
            "max_width", "gather_first_layer", "forward_epilogue"]
@@ -58,26 +55,6 @@ _EXP_LO = np.float32(-87.0)
 _EXP_HI = np.float32(88.3)
 
 
-@intrinsic
-def _prefetch2(typingctx, arr, i, j):
-    """A hint to fetch the cache line of ``arr[i, j]`` into all cache levels
-    (no effect on results)."""
-    if not isinstance(arr, types.Array) or arr.ndim != 2:
-        return None
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]])
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return types.void(arr, i, j), codegen
-
-
 @njit(cache=True, fastmath={"contract"})
 def exp32_nonpos(x):
     """:func:`exp32` of an ``x <= 88.3`` (or NaN), the same value, without the
@@ -95,7 +72,7 @@ def exp32_nonpos(x):
     p = p * r + _P4
     p = p * r + _P5
     p = p * z + r + _F1
-    scale = _i32_as_f32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    scale = i32_as_f32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
     e = p * scale
     return e if x0 == x0 else x0
 
@@ -235,7 +212,7 @@ def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     for j in range(h1):
         if pf:
             for c in range(0, nl, 16):
-                _prefetch2(hT, nxt_row + j, nxt_b + c)
+                prefetch(hT, (nxt_row + j, nxt_b + c))
         bj = genome[b0ff + j]
         hj = hT[row + j, b0:b0 + nl]
         aj = a[j]

@@ -49,12 +49,10 @@ overlap the arithmetic (``fastga.kernels.breed``: 8-13% of a breeding step).
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
-from .rng import PURPOSE_MUTATION, _f32_as_i32, _i32_as_f32, cos2pi32, log32, random_u64, stream_key
+from .intrinsics import f32_as_i32, i32_as_f32, prefetch
+from .rng import PURPOSE_MUTATION, cos2pi32, log32, random_u64, stream_key
 
 __all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row"]
 
@@ -78,26 +76,6 @@ _GAP_MAX = np.float32(1 << 30)
 _ONE32 = np.float32(1.0)
 _MINUS_ONE32 = np.float32(-1.0)
 _MINUS_TWO32 = np.float32(-2.0)
-
-
-@intrinsic
-def _prefetch(typingctx, arr, idx):
-    """A hint to fetch the cache line of ``arr[idx]`` (no effect on results)."""
-    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        # read, high locality (all cache levels), data
-        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return types.void(arr, idx), codegen
 
 
 @njit(cache=True, inline="always")
@@ -186,18 +164,18 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
             # Select on the bits: shift and sign multiply, swap sets, gaussian
             # adds the next normal; all three are computed, then two selects
             # (cmov: the type is random, a branch would be mispredicted).
-            wm = _f32_as_i32(w * x)
-            wa = _f32_as_i32(w + normals[ni])
-            xs = _f32_as_i32(x)
+            wm = f32_as_i32(w * x)
+            wa = f32_as_i32(w + normals[ni])
+            xs = f32_as_i32(x)
             is_gauss = k == 3
             out = wm if k < 2 else xs
             out = wa if is_gauss else out
-            row[p] = _i32_as_f32(out)
+            row[p] = i32_as_f32(out)
             line = (count + j) * 16  # 16 float32 a cache line
             if line < n_pf:
-                _prefetch(next_a, line)
-                _prefetch(next_b, line)
-                _prefetch(next_c, line)
+                prefetch(next_a, line)
+                prefetch(next_b, line)
+                prefetch(next_c, line)
             ni += np.uint64(is_gauss)
 
 

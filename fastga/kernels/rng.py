@@ -13,9 +13,9 @@ No state is shared between threads.
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
+
+from .intrinsics import f32_as_i32, i32_as_f32
 
 __all__ = [
     "GAMMA",
@@ -105,30 +105,6 @@ def stream_keys(seed, generation, n, purpose):
 # tests/naive.py reproduces them bit for bit with NumPy float32 arithmetic.
 
 
-@intrinsic
-def _f32_as_i32(typingctx, x):
-    """Reinterpret the bits of a float32 as an int32 (no conversion)."""
-    if x != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return types.int32(types.float32), codegen
-
-
-@intrinsic
-def _i32_as_f32(typingctx, x):
-    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
-    if x != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
 # Cephes' logf: log(x) = e ln 2 + log(m), m in [sqrt(1/2), sqrt(2)), f = m - 1.
 _SQRT2 = np.float32(1.41421356237)
 _LOG_C = (np.float32(7.0376836292e-2), np.float32(-1.1514610310e-1),
@@ -150,9 +126,9 @@ def log32(x):
     No checks: 0, negatives, subnormals, inf and NaN give garbage. Exact 0
     at ``x = 1``.
     """
-    bits = _f32_as_i32(x)
+    bits = f32_as_i32(x)
     e = (bits >> np.int32(23)) - np.int32(127)
-    m = _i32_as_f32(np.int32((bits & np.int32(0x7FFFFF)) | np.int32(0x3F800000)))  # [1, 2)
+    m = i32_as_f32(np.int32((bits & np.int32(0x7FFFFF)) | np.int32(0x3F800000)))  # [1, 2)
     big = m >= _SQRT2
     m = m * _HALF32 if big else m
     e = e + np.int32(1) if big else e
