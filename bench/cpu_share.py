@@ -4,12 +4,14 @@ On a shared machine, wall-clock ratios of multi-threaded code swing with the
 load of other processes; the CPU time of a single-threaded run barely does.
 This prints, for the three shapes of issue 3, the fused forward + cross-entropy
 GFLOP/s divided by the single-threaded float32 GEMM peak (numpy matmul
-n=2048), both timed by ``time.process_time``, interleaved, medians of 7.
+n=2048), both timed by ``time.process_time``, interleaved, medians of 7: on
+the path the shape takes (:func:`fastga.evaluation.is_direct`) and on each
+path forced.
 
     python bench/cpu_share.py           # the three shapes
     python bench/cpu_share.py --split   # and where the time goes
 
-``--split`` also times the three steps of the evaluation alone, on the same
+``--split`` also times the three steps of the GEMM path alone, on the same
 pieces of networks as :func:`fastga.evaluation._pipeline` (one thread, each
 step over all pieces in turn, so a step's data is not in cache from the
 previous one): the gather of the first-layer panel, the first-layer GEMM
@@ -65,7 +67,7 @@ def _steps(d):
 
     def epilogue():
         for (lo, hi), hT in zip(pieces, hTs):
-            fused_softmax_ce(hT, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets,
+            fused_softmax_ce(hT, False, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets,
                              spec.b_offsets, spec.act_codes, y_pad, n_samples, loss[lo:hi],
                              acc[lo:hi], mom[lo:hi], LANES, 0, hi - lo)
 
@@ -74,7 +76,23 @@ def _steps(d):
     return gather, gemm, epilogue
 
 
+def _forced(run, path):
+    """``run`` with the forward pass forced onto ``path`` ("direct" or "gemm")."""
+    from fastga import evaluation as ev
+
+    def forced():
+        saved = ev.DIRECT_INPUT_BYTES
+        ev.DIRECT_INPUT_BYTES = 1 << 40 if path == "direct" else 0
+        try:
+            run()
+        finally:
+            ev.DIRECT_INPUT_BYTES = saved
+    return forced
+
+
 def main(argv=()):
+    from fastga import evaluation as ev
+
     split = "--split" in argv
     numba.set_num_threads(1)
     probe = GemmProbe(2048)
@@ -85,18 +103,23 @@ def main(argv=()):
         for ident, shape in shapes:
             case, d = fused_inputs(shape)
             run = lambda: case.fast(d)  # noqa: E731
-            fns = [run, probe] + (list(_steps(d)) if split else [])
+            fns = [run, probe, _forced(run, "direct"), _forced(run, "gemm")]
+            fns += list(_steps(d)) if split else []
             ts = interleaved_medians(fns, 7, clock=time.process_time)
-            t_fast, t_peak = ts[:2]
+            t_fast, t_peak, t_direct, t_gemm = ts[:4]
             peak = probe.gflops(t_peak)
-            share = (flops(**shape) / t_fast / 1e9) / peak
-            line = f"{ident}: {share:.2f} of the 1-thread GEMM peak ({peak:.0f} GFLOP/s)"
+
+            def share(t):
+                return (flops(**shape) / t / 1e9) / peak
+            path = "direct" if ev.is_direct(shape["sizes"][0], shape["B"]) else "gemm"
+            line = (f"{ident}: {share(t_fast):.2f} of the 1-thread GEMM peak ({peak:.0f} GFLOP/s), "
+                    f"{path} path (direct {share(t_direct):.2f}, gemm {share(t_gemm):.2f})")
             if split:
-                t_gather, t_gemm, t_epi = ts[2:]
+                t_gather, t_gemm_only, t_epi = ts[4:]
                 n_in, h1 = shape["sizes"][:2]
-                gemm_share = 2.0 * shape["P"] * shape["B"] * n_in * h1 / t_gemm / 1e9 / peak
-                line += (f"; {t_fast * 1e3:.1f} ms: gather {t_gather * 1e3:.1f} ms, GEMM "
-                         f"{t_gemm * 1e3:.1f} ms ({gemm_share:.2f} of the peak), epilogue "
+                gemm_share = 2.0 * shape["P"] * shape["B"] * n_in * h1 / t_gemm_only / 1e9 / peak
+                line += (f"; gemm path {t_gemm * 1e3:.1f} ms: gather {t_gather * 1e3:.1f} ms, GEMM "
+                         f"{t_gemm_only * 1e3:.1f} ms ({gemm_share:.2f} of the peak), epilogue "
                          f"{t_epi * 1e3:.1f} ms ({t_epi / shape['P'] / shape['B'] * 1e9:.1f} ns "
                          "per network and sample)")
             print(line)

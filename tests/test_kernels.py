@@ -18,12 +18,53 @@ def _shape_id(shape):
         "-".join(shape["activations"])
 
 
+#: The cases that run the forward pass, and so both of its paths: the direct
+#: one (every layer in the epilogue, the tiny shapes' default) and the GEMM one
+#: (forced by ``DIRECT_INPUT_BYTES = 0``).
+FORWARD_CASES = sorted(n for n in CASES if n == "forward" or n.startswith("fused"))
+PATHS = ["direct", "gemm"]
+
+
+def _use_path(monkeypatch, path):
+    if path == "gemm":
+        monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 0)
+    else:
+        monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 1 << 40)
+
+
 @pytest.mark.parametrize("shape", TINY_SHAPES, ids=_shape_id)
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_case_matches_reference(name, shape):
+@pytest.mark.parametrize("name,path", [(n, "direct") for n in sorted(CASES)]
+                         + [(n, "gemm") for n in FORWARD_CASES])
+def test_case_matches_reference(name, path, shape, monkeypatch):
+    _use_path(monkeypatch, path)
     case = CASES[name]
     inputs = case.make(**shape)
     case.check(case.fast(inputs), case.reference(inputs))
+
+
+def test_paths_are_chosen_by_input_size():
+    assert evaluation.is_direct(64, 1437)          # digits: 368 KB of inputs
+    assert evaluation.is_direct(784, 256)          # 784 KB
+    assert not evaluation.is_direct(784, 1024)     # 3.2 MB: one GEMM per piece
+    assert not evaluation.is_direct(1, 10 ** 6)
+
+
+@pytest.mark.parametrize("shape", [dict(P=9, B=70, sizes=(40, 9, 7, 10)),
+                                   dict(P=5, B=130, sizes=(65, 5, 3))],
+                         ids=["3-layers", "ragged"])
+def test_direct_and_gemm_paths_agree(shape, monkeypatch):
+    """Both paths give the reference's values; they differ only in rounding."""
+    out = {}
+    for path in PATHS:
+        _use_path(monkeypatch, path)
+        for name in FORWARD_CASES:
+            case = CASES[name]
+            inputs = case.make(**shape, seed=3)
+            got = case.fast(inputs)
+            case.check(got, case.reference(inputs))
+            out[path, name] = got
+    np.testing.assert_allclose(out["direct", "forward"], out["gemm", "forward"], rtol=1e-4,
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -47,12 +88,14 @@ def test_operator_other_seeds(name, seed):
 # ------------------------------------------------------------ activations
 @pytest.mark.parametrize("hidden", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("output", sorted(ACTIVATIONS))
-def test_forward_every_activation_pair(hidden, output):
+def test_forward_every_activation_pair(hidden, output, monkeypatch):
     shape = dict(P=3, B=5, sizes=(4, 6, 3), activations=(hidden, output))
-    for name in ("forward", "fused_cross_entropy", "fused_mse"):
-        case = CASES[name]
-        inputs = case.make(**shape, seed=11)
-        case.check(case.fast(inputs), case.reference(inputs))
+    for path in PATHS:
+        _use_path(monkeypatch, path)
+        for name in ("forward", "fused_cross_entropy", "fused_mse"):
+            case = CASES[name]
+            inputs = case.make(**shape, seed=11)
+            case.check(case.fast(inputs), case.reference(inputs))
 
 
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
@@ -105,8 +148,11 @@ def test_forward_known_values():
 
 
 # -------------------------------------------------------- chunks and rows
-def test_forward_and_fitness_in_many_chunks(monkeypatch):
-    """Chunking over networks changes nothing (chunks of 2 networks here)."""
+@pytest.mark.parametrize("path", PATHS)
+def test_forward_and_fitness_in_many_chunks(monkeypatch, path):
+    """Chunking over networks changes nothing (chunks of 2 networks here,
+    or pieces of 1-2 networks on 4 threads for the direct path)."""
+    _use_path(monkeypatch, path)
     shape = dict(P=7, B=6, sizes=(5, 4, 3), activations=("tanh", "softmax"))
     expected = {}
     for name in ("forward", "fused_cross_entropy", "fused_mse"):
@@ -114,8 +160,16 @@ def test_forward_and_fitness_in_many_chunks(monkeypatch):
         inputs = case.make(**shape, seed=4)
         expected[name] = (case, inputs, case.fast(inputs))
     monkeypatch.setattr(evaluation, "chunk_rows", lambda *args, **kw: 2)
+    monkeypatch.setattr(evaluation, "PIECES_PER_THREAD", 1)
+    import numba
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(4, numba.config.NUMBA_NUM_THREADS))
+    try:
+        results = {name: case.fast(inputs) for name, (case, inputs, _) in expected.items()}
+    finally:
+        numba.set_num_threads(before)
     for name, (case, inputs, whole) in expected.items():
-        chunked = case.fast(inputs)
+        chunked = results[name]
         case.check(chunked, case.reference(inputs))
         if isinstance(whole, dict):
             for k in whole:
@@ -322,11 +376,14 @@ def _shapes(draw):
 @given(shape=_shapes(), seed=st.integers(0, 2**16),
        name=st.sampled_from(["forward", "fused_cross_entropy", "fused_accuracy", "fused_mse",
                              "crossover_neuron", "crossover_single_point", "crossover_uniform",
-                             "mutate", "init_normal", "init_glorot"]))
-def test_random_shapes_match_reference(shape, seed, name):
+                             "mutate", "init_normal", "init_glorot"]),
+       path=st.sampled_from(PATHS))
+def test_random_shapes_match_reference(shape, seed, name, path):
     case = CASES[name]
     inputs = case.make(**shape, seed=seed)
-    case.check(case.fast(inputs), case.reference(inputs))
+    with pytest.MonkeyPatch.context() as mp:
+        _use_path(mp, path)
+        case.check(case.fast(inputs), case.reference(inputs))
 
 
 @pytest.mark.parametrize("act", ["softmax", "sigmoid", "tanh"])

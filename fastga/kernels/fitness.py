@@ -21,7 +21,10 @@ networks out to threads. Their arguments:
 
 hT : float32 (len(rows) * sizes[1], Bp)
     First-layer products, see :func:`fastga.kernels.forward.forward_epilogue`;
-    ``Bp`` is ``n_samples`` rounded up to a multiple of ``LANES``.
+    ``Bp`` is ``n_samples`` rounded up to a multiple of ``LANES``. With
+    ``direct``, the inputs instead, transposed and padded, (n_in, Bp).
+direct : bool
+    Whether the first layer is computed from the inputs in the kernel.
 genomes : float32 (P, n_params); rows : int64 (R,)
 sizes, w_offs, b_offs, acts : int64 arrays of the :class:`~fastga.NetworkSpec`
 y : int32 (Bp,) labels, or float32 (Bp, n_out) targets for MSE, padded to ``Bp``
@@ -103,7 +106,7 @@ def argmax_block(res, n_out, mx, best, chk, nl):
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always")
-def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
+def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
                        a, z, tmp, mx, se, se2, zl, chk, best, acc):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
     softmax output, cross-entropy taken from the logits (see the module docstring).
@@ -132,7 +135,7 @@ def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_sa
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
         argmax_block(res, n_out, mx, best, chk, nl)
         for s in range(nl):
             se[s] = _F0
@@ -180,7 +183,7 @@ def network_softmax_ce(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_sa
 
 
 @njit(cache=True, fastmath={"contract"})
-def network_classify(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
+def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
     """Like :func:`network_softmax_ce` for any output activation: cross-entropy
     ``-log(max(p_y, 1e-7))`` of the activated outputs."""
     n_blocks = (n_samples + nl - 1) // nl
@@ -198,7 +201,7 @@ def network_classify(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samp
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
         activate_block(res, n_out, last, tmp, nl)
         argmax_block(res, n_out, mx, best, chk, nl)
         for s in range(n_valid):
@@ -219,7 +222,7 @@ def network_classify(hT, r, genome, sizes, w_offs, b_offs, acts, y_class, n_samp
 
 
 @njit(cache=True, fastmath={"contract"})
-def network_mse(hT, r, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
+def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
     """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
@@ -233,7 +236,7 @@ def network_mse(hT, r, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, 
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
         activate_block(res, n_out, last, tmp, nl)
         for s in range(n_valid):
             se_s = 0.0
@@ -262,7 +265,7 @@ def _lane_sums(acc, nl):
 
 
 @njit(nogil=True, cache=True)
-def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                      loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
@@ -278,7 +281,7 @@ def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sample
     best = np.empty(lanes, dtype=np.int32)
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
-        loss, hits, s1, s2 = network_softmax_ce(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
+        loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
                                                 acts, y, n_samples, lanes, a, z, tmp, mx, se,
                                                 se2, zl, chk, best, acc)
         loss_out[r] = loss / n_samples
@@ -288,12 +291,12 @@ def fused_softmax_ce(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sample
 
 
 @njit(nogil=True, cache=True)
-def fused_classify(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                    loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
     ``genomes[rows]``, any output activation; ``y`` holds int32 labels."""
     for r in range(lo, hi):
-        loss, hits, s1, s2 = network_classify(hT, r, genomes[rows[r]], sizes, w_offs, b_offs,
+        loss, hits, s1, s2 = network_classify(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
                                               acts, y, n_samples, lanes)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
@@ -302,12 +305,12 @@ def fused_classify(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
 
 
 @njit(nogil=True, cache=True)
-def fused_mse(hT, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
               loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;
     ``y`` holds float32 targets (Bp, n_out); ``acc_out`` gets 0."""
     for r in range(lo, hi):
-        loss, hits, s1, s2 = network_mse(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
+        loss, hits, s1, s2 = network_mse(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
                                          n_samples, lanes)
         loss_out[r] = loss / n_samples
         acc_out[r] = 0.0

@@ -27,13 +27,14 @@ import numpy as np
 from numba import njit
 
 from ..spec import LEAKY_SLOPE
-from .intrinsics import i32_as_f32, prefetch
+from .intrinsics import TILE_VECTORS, VECTOR_LANES, dense_tile, i32_as_f32, prefetch
 
-__all__ = ["LANES", "exp32", "exp32_nonpos", "activate_block", "dense_block", "logits_block",
-           "max_width", "gather_first_layer", "forward_epilogue"]
+__all__ = ["LANES", "exp32", "exp32_nonpos", "activate_block", "dense_tiles", "dense_block",
+           "logits_block", "max_width", "gather_first_layer", "forward_epilogue"]
 
-#: Samples per block of the epilogue (four AVX-512 registers of float32).
-LANES = 64
+#: Samples per block of the epilogue (four AVX-512 registers of float32): the
+#: samples of one :func:`~fastga.kernels.intrinsics.dense_tile`.
+LANES = VECTOR_LANES * TILE_VECTORS
 
 _LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
 _SLOPE = np.float32(LEAKY_SLOPE)
@@ -147,86 +148,95 @@ def activate_block(v, n, act, tmp, nl):
                 vj[s] *= t[s]
 
 
-@njit(cache=True, fastmath={"contract"})
-def dense_block(genome, w_off, b_off, n_in, n_out, a, z, nl):
-    """``z[:n_out] = W.T @ a[:n_in] + b`` for a block of LANES samples.
+_TILE1, _TILE2, _TILE3, _TILE4 = (dense_tile(n) for n in (1, 2, 3, 4))
 
-    The inputs are taken four at a time: each pass over an output row ``z[j]``
-    adds four products, ``z + a0 w0 + a1 w1 + a2 w2 + a3 w3`` (four chained
-    FMAs, the same order as one input at a time), so an accumulator row is
-    loaded and stored once per four FMAs instead of once per FMA, and the
-    inner loop over samples is entered a quarter as often.
+
+@njit(cache=True)
+def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
+    """``out[r, s] = sum_k x[k, s] w[k, r] + b[r]`` (then ReLU if ``relu``) for
+    ``r < n_rows`` and the ``LANES`` samples ``s`` of a block.
+
+    ``out`` is a (rows, LANES) scratch block (C-contiguous); ``x`` holds row ``k`` of the
+    inputs at flat index ``x_off + k * ldx`` (``LANES`` samples), ``w`` weight
+    ``(k, r)`` at ``w_off + k * ldw + r`` and ``b`` bias ``r`` at ``b_off + r``:
+    a genome's (n_in, n_out) weight matrix has ``ldw = n_out``. Tiles of four
+    output rows (:func:`~fastga.kernels.intrinsics.dense_tile`), the last one
+    of 1-3. The caller guarantees the indices.
     """
-    for j in range(n_out):
-        bj = genome[b_off + j]
-        zj = z[j]
-        for s in range(nl):
-            zj[s] = bj
-    n4 = n_in - n_in % 4
-    for k in range(0, n4, 4):
-        base = w_off + k * n_out
-        a0 = a[k]
-        a1 = a[k + 1]
-        a2 = a[k + 2]
-        a3 = a[k + 3]
-        for j in range(n_out):
-            w0 = genome[base + j]
-            w1 = genome[base + n_out + j]
-            w2 = genome[base + 2 * n_out + j]
-            w3 = genome[base + 3 * n_out + j]
-            zj = z[j]
-            for s in range(nl):
-                zj[s] = zj[s] + a0[s] * w0 + a1[s] * w1 + a2[s] * w2 + a3[s] * w3
-    for k in range(n4, n_in):
-        base = w_off + k * n_out
-        ak = a[k]
-        for j in range(n_out):
-            w = genome[base + j]
-            zj = z[j]
-            for s in range(nl):
-                zj[s] += ak[s] * w
+    ldo = LANES
+    n4 = n_rows - n_rows % 4
+    for r0 in range(0, n4, 4):
+        _TILE4(w, w_off + r0, ldw, x, x_off, ldx, n_k, b, b_off + r0, out, r0 * ldo, ldo, relu)
+    rem = n_rows - n4
+    if rem == 1:
+        _TILE1(w, w_off + n4, ldw, x, x_off, ldx, n_k, b, b_off + n4, out, n4 * ldo, ldo, relu)
+    elif rem == 2:
+        _TILE2(w, w_off + n4, ldw, x, x_off, ldx, n_k, b, b_off + n4, out, n4 * ldo, ldo, relu)
+    elif rem == 3:
+        _TILE3(w, w_off + n4, ldw, x, x_off, ldx, n_k, b, b_off + n4, out, n4 * ldo, ldo, relu)
+
+
+@njit(cache=True)
+def dense_block(genome, w_off, b_off, n_in, n_out, a, z, relu):
+    """``z[:n_out] = W.T @ a[:n_in] + b`` (then ReLU if ``relu``) for a block of
+    ``LANES`` samples; ``W`` is the genome's (n_in, n_out) matrix at ``w_off``.
+
+    The sum runs over the inputs in order, one fused multiply-add each,
+    starting from the bias (:func:`dense_tiles`).
+    """
+    dense_tiles(genome, w_off, n_out, n_out, a, 0, LANES, n_in, genome, b_off, z, relu)
 
 
 @njit(cache=True, fastmath={"contract"})
-def logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
+def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``.
 
-    ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias yet). ``a`` and ``z``
-    are (width, LANES) scratch blocks; the one returned holds the logits.
+    ``direct`` False: ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias
+    yet), the first-layer GEMM's product. ``direct`` True: ``hT`` is the
+    inputs, transposed and padded, ``(n_in, Bp)``, and the first layer is
+    computed here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
+    are (width, LANES) scratch blocks; the one returned holds the logits. A
+    ReLU is applied in the same pass as the layer it follows (the last layer's
+    too, where it is the output activation: applying it again is a no-op).
     """
     h1 = sizes[1]
-    row = r * h1
-    b0ff = b_offs[0]
-    # Bias, and a ReLU at once (the same values as a separate pass).
+    n_layers = sizes.shape[0] - 1
     relu = acts[0] == _RELU
-    # The next block's product rows (the next network's first block after the
-    # last one) are prefetched: a row of hT is read in short pieces, 4 KB
-    # apart, which the hardware prefetcher does not follow (1-thread CPU
-    # time -1 to -3% on the three benchmark shapes).
-    nxt_b = b0 + nl
-    nxt_row = row
-    if nxt_b >= hT.shape[1]:
-        nxt_b = 0
-        nxt_row = row + h1
-    pf = nxt_row + h1 <= hT.shape[0]
-    for j in range(h1):
-        if pf:
-            for c in range(0, nl, 16):
-                prefetch(hT, (nxt_row + j, nxt_b + c))
-        bj = genome[b0ff + j]
-        hj = hT[row + j, b0:b0 + nl]
-        aj = a[j]
-        if relu:
-            for s in range(nl):
-                x = hj[s] + bj
-                aj[s] = x if x > _F0 else _F0
-        else:
-            for s in range(nl):
-                aj[s] = hj[s] + bj
-    for layer in range(1, sizes.shape[0] - 1):
-        if layer > 1 or not relu:
+    if direct:
+        dense_tiles(genome, w_offs[0], h1, h1, hT, b0, hT.shape[1], sizes[0], genome, b_offs[0],
+                    a, relu)
+    else:
+        row = r * h1
+        b0ff = b_offs[0]
+        # The next block's product rows (the next network's first block after
+        # the last one) are prefetched: a row of hT is read in short pieces,
+        # 4 KB apart, which the hardware prefetcher does not follow (1-thread
+        # CPU time -1 to -3% on the three benchmark shapes).
+        nxt_b = b0 + nl
+        nxt_row = row
+        if nxt_b >= hT.shape[1]:
+            nxt_b = 0
+            nxt_row = row + h1
+        pf = nxt_row + h1 <= hT.shape[0]
+        for j in range(h1):
+            if pf:
+                for c in range(0, nl, 16):
+                    prefetch(hT, (nxt_row + j, nxt_b + c))
+            bj = genome[b0ff + j]
+            hj = hT[row + j, b0:b0 + nl]
+            aj = a[j]
+            if relu:
+                for s in range(nl):
+                    x = hj[s] + bj
+                    aj[s] = x if x > _F0 else _F0
+            else:
+                for s in range(nl):
+                    aj[s] = hj[s] + bj
+    for layer in range(1, n_layers):
+        if acts[layer - 1] != _RELU:
             activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
-        dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z, nl)
+        dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z,
+                    acts[layer] == _RELU)
         a, z = z, a
     return a
 
@@ -257,7 +267,7 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always")
-def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
+def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
     :func:`forward_epilogue`."""
     n_samples = out_r.shape[0]
@@ -270,7 +280,7 @@ def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
     z = np.empty((width, nl), dtype=np.float32)
     tmp = np.empty(2 * nl, dtype=np.float32)
     for b0 in range(0, n_samples, nl):
-        res = logits_block(hT, r, b0, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
         activate_block(res, n_out, last, tmp, nl)
         n_valid = min(nl, n_samples - b0)
         for s in range(n_valid):
@@ -279,7 +289,8 @@ def forward_network(hT, r, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
 
 
 @njit(nogil=True, cache=True)
-def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo, hi):
+def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo,
+                     hi):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
 
     Parameters
@@ -287,7 +298,11 @@ def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes,
     hT : float32 (len(rows) * sizes[1], Bp)
         ``panel @ X.T`` where ``panel`` comes from :func:`gather_first_layer`
         and ``Bp`` is the number of samples rounded up to a multiple of
-        :data:`LANES` (padded samples are ignored).
+        :data:`LANES` (padded samples are ignored); or, with ``direct``, the
+        inputs themselves, transposed and padded, ``(n_in, Bp)``.
+    direct : bool
+        Whether the first layer is computed here from the inputs (see
+        :func:`logits_block`) instead of read from a product.
     genomes : float32 (P, n_params)
     rows : int64 (R,)
     sizes, w_offs, b_offs, acts : int64 arrays of the :class:`~fastga.NetworkSpec`
@@ -301,4 +316,5 @@ def forward_epilogue(hT, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes,
         Networks ``lo .. hi-1`` (positions in ``rows``) are computed.
     """
     for r in range(lo, hi):
-        forward_network(hT, r, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r], lanes)
+        forward_network(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r],
+                        lanes)
