@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 from .kernels.fitness import METRICS, fused_classify, fused_mse, fused_softmax_ce
-from .kernels.forward import LANES, forward_epilogue, gather_first_layer
+from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
            "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct"]
@@ -41,10 +41,15 @@ class Workspace:
         self._buffers = {}
 
     def get(self, name, shape, dtype=np.float32):
+        """An uninitialised ``shape`` array whose data start on a 64-byte boundary
+        (the kernels' vectors are 64 bytes; see :data:`fastga.kernels.forward.ALIGN`)."""
         size = int(np.prod(shape))
+        dtype = np.dtype(dtype)
         buf = self._buffers.get(name)
         if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = np.empty(size, dtype=dtype)
+            raw = np.empty(size + ALIGN // dtype.itemsize, dtype=dtype)
+            off = (-raw.ctypes.data) % ALIGN // dtype.itemsize
+            buf = raw[off:off + size]
             self._buffers[name] = buf
         return buf[:size].reshape(shape)
 

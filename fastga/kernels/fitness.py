@@ -55,7 +55,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import activate_block, exp32_nonpos, logits_block, max_width
+from .forward import activate_block, logits_block, max_width, scratch
+from .intrinsics import softmax_stats
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
            "network_softmax_ce", "network_classify", "network_mse", "log_group"]
@@ -107,11 +108,11 @@ def argmax_block(res, n_out, mx, best, chk, nl):
 
 @njit(cache=True, fastmath={"contract"}, inline="always")
 def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
-                       a, z, tmp, mx, se, se2, zl, chk, best, acc):
+                       a, z, tmp, se, se2, zl, chk, best, acc):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
     softmax output, cross-entropy taken from the logits (see the module docstring).
 
-    ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``mx``, ``se``, ``se2``, ``zl``,
+    ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``se``, ``se2``, ``zl``,
     ``chk`` (nl,) float32, ``best`` (nl,) int32 and ``acc`` (5, nl) float64 are
     scratch, allocated once per kernel call (about 1 us of allocations per
     network otherwise). Separate arrays, not rows of one: LLVM then needs
@@ -136,28 +137,26 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
         res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
-        argmax_block(res, n_out, mx, best, chk, nl)
-        for s in range(nl):
-            se[s] = _F0
-            se2[s] = _F0
-            zl[s] = _F0
+        # Maximum, argmax, finiteness, the sums of exp(z - max) and of their
+        # squares, and the label's z - max, on 16-lane vectors. e*e of an e
+        # below 2**-63 is a subnormal float32, and every subnormal product
+        # costs a microcode assist (~100 cycles); with wide logits most terms
+        # are that small. Terms below 2**-60 are flushed from the squares'
+        # sum: their squares (< 2**-120) cannot change a sum that reaches 1
+        # (the maximum's term).
+        softmax_stats(res, n_out, y_class, b0, _TINY, best, chk, se, se2, zl)
         yb = y_class[b0:b0 + nl]
-        for j in range(n_out):
-            rj = res[j]
+        if n_valid == nl:  # the same sums as below, without the masks
             for s in range(nl):
-                v = rj[s]
-                d = v - mx[s]
-                e = exp32_nonpos(d)
-                se[s] += e
-                # e*e of an e below 2**-63 is a subnormal float32, and every
-                # subnormal product costs a microcode assist (~100 cycles);
-                # with wide logits most terms are that small. Terms below
-                # 2**-60 are flushed: their squares (< 2**-120) cannot change
-                # a sum that reaches 1 (the maximum's term).
-                ee = e if e > _TINY else _F0
-                se2[s] += ee * ee
-                zl[s] = d if yb[s] == j else zl[s]
-        for s in range(nl):
+                t = np.float64(se[s])
+                inv = 1.0 / t
+                prod[s] *= t
+                lsum[s] += np.float64(chk[s] - zl[s])
+                s1v[s] += t * inv
+                s2v[s] += np.float64(se2[s]) * inv * inv
+                hitv[s] += 1.0 if best[s] == yb[s] and chk[s] == _F0 else 0.0
+            n_valid = 0
+        for s in range(n_valid):
             valid = s < n_valid
             t = np.float64(se[s])
             inv = 1.0 / t
@@ -191,8 +190,8 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
     width = max_width(sizes)
-    a = np.empty((width, nl), dtype=np.float32)
-    z = np.empty((width, nl), dtype=np.float32)
+    a = scratch(width, nl)
+    z = scratch(width, nl)
     tmp = np.empty(2 * nl, dtype=np.float32)
     mx = np.empty(nl, dtype=np.float32)
     chk = np.empty(nl, dtype=np.float32)
@@ -229,8 +228,8 @@ def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_s
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
     width = max_width(sizes)
-    a = np.empty((width, nl), dtype=np.float32)
-    z = np.empty((width, nl), dtype=np.float32)
+    a = scratch(width, nl)
+    z = scratch(width, nl)
     tmp = np.empty(2 * nl, dtype=np.float32)
     acc = np.zeros((5, nl), dtype=np.float64)
     for blk in range(n_blocks):
@@ -270,19 +269,19 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
     width = max_width(sizes)
-    a = np.empty((width, lanes), dtype=np.float32)
-    z = np.empty((width, lanes), dtype=np.float32)
+    a = scratch(width, lanes)
+    z = scratch(width, lanes)
     tmp = np.empty(2 * lanes, dtype=np.float32)
-    mx = np.empty(lanes, dtype=np.float32)
-    se = np.empty(lanes, dtype=np.float32)
-    se2 = np.empty(lanes, dtype=np.float32)
-    zl = np.empty(lanes, dtype=np.float32)
-    chk = np.empty(lanes, dtype=np.float32)
-    best = np.empty(lanes, dtype=np.int32)
+    stats = scratch(4, lanes)
+    se = stats[0]
+    se2 = stats[1]
+    zl = stats[2]
+    chk = stats[3]
+    best = scratch(1, lanes, np.int32)[0]
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
-                                                acts, y, n_samples, lanes, a, z, tmp, mx, se,
+                                                acts, y, n_samples, lanes, a, z, tmp, se,
                                                 se2, zl, chk, best, acc)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples

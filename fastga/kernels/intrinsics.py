@@ -10,12 +10,13 @@ vectorises itself (``prefer-256-bit``), while explicit ``<16 x float>`` values
 are lowered to whole AVX-512 registers (two AVX2 registers elsewhere).
 """
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "dense_tile", "TILE_VECTORS",
+__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -78,18 +79,34 @@ def prefetch(typingctx, arr, index):
     return types.void(arr, index), codegen
 
 
+@intrinsic
+def address(typingctx, arr):
+    """The address of ``arr``'s first element, as an integer (for alignment)."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.ptrtoint(ary.data, context.get_value_type(types.intp))
+
+    return types.intp(arr), codegen
+
+
 #: float32 lanes of one vector of :func:`dense_tile` (one AVX-512 register).
 VECTOR_LANES = 16
 #: Vectors of samples per tile: a tile covers ``VECTOR_LANES * TILE_VECTORS``
 #: samples (the epilogue's ``LANES``).
 TILE_VECTORS = 4
 
+#: Samples per block (``fastga.kernels.forward.LANES``).
+_LANES = VECTOR_LANES * TILE_VECTORS
+
 _tiles = {}
 
 
 def dense_tile(n_rows):
     """The intrinsic ``tile(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, ldo, relu)``
-    for ``n_rows`` (1-4) output rows, see below; made once per ``n_rows``.
+    for ``n_rows`` output rows (1-6 in use), see below; made once per ``n_rows``.
 
     For ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
 
@@ -200,3 +217,197 @@ def _make_dense_tile(R):
 
     tile.__name__ = f"dense_tile_{R}"
     return tile
+
+
+# exp32_nonpos's constants (fastga.kernels.forward, Cephes' expf).
+_EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.12194440e-4,
+            p=(1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+               1.6666665459e-1, 5.0000001201e-1))
+
+
+@intrinsic
+def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
+    """Per-sample softmax statistics of a block of logits, in registers.
+
+    ``z`` is a (rows, LANES) float32 block, rows ``0 .. n_out-1`` the logits
+    of ``LANES`` samples; ``y[y_off + s]`` (int32) is sample ``s``'s label.
+    For each sample, with ``m`` the maximum logit (the first one on ties):
+    ``best`` (int32) its index, ``chk`` 0 if every logit is finite (NaN
+    otherwise), ``se = sum_j exp(z_j - m)`` and ``se2 = sum_j e_j**2`` over
+    the terms ``e_j`` above ``tiny`` (smaller squares are subnormal and slow,
+    and cannot change a sum that reaches 1), ``zl = z_y - m``. The exponential
+    is :func:`fastga.kernels.forward.exp32_nonpos`, with the same contractions
+    (fused multiply-adds) as Numba makes of it; the output arrays are
+    (LANES,), written whole. These are the loops of
+    :func:`fastga.kernels.fitness.network_softmax_ce` on explicit 16-lane
+    vectors (LLVM's own vectorisation of them uses 8-lane vectors on AVX-512
+    CPUs).
+    """
+    f32arr = (z, chk, se, se2, zl)
+    if not all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
+               for a in f32arr):
+        return None
+    for a in (y, best):
+        if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
+            return None
+    ip = types.intp
+    sig = types.void(z, ip, y, ip, types.float32, best, chk, se, se2, zl)
+
+    def codegen(context, builder, signature, args):
+        V = TILE_VECTORS
+        W = VECTOR_LANES
+        tys = signature.args
+        z_, n_out_, y_, y_off_, tiny_, best_, chk_, se_, se2_, zl_ = args
+
+        def data(i, val):
+            return context.make_array(tys[i])(context, builder, val).data
+
+        zp, yp, bp, cp, sp, s2p, zlp = (data(i, v) for i, v in
+                                        ((0, z_), (2, y_), (5, best_), (6, chk_), (7, se_),
+                                         (8, se2_), (9, zl_)))
+        f32 = ir.FloatType()
+        i32 = ir.IntType(32)
+        i64 = ir.IntType(64)
+        vty = ir.VectorType(f32, W)
+        ity = ir.VectorType(i32, W)
+
+        def intr(name, n_args, ty=vty):
+            return cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ty, [ty] * n_args), name)
+
+        fma = intr("llvm.fma.v16f32", 3)
+        floor = intr("llvm.floor.v16f32", 1)
+
+        def cf(x):
+            return ir.Constant(vty, [float(np.float32(x))] * W)
+
+        def ci(x):
+            return ir.Constant(ity, [int(x)] * W)
+
+        undef = ir.Constant(vty, ir.Undefined)
+        lane0 = ir.Constant(ity, [0] * W)
+        tiny_v = builder.shuffle_vector(
+            builder.insert_element(undef, tiny_, ir.Constant(i32, 0)), undef, lane0)
+
+        def vload(ptr, off, ty=vty):
+            p = builder.gep(ptr, [off])
+            return builder.load(builder.bitcast(p, ty.as_pointer()), align=4)
+
+        def vstore(val, ptr, off, ty=vty):
+            p = builder.gep(ptr, [off])
+            builder.store(val, builder.bitcast(p, ty.as_pointer()), align=4)
+
+        def zrow(j, v):
+            return vload(zp, builder.add(builder.mul(j, ir.Constant(i64, _LANES)),
+                                         ir.Constant(i64, W * v)))
+
+        def exp32(x):
+            x0 = x
+            x = builder.select(builder.fcmp_ordered(">", x, cf(_EXP["lo"])), x, cf(_EXP["lo"]))
+            n = builder.call(floor, [builder.call(fma, [x, cf(_EXP["log2e"]), cf(0.5)])])
+            neg_n = builder.fneg(n)
+            r = builder.call(fma, [neg_n, cf(_EXP["ln2_hi"]), x])
+            r = builder.call(fma, [neg_n, cf(_EXP["ln2_lo"]), r])
+            zz = builder.fmul(r, r)
+            p0, p1, p2, p3, p4, p5 = _EXP["p"]
+            p = builder.call(fma, [cf(p0), r, cf(p1)])
+            for c in (p2, p3, p4, p5):
+                p = builder.call(fma, [p, r, cf(c)])
+            p = builder.fadd(builder.call(fma, [p, zz, r]), cf(1.0))
+            e_bits = builder.shl(builder.add(builder.fptosi(n, ity), ci(127)), ci(23))
+            e = builder.fmul(p, builder.bitcast(e_bits, vty))
+            return builder.select(builder.fcmp_ordered("==", x0, x0), e, x0)
+
+        one = ir.Constant(i64, 1)
+        zero64 = ir.Constant(i64, 0)
+        labels = [vload(yp, builder.add(y_off_, ir.Constant(i64, W * v)), ity) for v in range(V)]
+
+        # Pass 1: maximum, its first index, finiteness.
+        pre = builder.block
+        m0 = [zrow(zero64, v) for v in range(V)]
+        c0 = [builder.fmul(m, cf(0.0)) for m in m0]
+        b0 = [ci(0)] * V
+        loop1 = builder.append_basic_block("smx.max")
+        done1 = builder.append_basic_block("smx.max_done")
+        builder.cbranch(builder.icmp_signed(">", n_out_, one), loop1, done1)
+        builder.position_at_end(loop1)
+        j = builder.phi(i64)
+        m_phi = [builder.phi(vty) for _ in range(V)]
+        c_phi = [builder.phi(vty) for _ in range(V)]
+        b_phi = [builder.phi(ity) for _ in range(V)]
+        jv = builder.trunc(j, i32)
+        jvec = builder.shuffle_vector(builder.insert_element(ir.Constant(ity, ir.Undefined), jv,
+                                                             ir.Constant(i32, 0)),
+                                      ir.Constant(ity, ir.Undefined), lane0)
+        m1, c1, b1 = [], [], []
+        for v in range(V):
+            zj = zrow(j, v)
+            gt = builder.fcmp_ordered(">", zj, m_phi[v])
+            b1.append(builder.select(gt, jvec, b_phi[v]))
+            m1.append(builder.select(gt, zj, m_phi[v]))
+            c1.append(builder.fadd(c_phi[v], builder.fmul(zj, cf(0.0))))
+        j1 = builder.add(j, one)
+        end1 = builder.block
+        j.add_incoming(one, pre)
+        j.add_incoming(j1, end1)
+        for v in range(V):
+            m_phi[v].add_incoming(m0[v], pre)
+            m_phi[v].add_incoming(m1[v], end1)
+            c_phi[v].add_incoming(c0[v], pre)
+            c_phi[v].add_incoming(c1[v], end1)
+            b_phi[v].add_incoming(b0[v], pre)
+            b_phi[v].add_incoming(b1[v], end1)
+        builder.cbranch(builder.icmp_signed("<", j1, n_out_), loop1, done1)
+        builder.position_at_end(done1)
+        mx = [builder.phi(vty) for _ in range(V)]
+        ck = [builder.phi(vty) for _ in range(V)]
+        bs = [builder.phi(ity) for _ in range(V)]
+        for v in range(V):
+            for phi, a0, a1 in ((mx[v], m0[v], m1[v]), (ck[v], c0[v], c1[v]),
+                                (bs[v], b0[v], b1[v])):
+                phi.add_incoming(a0, pre)
+                phi.add_incoming(a1, end1)
+
+        # Pass 2: the exponentials' sums and the label's logit.
+        pre2 = builder.block
+        loop2 = builder.append_basic_block("smx.exp")
+        done2 = builder.append_basic_block("smx.exp_done")
+        zero_v = cf(0.0)
+        builder.branch(loop2)
+        builder.position_at_end(loop2)
+        j = builder.phi(i64)
+        s_phi = [builder.phi(vty) for _ in range(V)]
+        s2_phi = [builder.phi(vty) for _ in range(V)]
+        l_phi = [builder.phi(vty) for _ in range(V)]
+        jv = builder.trunc(j, i32)
+        jvec = builder.shuffle_vector(builder.insert_element(ir.Constant(ity, ir.Undefined), jv,
+                                                             ir.Constant(i32, 0)),
+                                      ir.Constant(ity, ir.Undefined), lane0)
+        s1, s21, l1 = [], [], []
+        for v in range(V):
+            d = builder.fsub(zrow(j, v), mx[v])
+            e = exp32(d)
+            s1.append(builder.fadd(s_phi[v], e))
+            ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, zero_v)
+            s21.append(builder.call(fma, [ee, ee, s2_phi[v]]))
+            l1.append(builder.select(builder.icmp_signed("==", labels[v], jvec), d, l_phi[v]))
+        j1 = builder.add(j, one)
+        end2 = builder.block
+        j.add_incoming(zero64, pre2)
+        j.add_incoming(j1, end2)
+        for v in range(V):
+            for phi, a1 in ((s_phi[v], s1[v]), (s2_phi[v], s21[v]), (l_phi[v], l1[v])):
+                phi.add_incoming(zero_v, pre2)
+                phi.add_incoming(a1, end2)
+        builder.cbranch(builder.icmp_signed("<", j1, n_out_), loop2, done2)
+        builder.position_at_end(done2)
+        for v in range(V):
+            off = ir.Constant(i64, W * v)
+            vstore(bs[v], bp, off, ity)
+            vstore(ck[v], cp, off)
+            vstore(s1[v], sp, off)
+            vstore(s21[v], s2p, off)
+            vstore(l1[v], zlp, off)
+        return context.get_dummy_value()
+
+    return sig, codegen
