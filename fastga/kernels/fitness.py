@@ -55,8 +55,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import activate_block, logits_block, max_width, scratch
-from .intrinsics import softmax_stats
+from .forward import activate_block, hidden_block, logits_block, max_width, scratch
+from .intrinsics import softmax_stats, softmax_tile
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
            "network_softmax_ce", "network_classify", "network_mse", "log_group"]
@@ -72,6 +72,47 @@ _TINY = np.float32(2.0 ** -60)
 
 # Rows of the per-lane float64 accumulators.
 _LOSS, _PROD, _S1, _S2, _HITS = 0, 1, 2, 3, 4
+
+
+#: Softmax outputs up to this many take :func:`softmax_out` (the last layer and
+#: the statistics in registers); more take the last dense layer's block and
+#: :func:`~fastga.kernels.intrinsics.softmax_stats`.
+SOFTMAX_TILE_MAX = 12
+
+(_SMT1, _SMT2, _SMT3, _SMT4, _SMT5, _SMT6, _SMT7, _SMT8, _SMT9, _SMT10, _SMT11,
+ _SMT12) = (softmax_tile(n) for n in range(1, SOFTMAX_TILE_MAX + 1))
+
+
+@njit(cache=True)
+def softmax_out(n_out, w, w_off, h, n_k, b_off, y, y_off, best, chk, se, se2, zl):
+    """The softmax layer's logits from the last hidden block ``h`` and their
+    statistics (:func:`~fastga.kernels.intrinsics.softmax_tile`), for
+    ``1 <= n_out <= SOFTMAX_TILE_MAX``."""
+    args = (w, w_off, h, n_k, w, b_off, y, y_off, _TINY, best, chk, se, se2, zl)
+    if n_out == 10:
+        _SMT10(*args)
+    elif n_out == 2:
+        _SMT2(*args)
+    elif n_out == 1:
+        _SMT1(*args)
+    elif n_out == 3:
+        _SMT3(*args)
+    elif n_out == 4:
+        _SMT4(*args)
+    elif n_out == 5:
+        _SMT5(*args)
+    elif n_out == 6:
+        _SMT6(*args)
+    elif n_out == 7:
+        _SMT7(*args)
+    elif n_out == 8:
+        _SMT8(*args)
+    elif n_out == 9:
+        _SMT9(*args)
+    elif n_out == 11:
+        _SMT11(*args)
+    else:
+        _SMT12(*args)
 
 
 @njit(cache=True)
@@ -122,6 +163,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     group = log_group(n_out)
+    tiled = n_layers >= 2 and n_out <= SOFTMAX_TILE_MAX
     for i in range(5):
         acc_i = acc[i]
         for s in range(nl):
@@ -136,15 +178,23 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
         # Maximum, argmax, finiteness, the sums of exp(z - max) and of their
-        # squares, and the label's z - max, on 16-lane vectors. e*e of an e
+        # squares, and the label's z - max, on 16-lane vectors (with the last layer
+        # too where the logits fit in registers). e*e of an e
         # below 2**-63 is a subnormal float32, and every subnormal product
         # costs a microcode assist (~100 cycles); with wide logits most terms
         # are that small. Terms below 2**-60 are flushed from the squares'
         # sum: their squares (< 2**-120) cannot change a sum that reaches 1
         # (the maximum's term).
-        softmax_stats(res, n_out, y_class, b0, _TINY, best, chk, se, se2, zl)
+        if tiled:
+            h = hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
+                             nl)
+            softmax_out(n_out, genome, w_offs[n_layers - 1], h, sizes[n_layers - 1],
+                        b_offs[n_layers - 1], y_class, b0, best, chk, se, se2, zl)
+        else:
+            res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
+                               nl)
+            softmax_stats(res, n_out, y_class, b0, _TINY, best, chk, se, se2, zl)
         yb = y_class[b0:b0 + nl]
         if n_valid == nl:  # the same sums as below, without the masks
             for s in range(nl):
@@ -154,7 +204,8 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
                 lsum[s] += np.float64(chk[s] - zl[s])
                 s1v[s] += t * inv
                 s2v[s] += np.float64(se2[s]) * inv * inv
-                hitv[s] += 1.0 if best[s] == yb[s] and chk[s] == _F0 else 0.0
+                hit = (best[s] == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
+                hitv[s] += np.float64(hit)
             n_valid = 0
         for s in range(n_valid):
             valid = s < n_valid

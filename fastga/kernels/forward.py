@@ -29,8 +29,9 @@ from numba import njit
 from ..spec import LEAKY_SLOPE
 from .intrinsics import TILE_VECTORS, VECTOR_LANES, address, dense_tile, i32_as_f32, prefetch
 
-__all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles", "dense_block",
-           "logits_block", "max_width", "gather_first_layer", "forward_epilogue"]
+__all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles",
+           "dense_block", "logits_block", "hidden_block", "layers_block", "max_width",
+           "gather_first_layer", "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
 #: samples of one :func:`~fastga.kernels.intrinsics.dense_tile`.
@@ -226,7 +227,28 @@ def dense_block(genome, w_off, b_off, n_in, n_out, a, z, relu):
 
 @njit(cache=True, fastmath={"contract"})
 def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
-    """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``.
+    """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``,
+    see :func:`layers_block`."""
+    return layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl,
+                        sizes.shape[0] - 1)
+
+
+@njit(cache=True, fastmath={"contract"})
+def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
+    """Activations of the last hidden layer of network ``r`` (at least two layers)
+    on samples ``b0 .. b0+LANES``, see :func:`layers_block`."""
+    n_hidden = sizes.shape[0] - 2
+    h = layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl,
+                     n_hidden)
+    if acts[n_hidden - 1] != _RELU:
+        activate_block(h, sizes[n_hidden], acts[n_hidden - 1], tmp, nl)
+    return h
+
+
+@njit(cache=True, fastmath={"contract"})
+def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl, n_dense):
+    """Pre-activations of layer ``n_dense`` (1 = the first) of network ``r`` on
+    samples ``b0 .. b0+LANES``.
 
     ``direct`` False: ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias
     yet), the first-layer GEMM's product. ``direct`` True: ``hT`` is the
@@ -237,7 +259,6 @@ def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     too, where it is the output activation: applying it again is a no-op).
     """
     h1 = sizes[1]
-    n_layers = sizes.shape[0] - 1
     relu = acts[0] == _RELU
     if direct:
         dense_tiles(genome, w_offs[0], h1, h1, hT, b0, hT.shape[1], sizes[0], genome, b_offs[0],
@@ -269,7 +290,7 @@ def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
             else:
                 for s in range(nl):
                     aj[s] = hj[s] + bj
-    for layer in range(1, n_layers):
+    for layer in range(1, n_dense):
         if acts[layer - 1] != _RELU:
             activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
         dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z,

@@ -16,7 +16,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "TILE_VECTORS",
+__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "softmax_tile", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -225,6 +225,33 @@ _EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.1
                1.6666665459e-1, 5.0000001201e-1))
 
 
+def _exp32_ir(builder, x, fma, floor):
+    """IR of :func:`fastga.kernels.forward.exp32_nonpos` on a <16 x float>, with
+    the fused multiply-adds Numba's ``contract`` makes of it."""
+    vty = x.type
+    ity = ir.VectorType(ir.IntType(32), vty.count)
+
+    def cf(c):
+        return ir.Constant(vty, [float(np.float32(c))] * vty.count)
+
+    x0 = x
+    x = builder.select(builder.fcmp_ordered(">", x, cf(_EXP["lo"])), x, cf(_EXP["lo"]))
+    n = builder.call(floor, [builder.call(fma, [x, cf(_EXP["log2e"]), cf(0.5)])])
+    neg_n = builder.fneg(n)
+    r = builder.call(fma, [neg_n, cf(_EXP["ln2_hi"]), x])
+    r = builder.call(fma, [neg_n, cf(_EXP["ln2_lo"]), r])
+    zz = builder.fmul(r, r)
+    p0, p1, p2, p3, p4, p5 = _EXP["p"]
+    p = builder.call(fma, [cf(p0), r, cf(p1)])
+    for c in (p2, p3, p4, p5):
+        p = builder.call(fma, [p, r, cf(c)])
+    p = builder.fadd(builder.call(fma, [p, zz, r]), cf(1.0))
+    bits = builder.shl(builder.add(builder.fptosi(n, ity), ir.Constant(ity, [127] * vty.count)),
+                       ir.Constant(ity, [23] * vty.count))
+    e = builder.fmul(p, builder.bitcast(bits, vty))
+    return builder.select(builder.fcmp_ordered("==", x0, x0), e, x0)
+
+
 @intrinsic
 def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
     """Per-sample softmax statistics of a block of logits, in registers.
@@ -302,21 +329,7 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
                                          ir.Constant(i64, W * v)))
 
         def exp32(x):
-            x0 = x
-            x = builder.select(builder.fcmp_ordered(">", x, cf(_EXP["lo"])), x, cf(_EXP["lo"]))
-            n = builder.call(floor, [builder.call(fma, [x, cf(_EXP["log2e"]), cf(0.5)])])
-            neg_n = builder.fneg(n)
-            r = builder.call(fma, [neg_n, cf(_EXP["ln2_hi"]), x])
-            r = builder.call(fma, [neg_n, cf(_EXP["ln2_lo"]), r])
-            zz = builder.fmul(r, r)
-            p0, p1, p2, p3, p4, p5 = _EXP["p"]
-            p = builder.call(fma, [cf(p0), r, cf(p1)])
-            for c in (p2, p3, p4, p5):
-                p = builder.call(fma, [p, r, cf(c)])
-            p = builder.fadd(builder.call(fma, [p, zz, r]), cf(1.0))
-            e_bits = builder.shl(builder.add(builder.fptosi(n, ity), ci(127)), ci(23))
-            e = builder.fmul(p, builder.bitcast(e_bits, vty))
-            return builder.select(builder.fcmp_ordered("==", x0, x0), e, x0)
+            return _exp32_ir(builder, x, fma, floor)
 
         one = ir.Constant(i64, 1)
         zero64 = ir.Constant(i64, 0)
@@ -411,3 +424,148 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+_softmax_tiles = {}
+
+#: Most outputs of :func:`softmax_tile` (its accumulators, one register each).
+MAX_SOFTMAX_OUTPUTS = 16
+
+
+def softmax_tile(n_out):
+    """The intrinsic ``tile(w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl)``
+    for a softmax output layer of ``n_out`` (1-16) units, made once per ``n_out``.
+
+    The last dense layer and :func:`softmax_stats` at once, the logits never
+    leaving the registers: for each 16-sample vector of the block it computes
+    ``z_j = b[b_off + j] + sum_k x[k, s] w[w_off + k * n_out + j]`` (``x`` a
+    (rows, LANES) float32 block, the sum in the order of ``k``, one fused
+    multiply-add per step, as :func:`dense_tile`), then the statistics of
+    :func:`softmax_stats` of those ``z``, written to the (LANES,) outputs.
+    Nothing is checked: the caller guarantees the indices and ``n_k >= 1``.
+    """
+    n_out = int(n_out)
+    if n_out not in _softmax_tiles:
+        _softmax_tiles[n_out] = _make_softmax_tile(n_out)
+    return _softmax_tiles[n_out]
+
+
+def _make_softmax_tile(R):
+    V = TILE_VECTORS
+    W = VECTOR_LANES
+
+    @intrinsic
+    def tile(typingctx, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl):
+        for a in (w, x, b, chk, se, se2, zl):
+            if not (isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"):
+                return None
+        for a in (y, best):
+            if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
+                return None
+        ip = types.intp
+        sig = types.void(w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            (w_, w_off_, x_, nk_, b_, b_off_, y_, y_off_, tiny_, best_, chk_, se_, se2_,
+             zl_) = args
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            wp, xp, bp, yp, bestp, chkp, sep, se2p, zlp = (data(i) for i in
+                                                           (0, 2, 4, 6, 9, 10, 11, 12, 13))
+            f32 = ir.FloatType()
+            i32 = ir.IntType(32)
+            i64 = ir.IntType(64)
+            vty = ir.VectorType(f32, W)
+            ity = ir.VectorType(i32, W)
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vty, [vty] * 3), "llvm.fma.v16f32")
+            floor = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vty, [vty]), "llvm.floor.v16f32")
+            lane0 = ir.Constant(ity, [0] * W)
+
+            def splat(scalar, ty=vty):
+                u = ir.Constant(ty, ir.Undefined)
+                return builder.shuffle_vector(
+                    builder.insert_element(u, scalar, ir.Constant(i32, 0)), u, lane0)
+
+            def const(n):
+                return ir.Constant(i64, n)
+
+            def cf(c):
+                return ir.Constant(vty, [float(c)] * W)
+
+            def at(ptr, off, ty=vty):
+                return builder.bitcast(builder.gep(ptr, [off]), ty.as_pointer())
+
+            bias = [splat(builder.load(builder.gep(bp, [builder.add(b_off_, const(j))])))
+                    for j in range(R)]
+            tiny_v = splat(tiny_)
+            entry = builder.block
+            vloop = builder.append_basic_block("smt.v")
+            kloop = builder.append_basic_block("smt.k")
+            kdone = builder.append_basic_block("smt.stats")
+            exit_ = builder.append_basic_block("smt.exit")
+            builder.branch(vloop)
+
+            builder.position_at_end(vloop)
+            v = builder.phi(i64)
+            voff = builder.mul(v, const(W))
+            builder.branch(kloop)
+
+            builder.position_at_end(kloop)
+            k = builder.phi(i64)
+            acc = [builder.phi(vty) for _ in range(R)]
+            xv = builder.load(at(xp, builder.add(builder.mul(k, const(_LANES)), voff)), align=4)
+            wrow = builder.add(w_off_, builder.mul(k, const(R)))
+            new = [builder.call(fma, [xv, splat(builder.load(builder.gep(
+                wp, [builder.add(wrow, const(j))]))), acc[j]]) for j in range(R)]
+            k_next = builder.add(k, const(1))
+            k.add_incoming(const(0), vloop)
+            k.add_incoming(k_next, kloop)
+            for j in range(R):
+                acc[j].add_incoming(bias[j], vloop)
+                acc[j].add_incoming(new[j], kloop)
+            builder.cbranch(builder.icmp_signed("<", k_next, nk_), kloop, kdone)
+
+            builder.position_at_end(kdone)
+            zs = new
+            label = builder.load(at(yp, builder.add(y_off_, voff), ity), align=4)
+            m = zs[0]
+            chk = builder.fmul(zs[0], cf(0.0))
+            bst = ir.Constant(ity, [0] * W)
+            for j in range(1, R):
+                gt = builder.fcmp_ordered(">", zs[j], m)
+                bst = builder.select(gt, ir.Constant(ity, [j] * W), bst)
+                m = builder.select(gt, zs[j], m)
+                chk = builder.fadd(chk, builder.fmul(zs[j], cf(0.0)))
+            sv = cf(0.0)
+            s2v = cf(0.0)
+            zlv = cf(0.0)
+            for j in range(R):
+                d = builder.fsub(zs[j], m)
+                e = _exp32_ir(builder, d, fma, floor)
+                sv = builder.fadd(sv, e)
+                ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, cf(0.0))
+                s2v = builder.call(fma, [ee, ee, s2v])
+                zlv = builder.select(builder.icmp_signed("==", label, ir.Constant(ity, [j] * W)),
+                                     d, zlv)
+            builder.store(bst, at(bestp, voff, ity), align=4)
+            builder.store(chk, at(chkp, voff), align=4)
+            builder.store(sv, at(sep, voff), align=4)
+            builder.store(s2v, at(se2p, voff), align=4)
+            builder.store(zlv, at(zlp, voff), align=4)
+            v_next = builder.add(v, const(1))
+            v.add_incoming(const(0), entry)
+            v.add_incoming(v_next, kdone)
+            builder.cbranch(builder.icmp_signed("<", v_next, const(V)), vloop, exit_)
+
+            builder.position_at_end(exit_)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    tile.__name__ = f"softmax_tile_{R}"
+    return tile
