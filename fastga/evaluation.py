@@ -189,10 +189,17 @@ def _pipeline(spec, genomes, rows, X, ws, epilogue):
     n_samples, n_in = X.shape
     h1 = spec.sizes[1]
     if is_direct(n_in, n_samples):
-        XT = ws.get("XT", (n_in, padded(n_samples)))
-        XT[:, :n_samples] = X.T
-        XT[:, n_samples:] = 0
-        run_rows(lambda lo, hi: epilogue(XT, True, lo, hi), rows.shape[0])
+        # The inputs in blocks of LANES samples, each block transposed and
+        # contiguous: (n_blocks * n_in, LANES), see kernels.forward.layers_block.
+        n_blocks = padded(n_samples) // LANES
+        XB = ws.get("X_blocks", (n_blocks, n_in, LANES))
+        full = n_samples // LANES
+        XB[:full] = X[:full * LANES].reshape(full, LANES, n_in).transpose(0, 2, 1)
+        if full < n_blocks:
+            XB[full] = 0
+            XB[full, :, :n_samples - full * LANES] = X[full * LANES:].T
+        XB2 = XB.reshape(n_blocks * n_in, LANES)
+        run_rows(lambda lo, hi: epilogue(XB2, True, lo, hi), rows.shape[0])
         return
     Xp = _pad_rows(ws, "X_pad", X, padded(n_samples))
     XT = Xp.T

@@ -22,7 +22,8 @@ networks out to threads. Their arguments:
 hT : float32 (len(rows) * sizes[1], Bp)
     First-layer products, see :func:`fastga.kernels.forward.forward_epilogue`;
     ``Bp`` is ``n_samples`` rounded up to a multiple of ``LANES``. With
-    ``direct``, the inputs instead, transposed and padded, (n_in, Bp).
+    ``direct``, the inputs instead, in blocks (see
+    :func:`fastga.kernels.forward.layers_block`).
 direct : bool
     Whether the first layer is computed from the inputs in the kernel.
 genomes : float32 (P, n_params); rows : int64 (R,)
@@ -83,7 +84,7 @@ SOFTMAX_TILE_MAX = 12
  _SMT12) = (softmax_tile(n) for n in range(1, SOFTMAX_TILE_MAX + 1))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_out(n_out, w, w_off, h, n_k, b_off, y, y_off, best, chk, se, se2, zl):
     """The softmax layer's logits from the last hidden block ``h`` and their
     statistics (:func:`~fastga.kernels.intrinsics.softmax_tile`), for
@@ -115,7 +116,7 @@ def softmax_out(n_out, w, w_off, h, n_k, b_off, y, y_off, best, chk, se, se2, zl
         _SMT12(*args)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log_group(n_out):
     """Samples per lane whose softmax sums (each in [1, n_out]) are multiplied before one log.
 
@@ -127,7 +128,7 @@ def log_group(n_out):
     return max(1, min(64, k))
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def argmax_block(res, n_out, mx, best, chk, nl):
     """``best[s]``: index of the first maximum of ``res[:n_out, s]``; ``mx[s]``: its value;
     ``chk[s]``: 0 if every output of sample ``s`` is finite, else NaN."""
@@ -147,7 +148,7 @@ def argmax_block(res, n_out, mx, best, chk, nl):
             chk[s] += v * _F0
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
                        a, z, tmp, se, se2, zl, chk, best, acc):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
@@ -232,7 +233,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     return loss, hits, s1, s2
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
     """Like :func:`network_softmax_ce` for any output activation: cross-entropy
     ``-log(max(p_y, 1e-7))`` of the activated outputs."""
@@ -271,7 +272,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     return _lane_sums(acc, nl)
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
     """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network."""
     n_blocks = (n_samples + nl - 1) // nl
@@ -300,7 +301,7 @@ def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_s
     return _lane_sums(acc, nl)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lane_sums(acc, nl):
     loss = 0.0
     hits = 0.0
@@ -314,7 +315,7 @@ def _lane_sums(acc, nl):
     return loss, hits, s1, s2
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                      loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
@@ -331,8 +332,8 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     best = scratch(1, lanes, np.int32)[0]
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
-        loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
-                                                acts, y, n_samples, lanes, a, z, tmp, se,
+        loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs,
+                                                b_offs, acts, y, n_samples, lanes, a, z, tmp, se,
                                                 se2, zl, chk, best, acc)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
@@ -340,7 +341,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
         moments_out[r, 1] = s2
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                    loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
@@ -354,7 +355,7 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
         moments_out[r, 1] = s2
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
               loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;

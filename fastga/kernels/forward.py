@@ -63,7 +63,7 @@ _EXP_LO = np.float32(-87.0)
 _EXP_HI = np.float32(88.3)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def scratch(n_rows, n_cols, dtype=np.float32):
     """An uninitialised (n_rows, n_cols) block of a 4-byte ``dtype`` whose data
     start on an :data:`ALIGN`-byte boundary (NumPy and Numba align to 16 or
@@ -74,7 +74,7 @@ def scratch(n_rows, n_cols, dtype=np.float32):
     return buf[off:off + n].reshape((n_rows, n_cols))
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def exp32_nonpos(x):
     """:func:`exp32` of an ``x <= 88.3`` (or NaN), the same value, without the
     upper clamp and the overflow select (a softmax's ``z - max z``; also the
@@ -96,7 +96,7 @@ def exp32_nonpos(x):
     return e if x0 == x0 else x0
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def exp32(x):
     """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
 
@@ -109,7 +109,7 @@ def exp32(x):
     return e if x == x else x  # ... and comes out as itself
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def activate_block(v, n, act, tmp, nl):
     """Apply activation ``act`` in place to rows ``v[:n]`` of a block (n, LANES).
 
@@ -173,7 +173,7 @@ _TILE1, _TILE2, _TILE3, _TILE4, _TILE5, _TILE6 = (dense_tile(n) for n in range(1
 MAX_TILE_ROWS = 6
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tile(n, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, relu):
     if n == 6:
         _TILE6(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
@@ -189,7 +189,7 @@ def _tile(n, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, relu):
         _TILE1(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
     """``out[r, s] = sum_k x[k, s] w[k, r] + b[r]`` (then ReLU if ``relu``) for
     ``r < n_rows`` and the ``LANES`` samples ``s`` of a block.
@@ -214,7 +214,7 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
         r0 += n
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dense_block(genome, w_off, b_off, n_in, n_out, a, z, relu):
     """``z[:n_out] = W.T @ a[:n_in] + b`` (then ReLU if ``relu``) for a block of
     ``LANES`` samples; ``W`` is the genome's (n_in, n_out) matrix at ``w_off``.
@@ -225,7 +225,7 @@ def dense_block(genome, w_off, b_off, n_in, n_out, a, z, relu):
     dense_tiles(genome, w_off, n_out, n_out, a, 0, LANES, n_in, genome, b_off, z, relu)
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``,
     see :func:`layers_block`."""
@@ -233,7 +233,7 @@ def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
                         sizes.shape[0] - 1)
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Activations of the last hidden layer of network ``r`` (at least two layers)
     on samples ``b0 .. b0+LANES``, see :func:`layers_block`."""
@@ -245,15 +245,20 @@ def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     return h
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl, n_dense):
     """Pre-activations of layer ``n_dense`` (1 = the first) of network ``r`` on
     samples ``b0 .. b0+LANES``.
 
     ``direct`` False: ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias
     yet), the first-layer GEMM's product. ``direct`` True: ``hT`` is the
-    inputs, transposed and padded, ``(n_in, Bp)``, and the first layer is
-    computed here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
+    inputs, padded and in blocks, ``(Bp // LANES * n_in, LANES)``: rows
+    ``blk * n_in .. (blk + 1) * n_in - 1`` are block ``blk``'s inputs,
+    transposed (``hT[blk * n_in + i, s] = X[blk * LANES + s, i]``), so each
+    block reads 64-byte lines in order, which the hardware prefetches (rows
+    of one (n_in, Bp) matrix are a 4-KB-plus stride apart, which it does not
+    follow: the digits shape ran 8% slower so); the first layer is computed
+    here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
     are (width, LANES) scratch blocks; the one returned holds the logits. A
     ReLU is applied in the same pass as the layer it follows (the last layer's
     too, where it is the output activation: applying it again is a no-op).
@@ -261,8 +266,9 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     h1 = sizes[1]
     relu = acts[0] == _RELU
     if direct:
-        dense_tiles(genome, w_offs[0], h1, h1, hT, b0, hT.shape[1], sizes[0], genome, b_offs[0],
-                    a, relu)
+        # The block's inputs: (n_in, LANES), contiguous (see :func:`logits_block`).
+        dense_tiles(genome, w_offs[0], h1, h1, hT, b0 * sizes[0], nl, sizes[0], genome,
+                    b_offs[0], a, relu)
     else:
         row = r * h1
         b0ff = b_offs[0]
@@ -299,7 +305,7 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def max_width(sizes):
     width = 0
     for s in sizes:
@@ -307,7 +313,7 @@ def max_width(sizes):
     return width
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
     """Copy the first-layer weights of ``genomes[rows[lo:hi]]``, transposed, one above the other.
 
@@ -324,7 +330,7 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
                 dst[i] = src[i * n_out + j]
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
     :func:`forward_epilogue`."""
@@ -346,7 +352,7 @@ def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, l
                 out_r[b0 + s, j] = res[j, s]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo,
                      hi):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
@@ -357,7 +363,7 @@ def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out
         ``panel @ X.T`` where ``panel`` comes from :func:`gather_first_layer`
         and ``Bp`` is the number of samples rounded up to a multiple of
         :data:`LANES` (padded samples are ignored); or, with ``direct``, the
-        inputs themselves, transposed and padded, ``(n_in, Bp)``.
+        inputs themselves in blocks, see :func:`layers_block`.
     direct : bool
         Whether the first layer is computed here from the inputs (see
         :func:`logits_block`) instead of read from a product.
