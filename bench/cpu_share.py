@@ -37,7 +37,7 @@ from bench.test_bench_forward import FULL_SHAPES, IDS, flops, fused_inputs  # no
 def _steps(d):
     """The gather, GEMM and epilogue of ``d``'s fused evaluation, each over all pieces."""
     from fastga import evaluation as ev
-    from fastga.kernels.fitness import fused_softmax_ce
+    from fastga.kernels.fitness import fused_softmax_ce, softmax_tile_outputs
     from fastga.kernels.forward import LANES, gather_first_layer
 
     pop, X, y, rows = d["pop"], d["X"], d["y"], d["rows"]
@@ -69,7 +69,8 @@ def _steps(d):
         for (lo, hi), hT in zip(pieces, hTs):
             fused_softmax_ce(hT, False, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets,
                              spec.b_offsets, spec.act_codes, y_pad, n_samples, loss[lo:hi],
-                             acc[lo:hi], mom[lo:hi], LANES, 0, hi - lo)
+                             acc[lo:hi], mom[lo:hi], LANES, 0, hi - lo,
+                             softmax_tile_outputs(spec.sizes))
 
     gather()
     gemm()

@@ -18,7 +18,8 @@ import threading
 
 import numpy as np
 
-from .kernels.fitness import METRICS, fused_classify, fused_mse, fused_softmax_ce
+from .kernels.fitness import (METRICS, fused_classify, fused_mse, fused_softmax_ce,
+                              softmax_tile_outputs)
 from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
@@ -268,11 +269,16 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     n_samples = X.shape[0]
     n_pad = padded(n_samples)
     # One kernel per metric: a run compiles only the one it uses.
+    extra = ()
     if code == 2:
         kernel = fused_mse
         y_pad = _pad_rows(ws, "y_pad", np.ascontiguousarray(y, dtype=np.float32), n_pad)
     else:
-        kernel = fused_softmax_ce if spec.activations[-1] == "softmax" else fused_classify
+        if spec.activations[-1] == "softmax":
+            kernel = fused_softmax_ce
+            extra = (softmax_tile_outputs(spec.sizes),)
+        else:
+            kernel = fused_classify
         y_pad = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
     n = rows.shape[0]
     loss = np.empty(n, dtype=np.float64)
@@ -281,7 +287,7 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     def epilogue(hT, direct, lo, hi):
         kernel(hT, direct, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets, spec.b_offsets,
                spec.act_codes, y_pad, n_samples, loss[lo:hi], acc[lo:hi], moments[lo:hi], LANES,
-               0, hi - lo)
+               0, hi - lo, *extra)
 
     _pipeline(spec, genomes, rows, X, ws, epilogue)
     return loss, acc, moments

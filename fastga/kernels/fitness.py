@@ -57,10 +57,10 @@ import numpy as np
 from numba import njit
 
 from .forward import activate_block, hidden_block, logits_block, max_width, scratch
-from .intrinsics import softmax_stats, softmax_tile
+from .intrinsics import MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
-           "network_softmax_ce", "network_classify", "network_mse", "log_group"]
+           "network_softmax_ce", "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
 
 #: Metric names and codes. Every metric reports a loss-like value and the
 #: accuracy (classification metrics only); the driver turns them into fitness.
@@ -75,45 +75,12 @@ _TINY = np.float32(2.0 ** -60)
 _LOSS, _PROD, _S1, _S2, _HITS = 0, 1, 2, 3, 4
 
 
-#: Softmax outputs up to this many take :func:`softmax_out` (the last layer and
-#: the statistics in registers); more take the last dense layer's block and
-#: :func:`~fastga.kernels.intrinsics.softmax_stats`.
-SOFTMAX_TILE_MAX = 12
-
-(_SMT1, _SMT2, _SMT3, _SMT4, _SMT5, _SMT6, _SMT7, _SMT8, _SMT9, _SMT10, _SMT11,
- _SMT12) = (softmax_tile(n) for n in range(1, SOFTMAX_TILE_MAX + 1))
-
-
-@njit(cache=True, error_model="numpy")
-def softmax_out(n_out, w, w_off, h, n_k, b_off, y, y_off, best, chk, se, se2, zl):
-    """The softmax layer's logits from the last hidden block ``h`` and their
-    statistics (:func:`~fastga.kernels.intrinsics.softmax_tile`), for
-    ``1 <= n_out <= SOFTMAX_TILE_MAX``."""
-    args = (w, w_off, h, n_k, w, b_off, y, y_off, _TINY, best, chk, se, se2, zl)
-    if n_out == 10:
-        _SMT10(*args)
-    elif n_out == 2:
-        _SMT2(*args)
-    elif n_out == 1:
-        _SMT1(*args)
-    elif n_out == 3:
-        _SMT3(*args)
-    elif n_out == 4:
-        _SMT4(*args)
-    elif n_out == 5:
-        _SMT5(*args)
-    elif n_out == 6:
-        _SMT6(*args)
-    elif n_out == 7:
-        _SMT7(*args)
-    elif n_out == 8:
-        _SMT8(*args)
-    elif n_out == 9:
-        _SMT9(*args)
-    elif n_out == 11:
-        _SMT11(*args)
-    else:
-        _SMT12(*args)
+def softmax_tile_outputs(sizes):
+    """``tile_out`` of :func:`fused_softmax_ce` for a network of layer ``sizes``:
+    ``(0,) * n_outputs`` where the network has a hidden layer and at most
+    ``MAX_SOFTMAX_TILE`` outputs, else ``()``."""
+    n_out = int(sizes[-1])
+    return (0,) * n_out if len(sizes) >= 3 and n_out <= MAX_SOFTMAX_TILE else ()
 
 
 @njit(cache=True, error_model="numpy")
@@ -150,7 +117,7 @@ def argmax_block(res, n_out, mx, best, chk, nl):
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
-                       a, z, tmp, se, se2, zl, chk, best, acc):
+                       a, z, tmp, se, se2, zl, chk, best, acc, tile_out):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
     softmax output, cross-entropy taken from the logits (see the module docstring).
 
@@ -164,7 +131,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     group = log_group(n_out)
-    tiled = n_layers >= 2 and n_out <= SOFTMAX_TILE_MAX
+    tiled = len(tile_out) > 0
     for i in range(5):
         acc_i = acc[i]
         for s in range(nl):
@@ -190,8 +157,8 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
         if tiled:
             h = hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
                              nl)
-            softmax_out(n_out, genome, w_offs[n_layers - 1], h, sizes[n_layers - 1],
-                        b_offs[n_layers - 1], y_class, b0, best, chk, se, se2, zl)
+            softmax_tile(tile_out, genome, w_offs[n_layers - 1], h, sizes[n_layers - 1], genome,
+                         b_offs[n_layers - 1], y_class, b0, _TINY, best, chk, se, se2, zl)
         else:
             res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
                                nl)
@@ -317,9 +284,16 @@ def _lane_sums(acc, nl):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-                     loss_out, acc_out, moments_out, lanes, lo, hi):
+                     loss_out, acc_out, moments_out, lanes, lo, hi, tile_out):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
-    output, from the logits; ``y`` holds int32 labels (see the module docstring)."""
+    output, from the logits; ``y`` holds int32 labels (see the module docstring).
+
+    ``tile_out`` (see :func:`softmax_tile_outputs`): a tuple of as many zeros as
+    there are outputs, for the output layer and its softmax statistics in
+    registers (:func:`~fastga.kernels.intrinsics.softmax_tile`), or ``()``.
+    Its length is part of its type, so the kernel is compiled, and cached,
+    for the one number of outputs a run uses, instead of with a branch for
+    every possible number (compile time)."""
     width = max_width(sizes)
     a = scratch(width, lanes)
     z = scratch(width, lanes)
@@ -334,7 +308,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs,
                                                 b_offs, acts, y, n_samples, lanes, a, z, tmp, se,
-                                                se2, zl, chk, best, acc)
+                                                se2, zl, chk, best, acc, tile_out)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1

@@ -30,7 +30,7 @@ from ..spec import LEAKY_SLOPE
 from .intrinsics import TILE_VECTORS, VECTOR_LANES, address, dense_tile, i32_as_f32, prefetch
 
 __all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles",
-           "dense_block", "logits_block", "hidden_block", "layers_block", "max_width",
+           "logits_block", "hidden_block", "layers_block", "max_width",
            "gather_first_layer", "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
@@ -166,20 +166,16 @@ def activate_block(v, n, act, tmp, nl):
                 vj[s] *= t[s]
 
 
-_TILE1, _TILE2, _TILE3, _TILE4, _TILE5, _TILE6 = (dense_tile(n) for n in range(1, 7))
+_TILE1, _TILE2, _TILE3, _TILE4 = (dense_tile(n) for n in range(1, 5))
 
 #: Most output rows of one tile: 6 rows x 4 vectors are 24 accumulators, of
 #: the 32 AVX-512 registers.
-MAX_TILE_ROWS = 6
+MAX_TILE_ROWS = 4
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _tile(n, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, relu):
-    if n == 6:
-        _TILE6(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
-    elif n == 5:
-        _TILE5(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
-    elif n == 4:
+    if n == 4:
         _TILE4(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
     elif n == 3:
         _TILE3(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
@@ -189,7 +185,7 @@ def _tile(n, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, relu):
         _TILE1(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
     """``out[r, s] = sum_k x[k, s] w[k, r] + b[r]`` (then ReLU if ``relu``) for
     ``r < n_rows`` and the ``LANES`` samples ``s`` of a block.
@@ -214,18 +210,7 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
         r0 += n
 
 
-@njit(cache=True, error_model="numpy")
-def dense_block(genome, w_off, b_off, n_in, n_out, a, z, relu):
-    """``z[:n_out] = W.T @ a[:n_in] + b`` (then ReLU if ``relu``) for a block of
-    ``LANES`` samples; ``W`` is the genome's (n_in, n_out) matrix at ``w_off``.
-
-    The sum runs over the inputs in order, one fused multiply-add each,
-    starting from the bias (:func:`dense_tiles`).
-    """
-    dense_tiles(genome, w_off, n_out, n_out, a, 0, LANES, n_in, genome, b_off, z, relu)
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
 def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``,
     see :func:`layers_block`."""
@@ -233,7 +218,7 @@ def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
                         sizes.shape[0] - 1)
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
 def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
     """Activations of the last hidden layer of network ``r`` (at least two layers)
     on samples ``b0 .. b0+LANES``, see :func:`layers_block`."""
@@ -255,9 +240,8 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     inputs, padded and in blocks, ``(Bp // LANES * n_in, LANES)``: rows
     ``blk * n_in .. (blk + 1) * n_in - 1`` are block ``blk``'s inputs,
     transposed (``hT[blk * n_in + i, s] = X[blk * LANES + s, i]``), so each
-    block reads 64-byte lines in order, which the hardware prefetches (rows
-    of one (n_in, Bp) matrix are a 4-KB-plus stride apart, which it does not
-    follow: the digits shape ran 8% slower so); the first layer is computed
+    block reads 64-byte lines in order (rows of one (n_in, Bp) matrix would
+    be a 4-KB-plus stride apart); the first layer is computed
     here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
     are (width, LANES) scratch blocks; the one returned holds the logits. A
     ReLU is applied in the same pass as the layer it follows (the last layer's
@@ -265,11 +249,17 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     """
     h1 = sizes[1]
     relu = acts[0] == _RELU
-    if direct:
-        # The block's inputs: (n_in, LANES), contiguous (see :func:`logits_block`).
-        dense_tiles(genome, w_offs[0], h1, h1, hT, b0 * sizes[0], nl, sizes[0], genome,
-                    b_offs[0], a, relu)
-    else:
+    # One call site of dense_tiles for every layer (its tiles are inlined:
+    # compile time): the direct path's first layer reads the block's inputs,
+    # (n_in, LANES) contiguous in ``hT``, the other layers the previous
+    # layer's block.
+    src = hT
+    x_off = b0 * sizes[0]
+    first = 0
+    if not direct:
+        first = 1
+        src = a
+        x_off = 0
         row = r * h1
         b0ff = b_offs[0]
         # The next block's product rows (the next network's first block after
@@ -296,13 +286,17 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
             else:
                 for s in range(nl):
                     aj[s] = hj[s] + bj
-    for layer in range(1, n_dense):
-        if acts[layer - 1] != _RELU:
-            activate_block(a, sizes[layer], acts[layer - 1], tmp, nl)
-        dense_block(genome, w_offs[layer], b_offs[layer], sizes[layer], sizes[layer + 1], a, z,
-                    acts[layer] == _RELU)
         a, z = z, a
-    return a
+    for layer in range(first, n_dense):
+        if layer > 0 and acts[layer - 1] != _RELU:
+            activate_block(src, sizes[layer], acts[layer - 1], tmp, nl)
+        n_out = sizes[layer + 1]
+        dense_tiles(genome, w_offs[layer], n_out, n_out, src, x_off, nl, sizes[layer], genome,
+                    b_offs[layer], a, acts[layer] == _RELU)
+        src = a
+        x_off = 0
+        a, z = z, a
+    return src
 
 
 @njit(cache=True, error_model="numpy")

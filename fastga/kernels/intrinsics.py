@@ -16,7 +16,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "softmax_tile", "TILE_VECTORS",
+__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -120,7 +120,7 @@ def dense_tile(n_rows):
     accumulators stay in registers over the whole loop; each step loads
     ``TILE_VECTORS`` vectors of ``x`` and broadcasts ``n_rows`` weights. The
     sum runs in the order of ``k``, one rounding per step: the order of
-    :func:`fastga.kernels.forward.dense_block`. Nothing is checked: the
+    the loops it replaced. Nothing is checked: the
     caller guarantees every index is inside its array.
     """
     n_rows = int(n_rows)
@@ -426,15 +426,20 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
     return sig, codegen
 
 
-_softmax_tiles = {}
 
-#: Most outputs of :func:`softmax_tile` (its accumulators, one register each).
-MAX_SOFTMAX_OUTPUTS = 16
+#: Vectors of samples :func:`softmax_tile` computes at a time (a divisor of
+#: ``TILE_VECTORS``).
+SOFTMAX_TILE_VECTORS = 1
 
 
-def softmax_tile(n_out):
-    """The intrinsic ``tile(w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl)``
-    for a softmax output layer of ``n_out`` (1-16) units, made once per ``n_out``.
+@intrinsic
+def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2,
+                 zl):
+    """``softmax_tile(n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl)``:
+    a softmax output layer of ``len(n_out)`` units, ``n_out`` a tuple, so that
+    the number is part of its type, a compile-time constant: the caller is
+    compiled for the one value in use (see
+    :func:`fastga.kernels.fitness.fused_softmax_ce`); ``()`` does nothing.
 
     The last dense layer and :func:`softmax_stats` at once, the logits never
     leaving the registers: for each 16-sample vector of the block it computes
@@ -444,27 +449,41 @@ def softmax_tile(n_out):
     :func:`softmax_stats` of those ``z``, written to the (LANES,) outputs.
     Nothing is checked: the caller guarantees the indices and ``n_k >= 1``.
     """
-    n_out = int(n_out)
-    if n_out not in _softmax_tiles:
-        _softmax_tiles[n_out] = _make_softmax_tile(n_out)
-    return _softmax_tiles[n_out]
+    if not isinstance(n_out, types.BaseTuple):
+        return None
+    R = len(n_out)
+    if not 0 <= R <= MAX_SOFTMAX_TILE:
+        return None
+    for a in (w, x, b, chk, se, se2, zl):
+        if not (isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"):
+            return None
+    for a in (y, best):
+        if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
+            return None
+    ip = types.intp
+    sig = types.void(n_out, w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
+    inner = _make_softmax_tile(R) if R else None
+
+    def codegen(context, builder, signature, args):
+        if inner is not None:
+            inner(context, builder, types.void(*signature.args[1:]), args[1:])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: Most outputs of :func:`softmax_tile` (its accumulators, one register each).
+MAX_SOFTMAX_TILE = 12
 
 
 def _make_softmax_tile(R):
+    """The code generator of :func:`softmax_tile` for ``R`` outputs (its
+    arguments without ``n_out``)."""
     V = TILE_VECTORS
     W = VECTOR_LANES
+    U = SOFTMAX_TILE_VECTORS
 
-    @intrinsic
-    def tile(typingctx, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl):
-        for a in (w, x, b, chk, se, se2, zl):
-            if not (isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"):
-                return None
-        for a in (y, best):
-            if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
-                return None
-        ip = types.intp
-        sig = types.void(w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
-
+    if True:
         def codegen(context, builder, signature, args):
             tys = signature.args
             (w_, w_off_, x_, nk_, b_, b_off_, y_, y_off_, tiny_, best_, chk_, se_, se2_,
@@ -512,52 +531,60 @@ def _make_softmax_tile(R):
 
             builder.position_at_end(vloop)
             v = builder.phi(i64)
-            voff = builder.mul(v, const(W))
+            # U vectors of samples at a time: they share the weights'
+            # broadcasts, and their softmax chains run side by side.
+            voffs = [builder.mul(builder.add(v, const(u)), const(W)) for u in range(U)]
             builder.branch(kloop)
 
             builder.position_at_end(kloop)
             k = builder.phi(i64)
-            acc = [builder.phi(vty) for _ in range(R)]
-            xv = builder.load(at(xp, builder.add(builder.mul(k, const(_LANES)), voff)), align=4)
+            acc = [[builder.phi(vty) for _ in range(U)] for _ in range(R)]
+            krow = builder.mul(k, const(_LANES))
+            xv = [builder.load(at(xp, builder.add(krow, voffs[u])), align=4) for u in range(U)]
             wrow = builder.add(w_off_, builder.mul(k, const(R)))
-            new = [builder.call(fma, [xv, splat(builder.load(builder.gep(
-                wp, [builder.add(wrow, const(j))]))), acc[j]]) for j in range(R)]
+            new = []
+            for j in range(R):
+                wj = splat(builder.load(builder.gep(wp, [builder.add(wrow, const(j))])))
+                new.append([builder.call(fma, [xv[u], wj, acc[j][u]]) for u in range(U)])
             k_next = builder.add(k, const(1))
             k.add_incoming(const(0), vloop)
             k.add_incoming(k_next, kloop)
             for j in range(R):
-                acc[j].add_incoming(bias[j], vloop)
-                acc[j].add_incoming(new[j], kloop)
+                for u in range(U):
+                    acc[j][u].add_incoming(bias[j], vloop)
+                    acc[j][u].add_incoming(new[j][u], kloop)
             builder.cbranch(builder.icmp_signed("<", k_next, nk_), kloop, kdone)
 
             builder.position_at_end(kdone)
-            zs = new
-            label = builder.load(at(yp, builder.add(y_off_, voff), ity), align=4)
-            m = zs[0]
-            chk = builder.fmul(zs[0], cf(0.0))
-            bst = ir.Constant(ity, [0] * W)
-            for j in range(1, R):
-                gt = builder.fcmp_ordered(">", zs[j], m)
-                bst = builder.select(gt, ir.Constant(ity, [j] * W), bst)
-                m = builder.select(gt, zs[j], m)
-                chk = builder.fadd(chk, builder.fmul(zs[j], cf(0.0)))
-            sv = cf(0.0)
-            s2v = cf(0.0)
-            zlv = cf(0.0)
-            for j in range(R):
-                d = builder.fsub(zs[j], m)
-                e = _exp32_ir(builder, d, fma, floor)
-                sv = builder.fadd(sv, e)
-                ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, cf(0.0))
-                s2v = builder.call(fma, [ee, ee, s2v])
-                zlv = builder.select(builder.icmp_signed("==", label, ir.Constant(ity, [j] * W)),
-                                     d, zlv)
-            builder.store(bst, at(bestp, voff, ity), align=4)
-            builder.store(chk, at(chkp, voff), align=4)
-            builder.store(sv, at(sep, voff), align=4)
-            builder.store(s2v, at(se2p, voff), align=4)
-            builder.store(zlv, at(zlp, voff), align=4)
-            v_next = builder.add(v, const(1))
+            for u in range(U):
+                voff = voffs[u]
+                zs = [new[j][u] for j in range(R)]
+                label = builder.load(at(yp, builder.add(y_off_, voff), ity), align=4)
+                m = zs[0]
+                chk = builder.fmul(zs[0], cf(0.0))
+                bst = ir.Constant(ity, [0] * W)
+                for j in range(1, R):
+                    gt = builder.fcmp_ordered(">", zs[j], m)
+                    bst = builder.select(gt, ir.Constant(ity, [j] * W), bst)
+                    m = builder.select(gt, zs[j], m)
+                    chk = builder.fadd(chk, builder.fmul(zs[j], cf(0.0)))
+                sv = cf(0.0)
+                s2v = cf(0.0)
+                zlv = cf(0.0)
+                for j in range(R):
+                    d = builder.fsub(zs[j], m)
+                    e = _exp32_ir(builder, d, fma, floor)
+                    sv = builder.fadd(sv, e)
+                    ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, cf(0.0))
+                    s2v = builder.call(fma, [ee, ee, s2v])
+                    zlv = builder.select(builder.icmp_signed(
+                        "==", label, ir.Constant(ity, [j] * W)), d, zlv)
+                builder.store(bst, at(bestp, voff, ity), align=4)
+                builder.store(chk, at(chkp, voff), align=4)
+                builder.store(sv, at(sep, voff), align=4)
+                builder.store(s2v, at(se2p, voff), align=4)
+                builder.store(zlv, at(zlp, voff), align=4)
+            v_next = builder.add(v, const(U))
             v.add_incoming(const(0), entry)
             v.add_incoming(v_next, kdone)
             builder.cbranch(builder.icmp_signed("<", v_next, const(V)), vloop, exit_)
@@ -565,7 +592,4 @@ def _make_softmax_tile(R):
             builder.position_at_end(exit_)
             return context.get_dummy_value()
 
-        return sig, codegen
-
-    tile.__name__ = f"softmax_tile_{R}"
-    return tile
+        return codegen
