@@ -1,26 +1,40 @@
-"""Batched forward pass of a population of MLPs.
+"""Batched forward pass of a population of MLPs: two paths, one result.
 
-The first layer of every network reads the same inputs ``X``, so for a chunk
-of networks it is ONE wide matrix product: the first-layer weights of the
-chunk are gathered, transposed, one above the other into a panel
-(:func:`gather_first_layer`, a memory-bound copy) and multiplied by float32
-GEMM, ``hT = panel @ X.T``, which runs near the machine's peak. Row
-``r * h1 + j`` of ``hT`` holds hidden unit ``j`` of network ``r`` for every
-sample, contiguous over samples.
+**Direct path** (inputs that fit in a core's L2 cache,
+:func:`fastga.evaluation.is_direct`): every layer, the first included, is
+computed in the epilogue by register tiles
+(:func:`~fastga.kernels.intrinsics.dense_tile`: 4 output rows x 64 samples
+of accumulators held in AVX-512 registers over the whole sum, written in
+LLVM IR with explicit 16-lane vectors). Each network reads the inputs in
+blocks of ``LANES`` samples, transposed and contiguous, which stay in cache
+from network to network; nothing of size (networks x samples) is written.
 
-Everything after that product (bias, activation, the remaining small layers,
-and for fitness the softmax and loss) is the epilogue, a Numba kernel over a
-range of networks that releases the GIL (:func:`forward_epilogue`);
-:func:`fastga.evaluation.run_rows` gives each thread whole networks. It works on blocks of :data:`LANES` samples at a
-time: every scratch row is ``LANES`` floats, so the inner loops run over
-samples with a constant trip count and compile to SIMD instructions (one
-weight broadcast against ``LANES`` samples), and the softmax uses
-:func:`exp32`, a polynomial exponential that vectorises (the C library's
-``exp`` does not). The caller pads the sample axis to a multiple of
-``LANES``; padded lanes are computed and ignored.
+**GEMM path** (larger inputs): for a piece of networks the first-layer
+weights are gathered, transposed, one above the other into a panel
+(:func:`gather_first_layer`, a memory-bound copy) and multiplied by ONE
+float32 GEMM, ``hT = panel @ X.T``. Row ``r * h1 + j`` of ``hT`` holds hidden
+unit ``j`` of network ``r`` for every sample, contiguous over samples; the
+epilogue reads it back from cache and runs the other layers with the same
+tiles.
+
+The epilogue (:func:`forward_epilogue`, and the fused fitness kernels of
+:mod:`fastga.kernels.fitness`) is a Numba kernel over a range of networks
+that releases the GIL; :func:`fastga.evaluation.run_rows` gives each thread
+whole networks, so results do not depend on the thread count. It works on
+blocks of :data:`LANES` samples: every scratch row is ``LANES`` floats,
+64-byte aligned (:func:`scratch`), and the exponential is a polynomial
+(:func:`exp32`) that vectorises (the C library's ``exp`` does not). The
+caller pads the sample axis to a multiple of ``LANES``; padded lanes are
+computed and ignored.
 
 The kernels take raw arrays and trust them: the Python callers in
 :mod:`fastga.evaluation` validate shapes and offsets before any kernel runs.
+
+Caching: Numba's cache of a function is invalidated by a change of its own
+source file only. After editing :mod:`fastga.kernels.intrinsics` (or a
+helper another module's kernels inline), delete
+``fastga/kernels/__pycache__/*.nbi`` and ``*.nbc``; an installed release
+brings all its files anew.
 """
 
 import numpy as np
@@ -168,8 +182,9 @@ def activate_block(v, n, act, tmp, nl):
 
 _TILE1, _TILE2, _TILE3, _TILE4 = (dense_tile(n) for n in range(1, 5))
 
-#: Most output rows of one tile: 6 rows x 4 vectors are 24 accumulators, of
-#: the 32 AVX-512 registers.
+#: Most output rows of one tile (4 rows x 4 vectors: 16 accumulators of the
+#: 32 AVX-512 registers). Tiles of up to 6 rows were no faster within the
+#: noise, and each size is one more variant to compile in every kernel.
 MAX_TILE_ROWS = 4
 
 
@@ -196,7 +211,7 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
     ``b_off + r``: a genome's (n_in, n_out) weight matrix has ``ldw = n_out``.
     The rows are split into the fewest tiles of at most :data:`MAX_TILE_ROWS`
     (:func:`~fastga.kernels.intrinsics.dense_tile`), as even as can be (10
-    rows: 5 + 5; 32: 6 + 6 + 5 + 5 + 5 + 5). The caller guarantees the indices.
+    rows: 4 + 3 + 3). The caller guarantees the indices.
     """
     n_tiles = (n_rows + MAX_TILE_ROWS - 1) // MAX_TILE_ROWS
     if n_tiles == 0:

@@ -106,7 +106,7 @@ _tiles = {}
 
 def dense_tile(n_rows):
     """The intrinsic ``tile(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, ldo, relu)``
-    for ``n_rows`` output rows (1-6 in use), see below; made once per ``n_rows``.
+    for ``n_rows`` output rows (1-4 in use), see below; made once per ``n_rows``.
 
     For ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
 
