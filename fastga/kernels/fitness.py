@@ -303,7 +303,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     se2 = stats[1]
     zl = stats[2]
     chk = stats[3]
-    best = scratch(1, lanes, np.int32)[0]
+    best = scratch(1, lanes)[0].view(np.int32)  # one specialisation of scratch
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs,

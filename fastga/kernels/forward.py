@@ -78,12 +78,11 @@ _EXP_HI = np.float32(88.3)
 
 
 @njit(cache=True, error_model="numpy")
-def scratch(n_rows, n_cols, dtype=np.float32):
-    """An uninitialised (n_rows, n_cols) block of a 4-byte ``dtype`` whose data
-    start on an :data:`ALIGN`-byte boundary (NumPy and Numba align to 16 or
-    32 bytes)."""
+def scratch(n_rows, n_cols):
+    """An uninitialised float32 (n_rows, n_cols) block whose data start on an
+    :data:`ALIGN`-byte boundary (NumPy and Numba align to 16 or 32 bytes)."""
     n = n_rows * n_cols
-    buf = np.empty(n + ALIGN // 4, dtype=dtype)
+    buf = np.empty(n + ALIGN // 4, dtype=np.float32)
     off = ((-address(buf)) % ALIGN) // 4
     return buf[off:off + n].reshape((n_rows, n_cols))
 
