@@ -152,10 +152,11 @@ def is_direct(n_inputs, n_samples):
     inputs take one BLAS GEMM per piece of networks. The choice depends on the
     shapes only (results do not depend on the thread count either way).
 
-    1-thread CPU time, share of the GEMM peak (this machine, AVX-512): digits
-    P=512, B=1437, 64-32-10: 0.43 by GEMM, 0.66 direct; P=1024, B=256,
-    784-16-10: 0.65 / 0.79; P=256, B=1024, 784-16-10 (inputs 3.2 MB): 0.79 by
-    GEMM, 0.24 direct.
+    1 thread, share of the GEMM peak (``bench/cpu_share.py``, a 2-core Intel
+    Xeon with AVX-512): digits P=512, B=1437, 64-32-10: 0.52-0.54 by GEMM,
+    0.69-0.77 direct; P=1024, B=256, 784-16-10: 0.67-0.69 / 0.86-0.89;
+    P=256, B=1024, 784-16-10 (inputs of 3.2 MB): 0.81-0.86 by GEMM, 0.33-0.46
+    direct.
     """
     return 4 * int(n_inputs) * padded(n_samples) <= DIRECT_INPUT_BYTES
 
