@@ -162,15 +162,20 @@ def is_direct(n_inputs, n_samples):
 
 
 def _pipeline(spec, genomes, rows, X, ws, epilogue):
-    """Run every network of ``rows`` through gather, first-layer GEMM and ``epilogue``, in pieces.
+    """Run every network of ``rows`` through ``epilogue``: directly on the
+    inputs (:func:`is_direct`), or after a gather and first-layer GEMM, in pieces.
+
+    Direct: the inputs are copied into blocks of ``LANES`` samples, each
+    transposed, and ``epilogue(XB, True, lo, hi)`` runs over pieces of
+    networks (:func:`run_rows`). Otherwise:
 
     A piece is :func:`chunk_rows` networks (its product and its panel within
     :data:`PIECE_BYTES`); one thread does the three steps of a piece in turn,
     so the epilogue reads the product from cache right after the GEMM wrote
     it, instead of from memory after a whole chunk's product, and the threads
-    need one hand-off per call instead of three per chunk. ``epilogue(hT, direct, lo,
-    hi)`` computes networks ``lo .. hi-1`` (positions in ``rows``) from
-    ``hT``, the piece's ``(hi - lo) * h1`` product rows.
+    need one hand-off per call instead of three per chunk. ``epilogue(hT,
+    False, lo, hi)`` computes networks ``lo .. hi-1`` (positions in ``rows``)
+    from ``hT``, the piece's ``(hi - lo) * h1`` product rows.
 
     Each GEMM is one single-threaded BLAS call (OpenBLAS' own threading splits
     a product by the thread count, and its edge kernels sum in another order
@@ -194,12 +199,9 @@ def _pipeline(spec, genomes, rows, X, ws, epilogue):
         # The inputs in blocks of LANES samples, each block transposed and
         # contiguous: (n_blocks * n_in, LANES), see kernels.forward.layers_block.
         n_blocks = padded(n_samples) // LANES
+        Xp = _pad_rows(ws, "X_pad", X, n_blocks * LANES)
         XB = ws.get("X_blocks", (n_blocks, n_in, LANES))
-        full = n_samples // LANES
-        XB[:full] = X[:full * LANES].reshape(full, LANES, n_in).transpose(0, 2, 1)
-        if full < n_blocks:
-            XB[full] = 0
-            XB[full, :, :n_samples - full * LANES] = X[full * LANES:].T
+        XB[...] = Xp.reshape(n_blocks, LANES, n_in).transpose(0, 2, 1)
         XB2 = XB.reshape(n_blocks * n_in, LANES)
         run_rows(lambda lo, hi: epilogue(XB2, True, lo, hi), rows.shape[0])
         return

@@ -478,3 +478,37 @@ def preference_probabilities(fitness, preference):
             F.append(1.0)
     total = sum(F)
     return np.array([v / total for v in F])
+
+
+# ------------------------------------------------- the forward pass's tiles
+def dense_tile(W, b, X, relu):
+    """``W.T @ X + b`` (float64), then ReLU (``max(v, 0)``, NaN -> 0) if ``relu``:
+    ``W`` (n_in, n_out), ``b`` (n_out,), ``X`` (n_in, samples) -> (n_out, samples)."""
+    Z = W.astype(np.float64).T @ X.astype(np.float64) + b.astype(np.float64)[:, None]
+    return np.where(Z > 0, Z, 0.0) if relu else Z
+
+
+def softmax_stats(Z, y, tiny):
+    """Per-sample softmax statistics of logits ``Z`` (n_out, samples), labels ``y``:
+    ``best`` (first index of the maximum), ``chk`` (0 if every logit is finite,
+    else NaN), ``se = sum exp(z - max)``, ``se2 = sum e**2`` over ``e > tiny``,
+    ``zl = z_y - max``; float64, one sample at a time."""
+    n_out, n = Z.shape
+    best = np.zeros(n, dtype=np.int64)
+    chk = np.zeros(n)
+    se, se2, zl = np.zeros(n), np.zeros(n), np.zeros(n)
+    for s in range(n):
+        z = Z[:, s].astype(np.float64)
+        finite = bool(np.all(np.isfinite(z)))
+        chk[s] = 0.0 if finite else np.nan
+        m = z[0]
+        for j in range(1, n_out):
+            if z[j] > m:
+                m, best[s] = z[j], j
+        if not finite:
+            continue
+        e = np.exp(np.maximum(z - m, -87.0))
+        se[s] = e.sum()
+        se2[s] = np.sum(np.where(e > tiny, e, 0.0) ** 2)
+        zl[s] = z[y[s]] - m
+    return best, chk, se, se2, zl

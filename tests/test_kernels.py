@@ -407,3 +407,89 @@ def test_activation_accuracy_across_the_float32_range(act):
     bound = rel * np.abs(ref) + (8 * eps if act != "softmax" else 0.0)
     assert np.all(np.abs(out - ref) <= bound), \
         f"max error / bound {np.max(np.abs(out - ref) / np.maximum(bound, 1e-300)):.3g}"
+
+
+# ------------------------------------------- the register tiles, one block
+from numba import njit  # noqa: E402
+
+from fastga.kernels.forward import LANES, dense_tiles, scratch  # noqa: E402
+from fastga.kernels.intrinsics import softmax_stats, softmax_tile  # noqa: E402
+
+TINY = np.float32(2.0 ** -60)
+
+
+@njit
+def _dense_tiles_block(w, n_in, n_out, b, X, relu):
+    out = scratch(n_out, LANES)
+    dense_tiles(w, 0, n_out, n_out, X, 0, LANES, n_in, b, 0, out, relu)
+    return out
+
+
+@njit
+def _stats_block(Z, y, tiny):
+    st = scratch(4, LANES)
+    best = np.empty(LANES, np.int32)
+    softmax_stats(Z, Z.shape[0], y, 0, tiny, best, st[3], st[0], st[1], st[2])
+    return best, st[3], st[0], st[1], st[2]
+
+
+@njit
+def _softmax_tile_block(tile_out, w, H, b, y, tiny):
+    st = scratch(4, LANES)
+    best = np.empty(LANES, np.int32)
+    softmax_tile(tile_out, w, 0, H, H.shape[0], b, 0, y, 0, tiny, best, st[3], st[0], st[1], st[2])
+    return best, st[3], st[0], st[1], st[2]
+
+
+def _check_stats(got, ref):
+    best, chk, se, se2, zl = got
+    r_best, r_chk, r_se, r_se2, r_zl = ref
+    np.testing.assert_array_equal(best, r_best)
+    np.testing.assert_array_equal(chk, r_chk)  # 0, or NaN where a logit is not finite
+    ok = r_chk == 0
+    np.testing.assert_allclose(se[ok], r_se[ok], rtol=2e-6)
+    np.testing.assert_allclose(se2[ok], r_se2[ok], rtol=2e-6)
+    np.testing.assert_allclose(zl[ok], r_zl[ok], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 4), (17, 7), (64, 10)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_tiles_match_reference(n_in, n_out, relu):
+    rng = np.random.default_rng(n_in * 31 + n_out)
+    w = rng.standard_normal(n_in * n_out).astype(np.float32)
+    b = rng.standard_normal(n_out).astype(np.float32)
+    X = rng.standard_normal((n_in, LANES)).astype(np.float32)
+    X[0, 5] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
+    got = _dense_tiles_block(w, n_in, n_out, b, X, relu)
+    ref = naive.dense_tile(w.reshape(n_in, n_out), b, X, relu)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_out", [1, 2, 3, 10, 13])
+def test_softmax_stats_match_reference(n_out):
+    rng = np.random.default_rng(n_out)
+    Z = (30.0 * rng.standard_normal((n_out, LANES))).astype(np.float32)  # wide: tiny terms
+    Z[:, 1] = 2.0                                  # all tied: the first index wins
+    if n_out > 2:
+        Z[2, 3] = Z[1, 3] = Z[:, 3].max() + 1.0    # a tie for the maximum
+        Z[1, 4] = np.nan
+        Z[0, 6] = -np.inf
+        Z[2, 7] = np.inf
+    y = rng.integers(0, n_out, LANES).astype(np.int32)
+    _check_stats(_stats_block(Z, y, TINY), naive.softmax_stats(Z, y, float(TINY)))
+
+
+@pytest.mark.parametrize("n_out", [1, 2, 3, 10, 12])
+def test_softmax_tile_matches_reference(n_out):
+    """Logits from exact float32 sums (multiples of 1/8), so ties are ties."""
+    rng = np.random.default_rng(100 + n_out)
+    n_k = 7
+    w = (rng.integers(-8, 9, n_k * n_out) / 8).astype(np.float32)
+    b = (rng.integers(-8, 9, n_out) / 8).astype(np.float32)
+    H = (rng.integers(0, 9, (n_k, LANES)) / 8).astype(np.float32)
+    H[:, 9] = 0.0                 # every logit is its bias
+    H[2, 10] = np.nan             # a NaN input: every logit NaN
+    y = rng.integers(0, n_out, LANES).astype(np.int32)
+    got = _softmax_tile_block((0,) * n_out, w, H, b, y, TINY)
+    Z = naive.dense_tile(w.reshape(n_k, n_out), b, H, False)
+    _check_stats(got, naive.softmax_stats(Z, y, float(TINY)))

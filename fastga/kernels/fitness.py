@@ -124,9 +124,9 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``se``, ``se2``, ``zl``,
     ``chk`` (nl,) float32, ``best`` (nl,) int32 and ``acc`` (5, nl) float64 are
     scratch, allocated once per kernel call (about 1 us of allocations per
-    network otherwise). Separate arrays, not rows of one: LLVM then needs
-    fewer run-time alias checks and vectorises the loops (rows of one
-    (5, nl) array made the kernel twice as slow)."""
+    network otherwise). The statistics are written by
+    :func:`~fastga.kernels.intrinsics.softmax_tile` or ``softmax_stats``;
+    the loop over lanes that folds them into ``acc`` reads them only."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
@@ -164,26 +164,17 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
                                nl)
             softmax_stats(res, n_out, y_class, b0, _TINY, best, chk, se, se2, zl)
         yb = y_class[b0:b0 + nl]
-        if n_valid == nl:  # the same sums as below, without the masks
-            for s in range(nl):
-                t = np.float64(se[s])
-                inv = 1.0 / t
-                prod[s] *= t
-                lsum[s] += np.float64(chk[s] - zl[s])
-                s1v[s] += t * inv
-                s2v[s] += np.float64(se2[s]) * inv * inv
-                hit = (best[s] == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
-                hitv[s] += np.float64(hit)
-            n_valid = 0
+        # The valid lanes only (padded samples add nothing): a run-time trip
+        # count, vectorised.
         for s in range(n_valid):
-            valid = s < n_valid
             t = np.float64(se[s])
             inv = 1.0 / t
-            prod[s] *= t if valid else 1.0
-            lsum[s] += np.float64(chk[s] - zl[s]) if valid else 0.0
-            s1v[s] += t * inv if valid else 0.0
-            s2v[s] += np.float64(se2[s]) * inv * inv if valid else 0.0
-            hitv[s] += 1.0 if valid and best[s] == yb[s] and chk[s] == _F0 else 0.0
+            prod[s] *= t
+            lsum[s] += np.float64(chk[s] - zl[s])
+            s1v[s] += t * inv
+            s2v[s] += np.float64(se2[s]) * inv * inv
+            hit = (best[s] == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
+            hitv[s] += np.float64(hit)
         if (blk + 1) % group == 0:
             for s in range(nl):
                 lsum[s] += np.log(prod[s])

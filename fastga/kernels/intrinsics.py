@@ -16,7 +16,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
+__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats",
+           "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -92,14 +93,164 @@ def address(typingctx, arr):
     return types.intp(arr), codegen
 
 
-#: float32 lanes of one vector of :func:`dense_tile` (one AVX-512 register).
+#: float32 lanes of one vector of the tiles (one AVX-512 register).
 VECTOR_LANES = 16
 #: Vectors of samples per tile: a tile covers ``VECTOR_LANES * TILE_VECTORS``
 #: samples (the epilogue's ``LANES``).
 TILE_VECTORS = 4
+#: Most outputs of :func:`softmax_tile` (its accumulators, one register each).
+MAX_SOFTMAX_TILE = 12
 
 #: Samples per block (``fastga.kernels.forward.LANES``).
 _LANES = VECTOR_LANES * TILE_VECTORS
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_VEC = ir.VectorType(ir.FloatType(), VECTOR_LANES)
+_IVEC = ir.VectorType(_I32, VECTOR_LANES)
+
+# exp32_nonpos's constants (fastga.kernels.forward, Cephes' expf).
+_EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.12194440e-4,
+            p=(1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+               1.6666665459e-1, 5.0000001201e-1))
+
+
+def _arrays_ok(f32_arrays, i32_arrays=()):
+    """Whether every argument is a C-contiguous float32 (resp. int32) array."""
+    return (all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
+                for a in f32_arrays)
+            and all(isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"
+                    for a in i32_arrays))
+
+
+def _data(context, builder, ty, val):
+    """The data pointer of the array ``val`` of Numba type ``ty``."""
+    return context.make_array(ty)(context, builder, val).data
+
+
+class _Vec:
+    """The 16-lane vector operations of one IR builder."""
+
+    def __init__(self, builder):
+        self.b = builder
+        self.fma_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [_VEC] * 3), "llvm.fma.v16f32")
+        self.floor_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v16f32")
+
+    @staticmethod
+    def i64(n):
+        return ir.Constant(_I64, n)
+
+    @staticmethod
+    def f(c):
+        """A float32 constant in every lane."""
+        return ir.Constant(_VEC, [float(np.float32(c))] * VECTOR_LANES)
+
+    @staticmethod
+    def i(c):
+        """An int32 constant in every lane."""
+        return ir.Constant(_IVEC, [int(c)] * VECTOR_LANES)
+
+    def fma(self, x, y, z):
+        return self.b.call(self.fma_fn, [x, y, z])
+
+    def splat(self, scalar):
+        """``scalar`` (a float32 or an int32) in every lane."""
+        ty = _IVEC if scalar.type == _I32 else _VEC
+        undef = ir.Constant(ty, ir.Undefined)
+        v = self.b.insert_element(undef, scalar, ir.Constant(_I32, 0))
+        return self.b.shuffle_vector(v, undef, ir.Constant(_IVEC, [0] * VECTOR_LANES))
+
+    def scalar(self, ptr, off):
+        return self.b.load(self.b.gep(ptr, [off]))
+
+    def _at(self, ptr, off, ty):
+        return self.b.bitcast(self.b.gep(ptr, [off]), ty.as_pointer())
+
+    def load(self, ptr, off, ty=_VEC):
+        """The vector at element ``off`` of ``ptr`` (any alignment)."""
+        return self.b.load(self._at(ptr, off, ty), align=4)
+
+    def store(self, val, ptr, off):
+        self.b.store(val, self._at(ptr, off, val.type), align=4)
+
+    def exp32(self, x):
+        """:func:`fastga.kernels.forward.exp32_nonpos`, with the fused
+        multiply-adds Numba's ``contract`` makes of it."""
+        b, f = self.b, self.f
+        x0 = x
+        x = b.select(b.fcmp_ordered(">", x, f(_EXP["lo"])), x, f(_EXP["lo"]))
+        n = b.call(self.floor_fn, [self.fma(x, f(_EXP["log2e"]), f(0.5))])
+        neg_n = b.fneg(n)
+        r = self.fma(neg_n, f(_EXP["ln2_hi"]), x)
+        r = self.fma(neg_n, f(_EXP["ln2_lo"]), r)
+        zz = b.fmul(r, r)
+        p0, p1, p2, p3, p4, p5 = _EXP["p"]
+        p = self.fma(f(p0), r, f(p1))
+        for c in (p2, p3, p4, p5):
+            p = self.fma(p, r, f(c))
+        p = b.fadd(self.fma(p, zz, r), f(1.0))
+        bits = b.shl(b.add(b.fptosi(n, _IVEC), self.i(127)), self.i(23))
+        e = b.fmul(p, b.bitcast(bits, _VEC))
+        return b.select(b.fcmp_ordered("==", x0, x0), e, x0)
+
+    def fma_loop(self, n_k, init, load_x, load_w):
+        """``acc[r][v] = fma(x_k[v], w(k, r), acc[r][v])`` for ``k < n_k``, the
+        accumulators (``init``: rows x vectors) held in registers (phi nodes).
+
+        ``load_x(k)``: the step's input vectors; ``load_w(k, r)``: its scalar
+        weights. Returns the final accumulators (``init`` if ``n_k <= 0``).
+        """
+        b = self.b
+        n_rows, n_vec = len(init), len(init[0])
+        pre = b.block
+        loop = b.append_basic_block("tile.loop")
+        done = b.append_basic_block("tile.done")
+        b.cbranch(b.icmp_signed(">", n_k, self.i64(0)), loop, done)
+
+        b.position_at_end(loop)
+        k = b.phi(_I64)
+        acc = [[b.phi(_VEC) for _ in range(n_vec)] for _ in range(n_rows)]
+        xs = load_x(k)
+        new = []
+        for r in range(n_rows):
+            wv = self.splat(load_w(k, r))
+            new.append([self.fma(xs[v], wv, acc[r][v]) for v in range(n_vec)])
+        k_next = b.add(k, self.i64(1))
+        end = b.block
+        k.add_incoming(self.i64(0), pre)
+        k.add_incoming(k_next, end)
+        for r in range(n_rows):
+            for v in range(n_vec):
+                acc[r][v].add_incoming(init[r][v], pre)
+                acc[r][v].add_incoming(new[r][v], end)
+        b.cbranch(b.icmp_signed("<", k_next, n_k), loop, done)
+
+        b.position_at_end(done)
+        final = [[b.phi(_VEC) for _ in range(n_vec)] for _ in range(n_rows)]
+        for r in range(n_rows):
+            for v in range(n_vec):
+                final[r][v].add_incoming(init[r][v], pre)
+                final[r][v].add_incoming(new[r][v], end)
+        return final
+
+    def max_step(self, zj, j, m, chk, best):
+        """One logit ``zj`` (index ``j``, a vector) into the running maximum, its
+        first index and the finiteness check (``chk += zj * 0``)."""
+        b = self.b
+        gt = b.fcmp_ordered(">", zj, m)
+        return (b.select(gt, zj, m), b.fadd(chk, b.fmul(zj, self.f(0.0))),
+                b.select(gt, j, best))
+
+    def sum_step(self, d, j, label, tiny, se, se2, zl):
+        """One ``d = z_j - max`` into ``sum e``, ``sum e**2`` over ``e > tiny``
+        and the label's ``d``, ``e = exp32(d)``."""
+        b = self.b
+        e = self.exp32(d)
+        ee = b.select(b.fcmp_ordered(">", e, tiny), e, self.f(0.0))
+        return (b.fadd(se, e), self.fma(ee, ee, se2),
+                b.select(b.icmp_signed("==", label, j), d, zl))
+
 
 _tiles = {}
 
@@ -119,9 +270,8 @@ def dense_tile(n_rows):
     0)`` is 0, as ``x if x > 0 else 0``). The ``n_rows * TILE_VECTORS``
     accumulators stay in registers over the whole loop; each step loads
     ``TILE_VECTORS`` vectors of ``x`` and broadcasts ``n_rows`` weights. The
-    sum runs in the order of ``k``, one rounding per step: the order of
-    the loops it replaced. Nothing is checked: the
-    caller guarantees every index is inside its array.
+    sum runs in the order of ``k``, one rounding per step. Nothing is
+    checked: the caller guarantees every index is inside its array.
     """
     n_rows = int(n_rows)
     if n_rows not in _tiles:
@@ -130,126 +280,45 @@ def dense_tile(n_rows):
 
 
 def _make_dense_tile(R):
-    V = TILE_VECTORS
-    W = VECTOR_LANES
+    V, W = TILE_VECTORS, VECTOR_LANES
 
     @intrinsic
     def tile(typingctx, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, ldo, relu):
-        for a in (w, x, b, out):
-            if not (isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"):
-                return None
+        if not _arrays_ok((w, x, b, out)):
+            return None
         ip = types.intp
         sig = types.void(w, ip, ip, x, ip, ip, ip, b, ip, out, ip, ip, types.boolean)
 
         def codegen(context, builder, signature, args):
             w_, w_off_, ldw_, x_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_, relu_ = args
             tys = signature.args
+            wp, xp, bp, op = (_data(context, builder, tys[i], args[i]) for i in (0, 3, 7, 9))
+            vec = _Vec(builder)
+            c = vec.i64
+            init = [[vec.splat(vec.scalar(bp, builder.add(b_off_, c(r))))] * V
+                    for r in range(R)]
 
-            def data(i, val):
-                return context.make_array(tys[i])(context, builder, val).data
+            def load_x(k):
+                row = builder.add(x_off_, builder.mul(k, ldx_))
+                return [vec.load(xp, builder.add(row, c(W * v))) for v in range(V)]
 
-            wp, xp, bp, op = data(0, w_), data(3, x_), data(7, b_), data(9, o_)
-            f32 = ir.FloatType()
-            i32 = ir.IntType(32)
-            i64 = ir.IntType(64)
-            vty = ir.VectorType(f32, W)
-            vptr = vty.as_pointer()
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty, vty, vty]), "llvm.fma.v16f32")
-            undef = ir.Constant(vty, ir.Undefined)
-            lane0 = ir.Constant(ir.VectorType(i32, W), [0] * W)
+            def load_w(k, r):
+                return vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, ldw_)), c(r)))
 
-            def splat(scalar):
-                v = builder.insert_element(undef, scalar, ir.Constant(i32, 0))
-                return builder.shuffle_vector(v, undef, lane0)
-
-            def const(n):
-                return ir.Constant(i64, n)
-
-            init = []
+            final = vec.fma_loop(nk_, init, load_x, load_w)
+            zero = vec.f(0.0)
             for r in range(R):
-                bias = builder.load(builder.gep(bp, [builder.add(b_off_, const(r))]))
-                init.append([splat(bias)] * V)
-            pre = builder.block
-            loop = builder.append_basic_block("tile.loop")
-            done = builder.append_basic_block("tile.done")
-            builder.cbranch(builder.icmp_signed(">", nk_, const(0)), loop, done)
-
-            builder.position_at_end(loop)
-            k = builder.phi(i64)
-            acc = [[builder.phi(vty) for _ in range(V)] for _ in range(R)]
-            xrow = builder.add(x_off_, builder.mul(k, ldx_))
-            xs = [builder.load(builder.bitcast(builder.gep(xp, [builder.add(xrow, const(W * v))]),
-                                               vptr), align=4) for v in range(V)]
-            wrow = builder.add(w_off_, builder.mul(k, ldw_))
-            new = []
-            for r in range(R):
-                wv = splat(builder.load(builder.gep(wp, [builder.add(wrow, const(r))])))
-                new.append([builder.call(fma, [xs[v], wv, acc[r][v]]) for v in range(V)])
-            k_next = builder.add(k, const(1))
-            end = builder.block
-            k.add_incoming(const(0), pre)
-            k.add_incoming(k_next, end)
-            for r in range(R):
-                for v in range(V):
-                    acc[r][v].add_incoming(init[r][v], pre)
-                    acc[r][v].add_incoming(new[r][v], end)
-            builder.cbranch(builder.icmp_signed("<", k_next, nk_), loop, done)
-
-            builder.position_at_end(done)
-            final = [[builder.phi(vty) for _ in range(V)] for _ in range(R)]
-            for r in range(R):
-                for v in range(V):
-                    final[r][v].add_incoming(init[r][v], pre)
-                    final[r][v].add_incoming(new[r][v], end)
-            zero = ir.Constant(vty, [0.0] * W)
-            for r in range(R):
-                orow = builder.add(o_off_, builder.mul(const(r), ldo_))
+                orow = builder.add(o_off_, builder.mul(c(r), ldo_))
                 for v in range(V):
                     val = final[r][v]
                     rect = builder.select(builder.fcmp_ordered(">", val, zero), val, zero)
-                    val = builder.select(relu_, rect, val)
-                    dst = builder.bitcast(builder.gep(op, [builder.add(orow, const(W * v))]), vptr)
-                    builder.store(val, dst, align=4)
+                    vec.store(builder.select(relu_, rect, val), op, builder.add(orow, c(W * v)))
             return context.get_dummy_value()
 
         return sig, codegen
 
     tile.__name__ = f"dense_tile_{R}"
     return tile
-
-
-# exp32_nonpos's constants (fastga.kernels.forward, Cephes' expf).
-_EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.12194440e-4,
-            p=(1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
-               1.6666665459e-1, 5.0000001201e-1))
-
-
-def _exp32_ir(builder, x, fma, floor):
-    """IR of :func:`fastga.kernels.forward.exp32_nonpos` on a <16 x float>, with
-    the fused multiply-adds Numba's ``contract`` makes of it."""
-    vty = x.type
-    ity = ir.VectorType(ir.IntType(32), vty.count)
-
-    def cf(c):
-        return ir.Constant(vty, [float(np.float32(c))] * vty.count)
-
-    x0 = x
-    x = builder.select(builder.fcmp_ordered(">", x, cf(_EXP["lo"])), x, cf(_EXP["lo"]))
-    n = builder.call(floor, [builder.call(fma, [x, cf(_EXP["log2e"]), cf(0.5)])])
-    neg_n = builder.fneg(n)
-    r = builder.call(fma, [neg_n, cf(_EXP["ln2_hi"]), x])
-    r = builder.call(fma, [neg_n, cf(_EXP["ln2_lo"]), r])
-    zz = builder.fmul(r, r)
-    p0, p1, p2, p3, p4, p5 = _EXP["p"]
-    p = builder.call(fma, [cf(p0), r, cf(p1)])
-    for c in (p2, p3, p4, p5):
-        p = builder.call(fma, [p, r, cf(c)])
-    p = builder.fadd(builder.call(fma, [p, zz, r]), cf(1.0))
-    bits = builder.shl(builder.add(builder.fptosi(n, ity), ir.Constant(ity, [127] * vty.count)),
-                       ir.Constant(ity, [23] * vty.count))
-    e = builder.fmul(p, builder.bitcast(bits, vty))
-    return builder.select(builder.fcmp_ordered("==", x0, x0), e, x0)
 
 
 @intrinsic
@@ -265,171 +334,81 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
     and cannot change a sum that reaches 1), ``zl = z_y - m``. The exponential
     is :func:`fastga.kernels.forward.exp32_nonpos`, with the same contractions
     (fused multiply-adds) as Numba makes of it; the output arrays are
-    (LANES,), written whole. These are the loops of
-    :func:`fastga.kernels.fitness.network_softmax_ce` on explicit 16-lane
-    vectors (LLVM's own vectorisation of them uses 8-lane vectors on AVX-512
-    CPUs).
+    (LANES,), written whole. Two passes over the rows, on explicit 16-lane
+    vectors (LLVM's own vectorisation of such loops uses 8-lane vectors on
+    AVX-512 CPUs). ``n_out >= 1``.
     """
-    f32arr = (z, chk, se, se2, zl)
-    if not all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
-               for a in f32arr):
+    if not _arrays_ok((z, chk, se, se2, zl), (y, best)):
         return None
-    for a in (y, best):
-        if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
-            return None
     ip = types.intp
     sig = types.void(z, ip, y, ip, types.float32, best, chk, se, se2, zl)
 
     def codegen(context, builder, signature, args):
-        V = TILE_VECTORS
-        W = VECTOR_LANES
+        V, W = TILE_VECTORS, VECTOR_LANES
         tys = signature.args
         z_, n_out_, y_, y_off_, tiny_, best_, chk_, se_, se2_, zl_ = args
-
-        def data(i, val):
-            return context.make_array(tys[i])(context, builder, val).data
-
-        zp, yp, bp, cp, sp, s2p, zlp = (data(i, v) for i, v in
-                                        ((0, z_), (2, y_), (5, best_), (6, chk_), (7, se_),
-                                         (8, se2_), (9, zl_)))
-        f32 = ir.FloatType()
-        i32 = ir.IntType(32)
-        i64 = ir.IntType(64)
-        vty = ir.VectorType(f32, W)
-        ity = ir.VectorType(i32, W)
-
-        def intr(name, n_args, ty=vty):
-            return cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ty, [ty] * n_args), name)
-
-        fma = intr("llvm.fma.v16f32", 3)
-        floor = intr("llvm.floor.v16f32", 1)
-
-        def cf(x):
-            return ir.Constant(vty, [float(np.float32(x))] * W)
-
-        def ci(x):
-            return ir.Constant(ity, [int(x)] * W)
-
-        undef = ir.Constant(vty, ir.Undefined)
-        lane0 = ir.Constant(ity, [0] * W)
-        tiny_v = builder.shuffle_vector(
-            builder.insert_element(undef, tiny_, ir.Constant(i32, 0)), undef, lane0)
-
-        def vload(ptr, off, ty=vty):
-            p = builder.gep(ptr, [off])
-            return builder.load(builder.bitcast(p, ty.as_pointer()), align=4)
-
-        def vstore(val, ptr, off, ty=vty):
-            p = builder.gep(ptr, [off])
-            builder.store(val, builder.bitcast(p, ty.as_pointer()), align=4)
+        zp, yp, bp, cp, sp, s2p, zlp = (_data(context, builder, tys[i], args[i])
+                                        for i in (0, 2, 5, 6, 7, 8, 9))
+        vec = _Vec(builder)
+        c = vec.i64
+        tiny_v = vec.splat(tiny_)
 
         def zrow(j, v):
-            return vload(zp, builder.add(builder.mul(j, ir.Constant(i64, _LANES)),
-                                         ir.Constant(i64, W * v)))
+            return vec.load(zp, builder.add(builder.mul(j, c(_LANES)), c(W * v)))
 
-        def exp32(x):
-            return _exp32_ir(builder, x, fma, floor)
-
-        one = ir.Constant(i64, 1)
-        zero64 = ir.Constant(i64, 0)
-        labels = [vload(yp, builder.add(y_off_, ir.Constant(i64, W * v)), ity) for v in range(V)]
+        def loop(first, init, step):
+            """``state[v] = step(j, jvec, v, state[v])`` for ``first <= j < n_out``."""
+            pre = builder.block
+            body = builder.append_basic_block("smx.loop")
+            done = builder.append_basic_block("smx.done")
+            builder.cbranch(builder.icmp_signed(">", n_out_, c(first)), body, done)
+            builder.position_at_end(body)
+            j = builder.phi(_I64)
+            state = [[builder.phi(t.type) for t in init[v]] for v in range(V)]
+            jvec = vec.splat(builder.trunc(j, _I32))
+            new = [step(j, jvec, v, state[v]) for v in range(V)]
+            j_next = builder.add(j, c(1))
+            end = builder.block
+            j.add_incoming(c(first), pre)
+            j.add_incoming(j_next, end)
+            for v in range(V):
+                for phi, a0, a1 in zip(state[v], init[v], new[v]):
+                    phi.add_incoming(a0, pre)
+                    phi.add_incoming(a1, end)
+            builder.cbranch(builder.icmp_signed("<", j_next, n_out_), body, done)
+            builder.position_at_end(done)
+            out = []
+            for v in range(V):
+                row = []
+                for a0, a1 in zip(init[v], new[v]):
+                    phi = builder.phi(a0.type)
+                    phi.add_incoming(a0, pre)
+                    phi.add_incoming(a1, end)
+                    row.append(phi)
+                out.append(row)
+            return out
 
         # Pass 1: maximum, its first index, finiteness.
-        pre = builder.block
-        m0 = [zrow(zero64, v) for v in range(V)]
-        c0 = [builder.fmul(m, cf(0.0)) for m in m0]
-        b0 = [ci(0)] * V
-        loop1 = builder.append_basic_block("smx.max")
-        done1 = builder.append_basic_block("smx.max_done")
-        builder.cbranch(builder.icmp_signed(">", n_out_, one), loop1, done1)
-        builder.position_at_end(loop1)
-        j = builder.phi(i64)
-        m_phi = [builder.phi(vty) for _ in range(V)]
-        c_phi = [builder.phi(vty) for _ in range(V)]
-        b_phi = [builder.phi(ity) for _ in range(V)]
-        jv = builder.trunc(j, i32)
-        jvec = builder.shuffle_vector(builder.insert_element(ir.Constant(ity, ir.Undefined), jv,
-                                                             ir.Constant(i32, 0)),
-                                      ir.Constant(ity, ir.Undefined), lane0)
-        m1, c1, b1 = [], [], []
+        init = []
         for v in range(V):
-            zj = zrow(j, v)
-            gt = builder.fcmp_ordered(">", zj, m_phi[v])
-            b1.append(builder.select(gt, jvec, b_phi[v]))
-            m1.append(builder.select(gt, zj, m_phi[v]))
-            c1.append(builder.fadd(c_phi[v], builder.fmul(zj, cf(0.0))))
-        j1 = builder.add(j, one)
-        end1 = builder.block
-        j.add_incoming(one, pre)
-        j.add_incoming(j1, end1)
-        for v in range(V):
-            m_phi[v].add_incoming(m0[v], pre)
-            m_phi[v].add_incoming(m1[v], end1)
-            c_phi[v].add_incoming(c0[v], pre)
-            c_phi[v].add_incoming(c1[v], end1)
-            b_phi[v].add_incoming(b0[v], pre)
-            b_phi[v].add_incoming(b1[v], end1)
-        builder.cbranch(builder.icmp_signed("<", j1, n_out_), loop1, done1)
-        builder.position_at_end(done1)
-        mx = [builder.phi(vty) for _ in range(V)]
-        ck = [builder.phi(vty) for _ in range(V)]
-        bs = [builder.phi(ity) for _ in range(V)]
-        for v in range(V):
-            for phi, a0, a1 in ((mx[v], m0[v], m1[v]), (ck[v], c0[v], c1[v]),
-                                (bs[v], b0[v], b1[v])):
-                phi.add_incoming(a0, pre)
-                phi.add_incoming(a1, end1)
-
+            z0 = zrow(c(0), v)
+            init.append([z0, builder.fmul(z0, vec.f(0.0)), vec.i(0)])
+        stats = loop(1, init, lambda j, jv, v, st: vec.max_step(zrow(j, v), jv, *st))
         # Pass 2: the exponentials' sums and the label's logit.
-        pre2 = builder.block
-        loop2 = builder.append_basic_block("smx.exp")
-        done2 = builder.append_basic_block("smx.exp_done")
-        zero_v = cf(0.0)
-        builder.branch(loop2)
-        builder.position_at_end(loop2)
-        j = builder.phi(i64)
-        s_phi = [builder.phi(vty) for _ in range(V)]
-        s2_phi = [builder.phi(vty) for _ in range(V)]
-        l_phi = [builder.phi(vty) for _ in range(V)]
-        jv = builder.trunc(j, i32)
-        jvec = builder.shuffle_vector(builder.insert_element(ir.Constant(ity, ir.Undefined), jv,
-                                                             ir.Constant(i32, 0)),
-                                      ir.Constant(ity, ir.Undefined), lane0)
-        s1, s21, l1 = [], [], []
+        labels = [vec.load(yp, builder.add(y_off_, c(W * v)), _IVEC) for v in range(V)]
+        zero = vec.f(0.0)
+        sums = loop(0, [[zero, zero, zero] for _ in range(V)],
+                    lambda j, jv, v, st: vec.sum_step(builder.fsub(zrow(j, v), stats[v][0]), jv,
+                                                      labels[v], tiny_v, *st))
         for v in range(V):
-            d = builder.fsub(zrow(j, v), mx[v])
-            e = exp32(d)
-            s1.append(builder.fadd(s_phi[v], e))
-            ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, zero_v)
-            s21.append(builder.call(fma, [ee, ee, s2_phi[v]]))
-            l1.append(builder.select(builder.icmp_signed("==", labels[v], jvec), d, l_phi[v]))
-        j1 = builder.add(j, one)
-        end2 = builder.block
-        j.add_incoming(zero64, pre2)
-        j.add_incoming(j1, end2)
-        for v in range(V):
-            for phi, a1 in ((s_phi[v], s1[v]), (s2_phi[v], s21[v]), (l_phi[v], l1[v])):
-                phi.add_incoming(zero_v, pre2)
-                phi.add_incoming(a1, end2)
-        builder.cbranch(builder.icmp_signed("<", j1, n_out_), loop2, done2)
-        builder.position_at_end(done2)
-        for v in range(V):
-            off = ir.Constant(i64, W * v)
-            vstore(bs[v], bp, off, ity)
-            vstore(ck[v], cp, off)
-            vstore(s1[v], sp, off)
-            vstore(s21[v], s2p, off)
-            vstore(l1[v], zlp, off)
+            off = c(W * v)
+            vec.store(stats[v][2], bp, off)
+            vec.store(stats[v][1], cp, off)
+            for ptr, val in zip((sp, s2p, zlp), sums[v]):
+                vec.store(val, ptr, off)
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-
-#: Vectors of samples :func:`softmax_tile` computes at a time (a divisor of
-#: ``TILE_VECTORS``).
-SOFTMAX_TILE_VECTORS = 1
 
 
 @intrinsic
@@ -447,149 +426,60 @@ def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, b
     (rows, LANES) float32 block, the sum in the order of ``k``, one fused
     multiply-add per step, as :func:`dense_tile`), then the statistics of
     :func:`softmax_stats` of those ``z``, written to the (LANES,) outputs.
-    Nothing is checked: the caller guarantees the indices and ``n_k >= 1``.
+    Nothing is checked: the caller guarantees the indices.
     """
     if not isinstance(n_out, types.BaseTuple):
         return None
     R = len(n_out)
-    if not 0 <= R <= MAX_SOFTMAX_TILE:
+    if R > MAX_SOFTMAX_TILE or not _arrays_ok((w, x, b, chk, se, se2, zl), (y, best)):
         return None
-    for a in (w, x, b, chk, se, se2, zl):
-        if not (isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"):
-            return None
-    for a in (y, best):
-        if not (isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"):
-            return None
     ip = types.intp
     sig = types.void(n_out, w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
-    inner = _make_softmax_tile(R) if R else None
 
     def codegen(context, builder, signature, args):
-        if inner is not None:
-            inner(context, builder, types.void(*signature.args[1:]), args[1:])
+        if R == 0:
+            return context.get_dummy_value()
+        W = VECTOR_LANES
+        tys = signature.args
+        w_off_, nk_, b_off_, y_off_, tiny_ = args[2], args[4], args[6], args[8], args[9]
+        wp, xp, bp, yp, bestp, chkp, sep, se2p, zlp = (
+            _data(context, builder, tys[i], args[i]) for i in (1, 3, 5, 7, 10, 11, 12, 13, 14))
+        vec = _Vec(builder)
+        c = vec.i64
+        bias = [vec.splat(vec.scalar(bp, builder.add(b_off_, c(j)))) for j in range(R)]
+        tiny_v = vec.splat(tiny_)
+
+        # One 16-sample vector at a time (two at a time, sharing the weights'
+        # broadcasts, were no faster), a loop over the block's vectors.
+        entry = builder.block
+        vloop = builder.append_basic_block("smt.v")
+        builder.branch(vloop)
+        builder.position_at_end(vloop)
+        v = builder.phi(_I64)
+        voff = builder.mul(v, c(W))
+        zs = [row[0] for row in vec.fma_loop(
+            nk_, [[bias[j]] for j in range(R)],
+            lambda k: [vec.load(xp, builder.add(builder.mul(k, c(_LANES)), voff))],
+            lambda k, j: vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, c(R))),
+                                                    c(j))))]
+        m, chk, bst = zs[0], builder.fmul(zs[0], vec.f(0.0)), vec.i(0)
+        for j in range(1, R):
+            m, chk, bst = vec.max_step(zs[j], vec.i(j), m, chk, bst)
+        label = vec.load(yp, builder.add(y_off_, voff), _IVEC)
+        zero = vec.f(0.0)
+        sums = (zero, zero, zero)
+        for j in range(R):
+            sums = vec.sum_step(builder.fsub(zs[j], m), vec.i(j), label, tiny_v, *sums)
+        vec.store(bst, bestp, voff)
+        vec.store(chk, chkp, voff)
+        for ptr, val in zip((sep, se2p, zlp), sums):
+            vec.store(val, ptr, voff)
+        v_next = builder.add(v, c(1))
+        v.add_incoming(c(0), entry)
+        v.add_incoming(v_next, builder.block)
+        exit_ = builder.append_basic_block("smt.exit")
+        builder.cbranch(builder.icmp_signed("<", v_next, c(TILE_VECTORS)), vloop, exit_)
+        builder.position_at_end(exit_)
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-#: Most outputs of :func:`softmax_tile` (its accumulators, one register each).
-MAX_SOFTMAX_TILE = 12
-
-
-def _make_softmax_tile(R):
-    """The code generator of :func:`softmax_tile` for ``R`` outputs (its
-    arguments without ``n_out``)."""
-    V = TILE_VECTORS
-    W = VECTOR_LANES
-    U = SOFTMAX_TILE_VECTORS
-
-    if True:
-        def codegen(context, builder, signature, args):
-            tys = signature.args
-            (w_, w_off_, x_, nk_, b_, b_off_, y_, y_off_, tiny_, best_, chk_, se_, se2_,
-             zl_) = args
-
-            def data(i):
-                return context.make_array(tys[i])(context, builder, args[i]).data
-
-            wp, xp, bp, yp, bestp, chkp, sep, se2p, zlp = (data(i) for i in
-                                                           (0, 2, 4, 6, 9, 10, 11, 12, 13))
-            f32 = ir.FloatType()
-            i32 = ir.IntType(32)
-            i64 = ir.IntType(64)
-            vty = ir.VectorType(f32, W)
-            ity = ir.VectorType(i32, W)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty] * 3), "llvm.fma.v16f32")
-            floor = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty]), "llvm.floor.v16f32")
-            lane0 = ir.Constant(ity, [0] * W)
-
-            def splat(scalar, ty=vty):
-                u = ir.Constant(ty, ir.Undefined)
-                return builder.shuffle_vector(
-                    builder.insert_element(u, scalar, ir.Constant(i32, 0)), u, lane0)
-
-            def const(n):
-                return ir.Constant(i64, n)
-
-            def cf(c):
-                return ir.Constant(vty, [float(c)] * W)
-
-            def at(ptr, off, ty=vty):
-                return builder.bitcast(builder.gep(ptr, [off]), ty.as_pointer())
-
-            bias = [splat(builder.load(builder.gep(bp, [builder.add(b_off_, const(j))])))
-                    for j in range(R)]
-            tiny_v = splat(tiny_)
-            entry = builder.block
-            vloop = builder.append_basic_block("smt.v")
-            kloop = builder.append_basic_block("smt.k")
-            kdone = builder.append_basic_block("smt.stats")
-            exit_ = builder.append_basic_block("smt.exit")
-            builder.branch(vloop)
-
-            builder.position_at_end(vloop)
-            v = builder.phi(i64)
-            # U vectors of samples at a time: they share the weights'
-            # broadcasts, and their softmax chains run side by side.
-            voffs = [builder.mul(builder.add(v, const(u)), const(W)) for u in range(U)]
-            builder.branch(kloop)
-
-            builder.position_at_end(kloop)
-            k = builder.phi(i64)
-            acc = [[builder.phi(vty) for _ in range(U)] for _ in range(R)]
-            krow = builder.mul(k, const(_LANES))
-            xv = [builder.load(at(xp, builder.add(krow, voffs[u])), align=4) for u in range(U)]
-            wrow = builder.add(w_off_, builder.mul(k, const(R)))
-            new = []
-            for j in range(R):
-                wj = splat(builder.load(builder.gep(wp, [builder.add(wrow, const(j))])))
-                new.append([builder.call(fma, [xv[u], wj, acc[j][u]]) for u in range(U)])
-            k_next = builder.add(k, const(1))
-            k.add_incoming(const(0), vloop)
-            k.add_incoming(k_next, kloop)
-            for j in range(R):
-                for u in range(U):
-                    acc[j][u].add_incoming(bias[j], vloop)
-                    acc[j][u].add_incoming(new[j][u], kloop)
-            builder.cbranch(builder.icmp_signed("<", k_next, nk_), kloop, kdone)
-
-            builder.position_at_end(kdone)
-            for u in range(U):
-                voff = voffs[u]
-                zs = [new[j][u] for j in range(R)]
-                label = builder.load(at(yp, builder.add(y_off_, voff), ity), align=4)
-                m = zs[0]
-                chk = builder.fmul(zs[0], cf(0.0))
-                bst = ir.Constant(ity, [0] * W)
-                for j in range(1, R):
-                    gt = builder.fcmp_ordered(">", zs[j], m)
-                    bst = builder.select(gt, ir.Constant(ity, [j] * W), bst)
-                    m = builder.select(gt, zs[j], m)
-                    chk = builder.fadd(chk, builder.fmul(zs[j], cf(0.0)))
-                sv = cf(0.0)
-                s2v = cf(0.0)
-                zlv = cf(0.0)
-                for j in range(R):
-                    d = builder.fsub(zs[j], m)
-                    e = _exp32_ir(builder, d, fma, floor)
-                    sv = builder.fadd(sv, e)
-                    ee = builder.select(builder.fcmp_ordered(">", e, tiny_v), e, cf(0.0))
-                    s2v = builder.call(fma, [ee, ee, s2v])
-                    zlv = builder.select(builder.icmp_signed(
-                        "==", label, ir.Constant(ity, [j] * W)), d, zlv)
-                builder.store(bst, at(bestp, voff, ity), align=4)
-                builder.store(chk, at(chkp, voff), align=4)
-                builder.store(sv, at(sep, voff), align=4)
-                builder.store(s2v, at(se2p, voff), align=4)
-                builder.store(zlv, at(zlp, voff), align=4)
-            v_next = builder.add(v, const(U))
-            v.add_incoming(const(0), entry)
-            v.add_incoming(v_next, kdone)
-            builder.cbranch(builder.icmp_signed("<", v_next, const(V)), vloop, exit_)
-
-            builder.position_at_end(exit_)
-            return context.get_dummy_value()
-
-        return codegen
