@@ -257,7 +257,7 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     block reads 64-byte lines in order (rows of one (n_in, Bp) matrix would
     be a 4-KB-plus stride apart); the first layer is computed
     here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
-    are (width, LANES) scratch blocks; the one returned holds the logits. A
+    are (width, LANES) scratch blocks; the one returned holds the result. A
     ReLU is applied in the same pass as the layer it follows (the last layer's
     too, where it is the output activation: applying it again is a no-op).
     """
