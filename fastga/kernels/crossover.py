@@ -28,7 +28,7 @@ def copy_row(src, dst):
         dst[k] = src[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossover_prob, take):
     """Neuron-wise crossover of one child (see :func:`crossover_neuron`).
 
@@ -76,7 +76,7 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
             xc[j] = (xa[j] & ~m) | (xb[j] & m)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def single_point_row(pa, pb, child, key, crossover_prob):
     """Single-point crossover of one child (see :func:`crossover_single_point`)."""
     n = child.shape[0]
@@ -93,7 +93,7 @@ def single_point_row(pa, pb, child, key, crossover_prob):
         xc[k] = xb[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform_row(pa, pb, child, key, crossover_prob):
     """Uniform crossover of one child (see :func:`crossover_uniform`)."""
     n = child.shape[0]

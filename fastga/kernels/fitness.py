@@ -46,9 +46,12 @@ lo, hi : int
 Compile time: these are plain ``nogil`` loops over networks, not
 ``parallel=True`` kernels: Numba's parfor passes and the gufunc built for a
 ``prange`` loop cost 1-2 s of compile time per kernel, and cheap Python
-threads share the networks out just as well. The per-network functions
-(``network_*``) and their helpers are plain functions (not
-``inline="always"``), compiled once and inlined by LLVM.
+threads share the networks out just as well. The block helpers are plain
+functions, compiled once and inlined by LLVM; a per-network function with
+one caller (``network_softmax_ce``, ``network_mse``) is ``inline="always"``
+into its kernel (one copy: a plain function is compiled to machine code on
+its own, and again in the kernel). The scratch rows are one float32 block
+(one specialisation of :func:`~fastga.kernels.forward.scratch`).
 """
 
 import math
@@ -57,7 +60,7 @@ import numpy as np
 from numba import njit
 
 from .forward import activate_block, hidden_block, logits_block, max_width, scratch
-from .intrinsics import MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
+from .intrinsics import MAX_SOFTMAX_TILE, f32_as_i32, softmax_stats, softmax_tile
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
            "network_softmax_ce", "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
@@ -122,8 +125,8 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     softmax output, cross-entropy taken from the logits (see the module docstring).
 
     ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``se``, ``se2``, ``zl``,
-    ``chk`` (nl,) float32, ``best`` (nl,) int32 and ``acc`` (5, nl) float64 are
-    scratch, allocated once per kernel call (about 1 us of allocations per
+    ``chk`` (nl,) float32, ``best`` (nl,) float32 holding int32 bits and
+    ``acc`` (5, nl) float64 are scratch, allocated once per kernel call (about 1 us of allocations per
     network otherwise). The statistics are written by
     :func:`~fastga.kernels.intrinsics.softmax_tile` or ``softmax_stats``;
     the loop over lanes that folds them into ``acc`` reads them only."""
@@ -173,7 +176,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
             lsum[s] += np.float64(chk[s] - zl[s])
             s1v[s] += t * inv
             s2v[s] += np.float64(se2[s]) * inv * inv
-            hit = (best[s] == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
+            hit = (f32_as_i32(best[s]) == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
             hitv[s] += np.float64(hit)
         if (blk + 1) % group == 0:
             for s in range(nl):
@@ -230,7 +233,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     return _lane_sums(acc, nl)
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
     """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network."""
     n_blocks = (n_samples + nl - 1) // nl
@@ -286,15 +289,17 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     for the one number of outputs a run uses, instead of with a branch for
     every possible number (compile time)."""
     width = max_width(sizes)
-    a = scratch(width, lanes)
-    z = scratch(width, lanes)
+    # One block for all the scratch rows: a, z, the four statistics, best
+    # (one call, one specialisation of scratch: compile time).
+    block = scratch(2 * width + 5, lanes)
+    a = block[:width]
+    z = block[width:2 * width]
+    se = block[2 * width]
+    se2 = block[2 * width + 1]
+    zl = block[2 * width + 2]
+    chk = block[2 * width + 3]
+    best = block[2 * width + 4]  # int32 bits, see intrinsics._i32_data
     tmp = np.empty(2 * lanes, dtype=np.float32)
-    stats = scratch(4, lanes)
-    se = stats[0]
-    se2 = stats[1]
-    zl = stats[2]
-    chk = stats[3]
-    best = scratch(1, lanes)[0].view(np.int32)  # one specialisation of scratch
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs,
@@ -320,7 +325,7 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
         moments_out[r, 1] = s2
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
 def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
               loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;

@@ -114,17 +114,28 @@ _EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.1
                1.6666665459e-1, 5.0000001201e-1))
 
 
-def _arrays_ok(f32_arrays, i32_arrays=()):
-    """Whether every argument is a C-contiguous float32 (resp. int32) array."""
-    return (all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
-                for a in f32_arrays)
-            and all(isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"
-                    for a in i32_arrays))
+def _arrays_ok(f32_arrays, i32_arrays=(), bits_arrays=()):
+    """Whether every argument is a C-contiguous float32 (resp. int32; resp. int32
+    or float32, for int32 bits, see :func:`_i32_data`) array."""
+    def ok(a, dtypes):
+        return isinstance(a, types.Array) and a.dtype in dtypes and a.layout == "C"
+
+    return (all(ok(a, (types.float32,)) for a in f32_arrays)
+            and all(ok(a, (types.int32,)) for a in i32_arrays)
+            and all(ok(a, (types.int32, types.float32)) for a in bits_arrays))
 
 
 def _data(context, builder, ty, val):
     """The data pointer of the array ``val`` of Numba type ``ty``."""
     return context.make_array(ty)(context, builder, val).data
+
+
+def _i32_data(context, builder, ty, val):
+    """The data pointer of the int32 or float32 array ``val`` as an ``i32*``: a
+    float32 row can hold int32 values (bit patterns, read back with
+    :func:`f32_as_i32`), so that a kernel's scratch rows are one float32 block
+    (one ``.view`` fewer to compile)."""
+    return builder.bitcast(_data(context, builder, ty, val), _I32.as_pointer())
 
 
 class _Vec:
@@ -328,7 +339,7 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
     ``z`` is a (rows, LANES) float32 block, rows ``0 .. n_out-1`` the logits
     of ``LANES`` samples; ``y[y_off + s]`` (int32) is sample ``s``'s label.
     For each sample, with ``m`` the maximum logit (the first one on ties):
-    ``best`` (int32) its index, ``chk`` 0 if every logit is finite (NaN
+    ``best`` its index (int32; ``best`` may be a float32 array holding the bits), ``chk`` 0 if every logit is finite (NaN
     otherwise), ``se = sum_j exp(z_j - m)`` and ``se2 = sum_j e_j**2`` over
     the terms ``e_j`` above ``tiny`` (smaller squares are subnormal and slow,
     and cannot change a sum that reaches 1), ``zl = z_y - m``. The exponential
@@ -338,7 +349,7 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
     vectors (LLVM's own vectorisation of such loops uses 8-lane vectors on
     AVX-512 CPUs). ``n_out >= 1``.
     """
-    if not _arrays_ok((z, chk, se, se2, zl), (y, best)):
+    if not _arrays_ok((z, chk, se, se2, zl), (y,), (best,)):
         return None
     ip = types.intp
     sig = types.void(z, ip, y, ip, types.float32, best, chk, se, se2, zl)
@@ -347,8 +358,9 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
         V, W = TILE_VECTORS, VECTOR_LANES
         tys = signature.args
         z_, n_out_, y_, y_off_, tiny_, best_, chk_, se_, se2_, zl_ = args
-        zp, yp, bp, cp, sp, s2p, zlp = (_data(context, builder, tys[i], args[i])
-                                        for i in (0, 2, 5, 6, 7, 8, 9))
+        zp, yp, cp, sp, s2p, zlp = (_data(context, builder, tys[i], args[i])
+                                    for i in (0, 2, 6, 7, 8, 9))
+        bp = _i32_data(context, builder, tys[5], args[5])
         vec = _Vec(builder)
         c = vec.i64
         tiny_v = vec.splat(tiny_)
@@ -431,7 +443,7 @@ def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, b
     if not isinstance(n_out, types.BaseTuple):
         return None
     R = len(n_out)
-    if R > MAX_SOFTMAX_TILE or not _arrays_ok((w, x, b, chk, se, se2, zl), (y, best)):
+    if R > MAX_SOFTMAX_TILE or not _arrays_ok((w, x, b, chk, se, se2, zl), (y,), (best,)):
         return None
     ip = types.intp
     sig = types.void(n_out, w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
@@ -442,8 +454,9 @@ def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, b
         W = VECTOR_LANES
         tys = signature.args
         w_off_, nk_, b_off_, y_off_, tiny_ = args[2], args[4], args[6], args[8], args[9]
-        wp, xp, bp, yp, bestp, chkp, sep, se2p, zlp = (
-            _data(context, builder, tys[i], args[i]) for i in (1, 3, 5, 7, 10, 11, 12, 13, 14))
+        wp, xp, bp, yp, chkp, sep, se2p, zlp = (
+            _data(context, builder, tys[i], args[i]) for i in (1, 3, 5, 7, 11, 12, 13, 14))
+        bestp = _i32_data(context, builder, tys[10], args[10])
         vec = _Vec(builder)
         c = vec.i64
         bias = [vec.splat(vec.scalar(bp, builder.add(b_off_, c(j)))) for j in range(R)]

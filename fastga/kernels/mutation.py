@@ -108,7 +108,7 @@ def _draw_normals(key, g0, sigma32, normals):
         normals[i] = sigma32 * (r * cos2pi32(np.float32(c) * _INV24_32))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kinds, vals,
                normals, next_a, next_b, next_c):
     """Mutate one genome ``row`` in place from stream ``key``; returns the number
