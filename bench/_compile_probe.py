@@ -53,7 +53,7 @@ def _kernel_args(name, spec, P=4, B=30):
         "forward_epilogue": (hT, False, g, rows, *arrays, spec.act_codes,
                              np.zeros((P, B, spec.n_outputs), np.float32), LANES, 0, P),
         "fused_softmax_ce": (hT, False, g, rows, *arrays, spec.act_codes, np.zeros(64, np.int32), B, *fit,
-                             (0,) * spec.n_outputs),
+                             (0,) * spec.n_outputs, ()),
         "fused_classify": (hT, False, g, rows, *arrays, spec.act_codes, np.zeros(64, np.int32), B, *fit),
         "fused_mse": (hT, False, g, rows, *arrays, spec.act_codes,
                       np.zeros((64, spec.n_outputs), np.float32), B, *fit),

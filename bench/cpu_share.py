@@ -38,7 +38,7 @@ def _steps(d):
     """The gather, GEMM and epilogue of ``d``'s fused evaluation, each over all pieces."""
     from fastga import evaluation as ev
     from fastga.kernels.fitness import fused_softmax_ce, softmax_tile_outputs
-    from fastga.kernels.forward import LANES, gather_first_layer
+    from fastga.kernels.forward import LANES, gather_first_layer, hidden_acts
 
     pop, X, y, rows = d["pop"], d["X"], d["y"], d["rows"]
     spec, genomes = pop.spec, pop.genomes
@@ -70,7 +70,7 @@ def _steps(d):
             fused_softmax_ce(hT, False, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets,
                              spec.b_offsets, spec.act_codes, y_pad, n_samples, loss[lo:hi],
                              acc[lo:hi], mom[lo:hi], LANES, 0, hi - lo,
-                             softmax_tile_outputs(spec.sizes))
+                             softmax_tile_outputs(spec.sizes), hidden_acts(spec.activations))
 
     gather()
     gemm()

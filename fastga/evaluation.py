@@ -20,7 +20,7 @@ import numpy as np
 
 from .kernels.fitness import (METRICS, fused_classify, fused_mse, fused_softmax_ce,
                               softmax_tile_outputs)
-from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer
+from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer, hidden_acts
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
            "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct"]
@@ -279,7 +279,7 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     else:
         if spec.activations[-1] == "softmax":
             kernel = fused_softmax_ce
-            extra = (softmax_tile_outputs(spec.sizes),)
+            extra = (softmax_tile_outputs(spec.sizes), hidden_acts(spec.activations))
         else:
             kernel = fused_classify
         y_pad = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)

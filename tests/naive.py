@@ -490,9 +490,10 @@ def dense_tile(W, b, X, relu):
 
 def softmax_stats(Z, y, tiny):
     """Per-sample softmax statistics of logits ``Z`` (n_out, samples), labels ``y``:
-    ``best`` (first index of the maximum), ``chk`` (0 if every logit is finite,
-    else NaN), ``se = sum exp(z - max)``, ``se2 = sum e**2`` over ``e > tiny``,
-    ``zl = z_y - max``; float64, one sample at a time."""
+    ``hit`` (1 if the first index of the maximum is the label and every logit is
+    finite, else 0), ``chk`` (0 if every logit is finite, else NaN), ``se = sum
+    exp(z - max)``, ``se2 = sum e**2`` over ``e > tiny``, ``zl = z_y - max``;
+    float64, one sample at a time."""
     n_out, n = Z.shape
     best = np.zeros(n, dtype=np.int64)
     chk = np.zeros(n)
@@ -511,4 +512,5 @@ def softmax_stats(Z, y, tiny):
         se[s] = e.sum()
         se2[s] = np.sum(np.where(e > tiny, e, 0.0) ** 2)
         zl[s] = z[y[s]] - m
-    return best, chk, se, se2, zl
+    hit = np.where((best == y) & (chk == 0), 1.0, 0.0)
+    return hit, chk, se, se2, zl

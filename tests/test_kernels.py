@@ -413,38 +413,60 @@ def test_activation_accuracy_across_the_float32_range(act):
 from numba import njit  # noqa: E402
 
 from fastga.kernels.forward import LANES, dense_tiles, scratch  # noqa: E402
-from fastga.kernels.intrinsics import softmax_stats, softmax_tile  # noqa: E402
+from fastga.kernels.intrinsics import bias_rows, softmax_stats, softmax_tile  # noqa: E402
 
 TINY = np.float32(2.0 ** -60)
 
 
 @njit
-def _dense_tiles_block(w, n_in, n_out, b, X, relu):
-    out = scratch(n_out, LANES)
-    dense_tiles(w, 0, n_out, n_out, X, 0, LANES, n_in, b, 0, out, relu)
+def _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt):
+    """The tiles reading ``X`` (at row 2 of a bigger array) or, with
+    ``use_alt``, the same values in the other source; out at row 1."""
+    big = scratch(n_in + 2, LANES)
+    big[:] = np.nan
+    big[2:] = X
+    alt = scratch(n_in, LANES)
+    alt[:] = X
+    out = scratch(n_out + 2, LANES)
+    out[:] = -7.0
+    x_off = 0 if use_alt else 2 * LANES
+    dense_tiles(w, 0, n_out, n_out, big, alt, use_alt, x_off, LANES, n_in, b, 0, out, LANES, relu)
+    return out
+
+
+@njit
+def _bias_rows_block(src, off, n_rows, b, relu):
+    out = scratch(n_rows + 2, LANES)
+    out[:] = -7.0
+    bias_rows(src, off, src.shape[1], n_rows, b, 0, out, LANES, relu)
     return out
 
 
 @njit
 def _stats_block(Z, y, tiny):
-    st = scratch(4, LANES)
-    best = np.empty(LANES, np.int32)
-    softmax_stats(Z, Z.shape[0], y, 0, tiny, best, st[3], st[0], st[1], st[2])
-    return best, st[3], st[0], st[1], st[2]
+    st = scratch(5, LANES)
+    big = scratch(Z.shape[0] + 1, LANES)
+    big[0] = np.nan
+    big[1:] = Z
+    softmax_stats(big, LANES, Z.shape[0], y, 0, tiny, st[4], st[3], st[0], st[1], st[2])
+    return st[4], st[3], st[0], st[1], st[2]
 
 
 @njit
 def _softmax_tile_block(tile_out, w, H, b, y, tiny):
-    st = scratch(4, LANES)
-    best = np.empty(LANES, np.int32)
-    softmax_tile(tile_out, w, 0, H, H.shape[0], b, 0, y, 0, tiny, best, st[3], st[0], st[1], st[2])
-    return best, st[3], st[0], st[1], st[2]
+    st = scratch(5, LANES)
+    big = scratch(H.shape[0] + 3, LANES)
+    big[:3] = np.nan
+    big[3:] = H
+    softmax_tile(tile_out, w, 0, big, 3 * LANES, H.shape[0], b, 0, y, 0, tiny, st[4], st[3],
+                 st[0], st[1], st[2])
+    return st[4], st[3], st[0], st[1], st[2]
 
 
 def _check_stats(got, ref):
-    best, chk, se, se2, zl = got
-    r_best, r_chk, r_se, r_se2, r_zl = ref
-    np.testing.assert_array_equal(best, r_best)
+    hit, chk, se, se2, zl = got
+    r_hit, r_chk, r_se, r_se2, r_zl = ref
+    np.testing.assert_array_equal(hit, r_hit)
     np.testing.assert_array_equal(chk, r_chk)  # 0, or NaN where a logit is not finite
     ok = r_chk == 0
     np.testing.assert_allclose(se[ok], r_se[ok], rtol=2e-6)
@@ -460,9 +482,26 @@ def test_dense_tiles_match_reference(n_in, n_out, relu):
     b = rng.standard_normal(n_out).astype(np.float32)
     X = rng.standard_normal((n_in, LANES)).astype(np.float32)
     X[0, 5] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
-    got = _dense_tiles_block(w, n_in, n_out, b, X, relu)
     ref = naive.dense_tile(w.reshape(n_in, n_out), b, X, relu)
-    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    for use_alt in (False, True):
+        got = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)
+        np.testing.assert_allclose(got[1:-1], ref, rtol=1e-5, atol=1e-5)
+        assert np.all(got[0] == -7.0) and np.all(got[-1] == -7.0)  # nothing else written
+
+
+@pytest.mark.parametrize("n_rows", [1, 3, 16])
+@pytest.mark.parametrize("relu", [False, True])
+def test_bias_rows_match_reference(n_rows, relu):
+    rng = np.random.default_rng(n_rows)
+    src = rng.standard_normal((n_rows + 3, 2 * LANES)).astype(np.float32)
+    src[1, LANES + 3] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
+    b = rng.standard_normal(n_rows).astype(np.float32)
+    off = 1 * src.shape[1] + LANES  # rows 1.., the second block of samples
+    got = _bias_rows_block(src, off, n_rows, b, relu)
+    v = src[1:1 + n_rows, LANES:].astype(np.float64) + b[:, None]
+    ref = np.where(v > 0, v, 0.0) if relu else v
+    np.testing.assert_array_equal(got[1:-1], ref.astype(np.float32))
+    assert np.all(got[0] == -7.0) and np.all(got[-1] == -7.0)
 
 
 @pytest.mark.parametrize("n_out", [1, 2, 3, 10, 13])
@@ -476,6 +515,10 @@ def test_softmax_stats_match_reference(n_out):
         Z[0, 6] = -np.inf
         Z[2, 7] = np.inf
     y = rng.integers(0, n_out, LANES).astype(np.int32)
+    y[1] = n_out - 1       # all tied: a miss unless n_out == 1
+    if n_out > 2:
+        y[3] = 2           # tied with index 1, which comes first: a miss
+        y[8] = int(np.argmax(Z[:, 8]))  # a hit
     _check_stats(_stats_block(Z, y, TINY), naive.softmax_stats(Z, y, float(TINY)))
 
 

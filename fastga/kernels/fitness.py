@@ -50,8 +50,9 @@ threads share the networks out just as well. The block helpers are plain
 functions, compiled once and inlined by LLVM; a per-network function with
 one caller (``network_softmax_ce``, ``network_mse``) is ``inline="always"``
 into its kernel (one copy: a plain function is compiled to machine code on
-its own, and again in the kernel). The scratch rows are one float32 block
-(one specialisation of :func:`~fastga.kernels.forward.scratch`).
+its own, and again in the kernel). Each kernel's scratch is one
+:func:`~fastga.kernels.forward.layer_buffer` (one specialisation of
+``scratch``; a literal size would compile another).
 """
 
 import math
@@ -59,8 +60,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import activate_block, hidden_block, logits_block, max_width, scratch
-from .intrinsics import MAX_SOFTMAX_TILE, f32_as_i32, softmax_stats, softmax_tile
+from .forward import STAT_ROWS, activate_block, hidden_block, layer_buffer, logits_block
+from .intrinsics import MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
 
 __all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
            "network_softmax_ce", "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
@@ -72,6 +73,7 @@ METRICS = {"cross_entropy": 0, "accuracy": 1, "mse": 2}
 _SOFTMAX = 5
 _EPS = 1e-7
 _F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
 _TINY = np.float32(2.0 ** -60)
 
 # Rows of the per-lane float64 accumulators.
@@ -120,13 +122,13 @@ def argmax_block(res, n_out, mx, best, chk, nl):
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
-                       a, z, tmp, se, se2, zl, chk, best, acc, tile_out):
+                       buf, tmp, se, se2, zl, chk, hit, acc, tile_out, other_acts):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
     softmax output, cross-entropy taken from the logits (see the module docstring).
 
-    ``a``, ``z`` (width, nl), ``tmp`` (2 nl), ``se``, ``se2``, ``zl``,
-    ``chk`` (nl,) float32, ``best`` (nl,) float32 holding int32 bits and
-    ``acc`` (5, nl) float64 are scratch, allocated once per kernel call (about 1 us of allocations per
+    ``buf`` (:func:`~fastga.kernels.forward.layer_buffer`), ``tmp`` (2 nl),
+    ``se``, ``se2``, ``zl``, ``chk``, ``hit`` (nl,) float32 and ``acc`` (5, nl)
+    float64 are scratch, allocated once per kernel call (about 1 us of allocations per
     network otherwise). The statistics are written by
     :func:`~fastga.kernels.intrinsics.softmax_tile` or ``softmax_stats``;
     the loop over lanes that folds them into ``acc`` reads them only."""
@@ -158,26 +160,28 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
         # sum: their squares (< 2**-120) cannot change a sum that reaches 1
         # (the maximum's term).
         if tiled:
-            h = hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
-                             nl)
-            softmax_tile(tile_out, genome, w_offs[n_layers - 1], h, sizes[n_layers - 1], genome,
-                         b_offs[n_layers - 1], y_class, b0, _TINY, best, chk, se, se2, zl)
+            row = hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp,
+                               nl, other_acts)
+            softmax_tile(tile_out, genome, w_offs[n_layers - 1], buf, row * nl,
+                         sizes[n_layers - 1], genome, b_offs[n_layers - 1], y_class, b0, _TINY,
+                         hit, chk, se, se2, zl)
         else:
-            res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp,
-                               nl)
-            softmax_stats(res, n_out, y_class, b0, _TINY, best, chk, se, se2, zl)
-        yb = y_class[b0:b0 + nl]
+            row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp,
+                               nl, other_acts)
+            softmax_stats(buf, row * nl, n_out, y_class, b0, _TINY, hit, chk, se, se2, zl)
         # The valid lanes only (padded samples add nothing): a run-time trip
-        # count, vectorised.
+        # count, vectorised; no array is assigned in the loop over blocks
+        # (see kernels.forward.layers_block).
         for s in range(n_valid):
             t = np.float64(se[s])
-            inv = 1.0 / t
+            # float32 division (16 lanes a vector; float64's is twice the
+            # work), exact to 0.5 ulp: se lies in [1, n_out].
+            inv = np.float64(_F1 / se[s])
             prod[s] *= t
             lsum[s] += np.float64(chk[s] - zl[s])
             s1v[s] += t * inv
             s2v[s] += np.float64(se2[s]) * inv * inv
-            hit = (f32_as_i32(best[s]) == yb[s]) & (chk[s] == _F0)  # no branch: vectorises
-            hitv[s] += np.float64(hit)
+            hitv[s] += np.float64(hit[s])
         if (blk + 1) % group == 0:
             for s in range(nl):
                 lsum[s] += np.log(prod[s])
@@ -202,9 +206,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
-    width = max_width(sizes)
-    a = scratch(width, nl)
-    z = scratch(width, nl)
+    buf = layer_buffer(sizes, nl)
     tmp = np.empty(2 * nl, dtype=np.float32)
     mx = np.empty(nl, dtype=np.float32)
     chk = np.empty(nl, dtype=np.float32)
@@ -213,7 +215,9 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                           (0,))
+        res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         argmax_block(res, n_out, mx, best, chk, nl)
         for s in range(n_valid):
@@ -240,15 +244,15 @@ def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_s
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
-    width = max_width(sizes)
-    a = scratch(width, nl)
-    z = scratch(width, nl)
+    buf = layer_buffer(sizes, nl)
     tmp = np.empty(2 * nl, dtype=np.float32)
     acc = np.zeros((5, nl), dtype=np.float64)
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
-        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                           (0,))
+        res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         for s in range(n_valid):
             se_s = 0.0
@@ -278,7 +282,7 @@ def _lane_sums(acc, nl):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-                     loss_out, acc_out, moments_out, lanes, lo, hi, tile_out):
+                     loss_out, acc_out, moments_out, lanes, lo, hi, tile_out, other_acts):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring).
 
@@ -287,24 +291,22 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     registers (:func:`~fastga.kernels.intrinsics.softmax_tile`), or ``()``.
     Its length is part of its type, so the kernel is compiled, and cached,
     for the one number of outputs a run uses, instead of with a branch for
-    every possible number (compile time)."""
-    width = max_width(sizes)
-    # One block for all the scratch rows: a, z, the four statistics, best
-    # (one call, one specialisation of scratch: compile time).
-    block = scratch(2 * width + 5, lanes)
-    a = block[:width]
-    z = block[width:2 * width]
-    se = block[2 * width]
-    se2 = block[2 * width + 1]
-    zl = block[2 * width + 2]
-    chk = block[2 * width + 3]
-    best = block[2 * width + 4]  # int32 bits, see intrinsics._i32_data
+    every possible number (compile time). ``other_acts`` (see
+    :func:`~fastga.kernels.forward.hidden_acts`): ``()`` where every hidden
+    layer is ReLU, which compiles the other activations out, else ``(0,)``."""
+    buf = layer_buffer(sizes, lanes)
+    s0 = buf.shape[0] - STAT_ROWS
+    se = buf[s0]
+    se2 = buf[s0 + 1]
+    zl = buf[s0 + 2]
+    chk = buf[s0 + 3]
+    hit = buf[s0 + 4]
     tmp = np.empty(2 * lanes, dtype=np.float32)
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_softmax_ce(hT, r, direct, genomes[rows[r]], sizes, w_offs,
-                                                b_offs, acts, y, n_samples, lanes, a, z, tmp, se,
-                                                se2, zl, chk, best, acc, tile_out)
+                                                b_offs, acts, y, n_samples, lanes, buf, tmp, se,
+                                                se2, zl, chk, hit, acc, tile_out, other_acts)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1

@@ -41,10 +41,11 @@ import numpy as np
 from numba import njit
 
 from ..spec import LEAKY_SLOPE
-from .intrinsics import TILE_VECTORS, VECTOR_LANES, address, dense_tile, i32_as_f32, prefetch
+from .intrinsics import (TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile, i32_as_f32,
+                         prefetch)
 
 __all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles",
-           "logits_block", "hidden_block", "layers_block", "max_width",
+           "logits_block", "hidden_block", "layers_block", "max_width", "layer_buffer", "STAT_ROWS", "hidden_acts",
            "gather_first_layer", "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
@@ -188,27 +189,32 @@ MAX_TILE_ROWS = 4
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _tile(n, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, relu):
+def _tile(n, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, relu):
     if n == 4:
-        _TILE4(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
+        _TILE4(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
+               relu)
     elif n == 3:
-        _TILE3(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
+        _TILE3(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
+               relu)
     elif n == 2:
-        _TILE2(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
+        _TILE2(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
+               relu)
     elif n == 1:
-        _TILE1(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, LANES, relu)
+        _TILE1(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
+               relu)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
-    """``out[r, s] = sum_k x[k, s] w[k, r] + b[r]`` (then ReLU if ``relu``) for
-    ``r < n_rows`` and the ``LANES`` samples ``s`` of a block.
+def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
+                relu):
+    """``out[out_off + r * LANES + s] = sum_k xs[x_off + k * ldx + s] w[w_off + k * ldw + r]
+    + b[b_off + r]`` (then ReLU if ``relu``) for ``r < n_rows`` and the ``LANES``
+    samples ``s`` of a block, with ``xs`` the flat data of ``x_alt`` if
+    ``use_alt`` else of ``x``.
 
-    ``out`` is a (rows, LANES) scratch block (C-contiguous); ``x`` holds row
-    ``k`` of the inputs at flat index ``x_off + k * ldx`` (``LANES`` samples),
-    ``w`` weight ``(k, r)`` at ``w_off + k * ldw + r`` and ``b`` bias ``r`` at
-    ``b_off + r``: a genome's (n_in, n_out) weight matrix has ``ldw = n_out``.
-    The rows are split into the fewest tiles of at most :data:`MAX_TILE_ROWS`
+    Flat indices of C-contiguous float32 arrays: a genome's (n_in, n_out)
+    weight matrix has ``ldw = n_out``. The rows are split into the fewest
+    tiles of at most :data:`MAX_TILE_ROWS`
     (:func:`~fastga.kernels.intrinsics.dense_tile`), as even as can be (10
     rows: 4 + 3 + 3). The caller guarantees the indices.
     """
@@ -220,34 +226,63 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_off, ldx, n_k, b, b_off, out, relu):
     r0 = 0
     for t in range(n_tiles):
         n = base + 1 if t < extra else base
-        _tile(n, w, w_off + r0, ldw, x, x_off, ldx, n_k, b, b_off + r0, out, r0 * LANES, relu)
+        _tile(n, w, w_off + r0, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off + r0, out,
+              out_off + r0 * LANES, relu)
         r0 += n
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
-    """Pre-activations of the last layer of network ``r`` on samples ``b0 .. b0+LANES``,
-    see :func:`layers_block`."""
-    return layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl,
-                        sizes.shape[0] - 1)
+def hidden_acts(activations):
+    """``other_acts`` of :func:`layers_block` for a network's activation names:
+    ``()`` where every hidden layer is ReLU, else ``(0,)``."""
+    return () if all(a == "relu" for a in activations[:-1]) else (0,)
+
+
+#: Rows at the end of a :func:`layer_buffer` for a kernel's per-sample
+#: statistics (the fused softmax's ``se``, ``se2``, ``zl``, ``chk``, ``hit``).
+STAT_ROWS = 5
+
+
+@njit(cache=True, error_model="numpy")
+def layer_buffer(sizes, nl):
+    """The scratch block of :func:`layers_block`: (2 * width + STAT_ROWS, ``nl``)
+    float32, with ``width`` the widest layer after the inputs, 64-byte aligned
+    (one allocation, one specialisation of :func:`scratch`)."""
+    width = 1
+    for i in range(1, sizes.shape[0]):
+        width = max(width, sizes[i])
+    return scratch(2 * width + STAT_ROWS, nl)
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl):
-    """Activations of the last hidden layer of network ``r`` (at least two layers)
-    on samples ``b0 .. b0+LANES``, see :func:`layers_block`."""
+def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                 other_acts):
+    """The row of ``buf`` from which the pre-activations of the last layer of
+    network ``r`` on samples ``b0 .. b0+LANES`` stand, see :func:`layers_block`."""
+    return layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                        sizes.shape[0] - 1, other_acts)
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                 other_acts):
+    """The row of ``buf`` from which the activations of the last hidden layer of
+    network ``r`` (at least two layers) on samples ``b0 .. b0+LANES`` stand, see
+    :func:`layers_block`."""
     n_hidden = sizes.shape[0] - 2
-    h = layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl,
-                     n_hidden)
-    if acts[n_hidden - 1] != _RELU:
-        activate_block(h, sizes[n_hidden], acts[n_hidden - 1], tmp, nl)
-    return h
+    row = layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                       n_hidden, other_acts)
+    if len(other_acts) > 0 and acts[n_hidden - 1] != _RELU:
+        activate_block(buf[row:row + sizes[n_hidden]], sizes[n_hidden], acts[n_hidden - 1], tmp,
+                       nl)
+    return row
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl, n_dense):
+def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl, n_dense,
+                 other_acts):
     """Pre-activations of layer ``n_dense`` (1 = the first) of network ``r`` on
-    samples ``b0 .. b0+LANES``.
+    samples ``b0 .. b0+LANES``, in rows ``row .. row + sizes[n_dense] - 1`` of
+    ``buf``; returns ``row``.
 
     ``direct`` False: ``hT[r*h1 + j, b]`` holds ``x_b @ W1[:, j]`` (no bias
     yet), the first-layer GEMM's product. ``direct`` True: ``hT`` is the
@@ -256,26 +291,30 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
     transposed (``hT[blk * n_in + i, s] = X[blk * LANES + s, i]``), so each
     block reads 64-byte lines in order (rows of one (n_in, Bp) matrix would
     be a 4-KB-plus stride apart); the first layer is computed
-    here too (:func:`dense_tiles`; ``r`` is unused). ``a`` and ``z``
-    are (width, LANES) scratch blocks; the one returned holds the result. A
-    ReLU is applied in the same pass as the layer it follows (the last layer's
-    too, where it is the output activation: applying it again is a no-op).
+    here too (:func:`dense_tiles`; ``r`` is unused). ``buf`` is a
+    :func:`layer_buffer`: the layers are written to its
+    two halves in turn, addressed by row offsets, never by array variables
+    (each assignment of an array costs Numba's reference counting two atomic
+    operations; with views per block the digits shape's first layer ran at
+    0.90 of the GEMM peak instead of 1.03). A ReLU is applied in the same pass
+    as the layer it follows (the last layer's too, where it is the output
+    activation: applying it again is a no-op).
+
+    ``other_acts`` (see :func:`hidden_acts`): ``()`` where every hidden layer
+    is ReLU, else ``(0,)``. Its length is part of its type, so with ``()``
+    the calls of :func:`activate_block` between layers are compiled out: the
+    code of a branch that is never taken still slowed the tiles' loop (the
+    digits shape's first layer at 0.98 of the GEMM peak with it, 1.04
+    without).
     """
+    width = (buf.shape[0] - STAT_ROWS) // 2
     h1 = sizes[1]
     relu = acts[0] == _RELU
-    # One call site of dense_tiles for every layer (its tiles are inlined:
-    # compile time): the direct path's first layer reads the block's inputs,
-    # (n_in, LANES) contiguous in ``hT``, the other layers the previous
-    # layer's block.
-    src = hT
-    x_off = b0 * sizes[0]
+    cur = 0
     first = 0
     if not direct:
         first = 1
-        src = a
-        x_off = 0
         row = r * h1
-        b0ff = b_offs[0]
         # The next block's product rows (the next network's first block after
         # the last one) are prefetched: a row of hT is read in short pieces,
         # 4 KB apart, which the hardware prefetcher does not follow (1-thread
@@ -285,32 +324,26 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, t
         if nxt_b >= hT.shape[1]:
             nxt_b = 0
             nxt_row = row + h1
-        pf = nxt_row + h1 <= hT.shape[0]
-        for j in range(h1):
-            if pf:
+        if nxt_row + h1 <= hT.shape[0]:
+            for j in range(h1):
                 for c in range(0, nl, 16):
                     prefetch(hT, (nxt_row + j, nxt_b + c))
-            bj = genome[b0ff + j]
-            hj = hT[row + j, b0:b0 + nl]
-            aj = a[j]
-            if relu:
-                for s in range(nl):
-                    x = hj[s] + bj
-                    aj[s] = x if x > _F0 else _F0
-            else:
-                for s in range(nl):
-                    aj[s] = hj[s] + bj
-        a, z = z, a
+        bias_rows(hT, row * hT.shape[1] + b0, hT.shape[1], h1, genome, b_offs[0], buf, 0, relu)
+    # One call site of dense_tiles for every layer (its tiles are inlined:
+    # compile time): the direct path's first layer reads the block's inputs,
+    # (n_in, LANES) contiguous in ``hT``, the other layers the previous
+    # layer's rows of ``buf``.
     for layer in range(first, n_dense):
-        if layer > 0 and acts[layer - 1] != _RELU:
-            activate_block(src, sizes[layer], acts[layer - 1], tmp, nl)
+        if len(other_acts) > 0 and layer > 0 and acts[layer - 1] != _RELU:
+            activate_block(buf[cur:cur + sizes[layer]], sizes[layer], acts[layer - 1], tmp, nl)
         n_out = sizes[layer + 1]
-        dense_tiles(genome, w_offs[layer], n_out, n_out, src, x_off, nl, sizes[layer], genome,
-                    b_offs[layer], a, acts[layer] == _RELU)
-        src = a
-        x_off = 0
-        a, z = z, a
-    return src
+        nxt = width - cur
+        from_buf = layer > 0
+        x_off = cur * nl if from_buf else b0 * sizes[0]
+        dense_tiles(genome, w_offs[layer], n_out, n_out, hT, buf, from_buf, x_off, nl,
+                    sizes[layer], genome, b_offs[layer], buf, nxt * nl, acts[layer] == _RELU)
+        cur = nxt
+    return cur
 
 
 @njit(cache=True, error_model="numpy")
@@ -339,20 +372,18 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
-def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes):
+def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes, buf, tmp):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
-    :func:`forward_epilogue`."""
+    :func:`forward_epilogue`; ``buf`` and ``tmp`` are scratch."""
     n_samples = out_r.shape[0]
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
-    width = max_width(sizes)
     nl = lanes
-    a = scratch(width, nl)
-    z = scratch(width, nl)
-    tmp = np.empty(2 * nl, dtype=np.float32)
     for b0 in range(0, n_samples, nl):
-        res = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, a, z, tmp, nl)
+        row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                           (0,))
+        res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         n_valid = min(nl, n_samples - b0)
         for s in range(n_valid):
@@ -387,6 +418,8 @@ def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out
     lo, hi : int
         Networks ``lo .. hi-1`` (positions in ``rows``) are computed.
     """
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
     for r in range(lo, hi):
         forward_network(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r],
-                        lanes)
+                        lanes, buf, tmp)

@@ -16,8 +16,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "softmax_stats",
-           "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
+__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "bias_rows",
+           "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -114,28 +114,17 @@ _EXP = dict(lo=-87.0, log2e=1.44269504088896341, ln2_hi=0.693359375, ln2_lo=-2.1
                1.6666665459e-1, 5.0000001201e-1))
 
 
-def _arrays_ok(f32_arrays, i32_arrays=(), bits_arrays=()):
-    """Whether every argument is a C-contiguous float32 (resp. int32; resp. int32
-    or float32, for int32 bits, see :func:`_i32_data`) array."""
-    def ok(a, dtypes):
-        return isinstance(a, types.Array) and a.dtype in dtypes and a.layout == "C"
-
-    return (all(ok(a, (types.float32,)) for a in f32_arrays)
-            and all(ok(a, (types.int32,)) for a in i32_arrays)
-            and all(ok(a, (types.int32, types.float32)) for a in bits_arrays))
+def _arrays_ok(f32_arrays, i32_arrays=()):
+    """Whether every argument is a C-contiguous float32 (resp. int32) array."""
+    return (all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
+                for a in f32_arrays)
+            and all(isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"
+                    for a in i32_arrays))
 
 
 def _data(context, builder, ty, val):
     """The data pointer of the array ``val`` of Numba type ``ty``."""
     return context.make_array(ty)(context, builder, val).data
-
-
-def _i32_data(context, builder, ty, val):
-    """The data pointer of the int32 or float32 array ``val`` as an ``i32*``: a
-    float32 row can hold int32 values (bit patterns, read back with
-    :func:`f32_as_i32`), so that a kernel's scratch rows are one float32 block
-    (one ``.view`` fewer to compile)."""
-    return builder.bitcast(_data(context, builder, ty, val), _I32.as_pointer())
 
 
 class _Vec:
@@ -245,13 +234,46 @@ class _Vec:
                 final[r][v].add_incoming(new[r][v], end)
         return final
 
+    def relu_if(self, relu, x):
+        """``x if x > 0 else 0`` (NaN gives 0) where the boolean ``relu``, else ``x``."""
+        b = self.b
+        zero = self.f(0.0)
+        return b.select(relu, b.select(b.fcmp_ordered(">", x, zero), x, zero), x)
+
+    def for_range(self, n, body):
+        """``body(j)`` for ``0 <= j < n`` (an i64 loop, nothing carried)."""
+        b = self.b
+        pre = b.block
+        loop = b.append_basic_block("range.loop")
+        done = b.append_basic_block("range.done")
+        b.cbranch(b.icmp_signed(">", n, self.i64(0)), loop, done)
+        b.position_at_end(loop)
+        j = b.phi(_I64)
+        body(j)
+        j_next = b.add(j, self.i64(1))
+        j.add_incoming(self.i64(0), pre)
+        j.add_incoming(j_next, b.block)
+        b.cbranch(b.icmp_signed("<", j_next, n), loop, done)
+        b.position_at_end(done)
+
+    def chk_step(self, zj, chk):
+        """``zj * 0 + chk`` (one fused multiply-add, exact): stays 0 while every
+        ``zj`` is finite, else NaN."""
+        return self.fma(zj, self.f(0.0), chk)
+
     def max_step(self, zj, j, m, chk, best):
         """One logit ``zj`` (index ``j``, a vector) into the running maximum, its
-        first index and the finiteness check (``chk += zj * 0``)."""
+        first index and the finiteness check (:meth:`chk_step`)."""
         b = self.b
         gt = b.fcmp_ordered(">", zj, m)
-        return (b.select(gt, zj, m), b.fadd(chk, b.fmul(zj, self.f(0.0))),
-                b.select(gt, j, best))
+        return b.select(gt, zj, m), self.chk_step(zj, chk), b.select(gt, j, best)
+
+    def hit(self, best, label, chk):
+        """1.0 where the maximum's index ``best`` is the ``label`` and ``chk`` is 0
+        (every logit finite), else 0.0."""
+        b = self.b
+        ok = b.and_(b.icmp_signed("==", best, label), b.fcmp_ordered("==", chk, self.f(0.0)))
+        return b.select(ok, self.f(1.0), self.f(0.0))
 
     def sum_step(self, d, j, label, tiny, se, se2, zl):
         """One ``d = z_j - max`` into ``sum e``, ``sum e**2`` over ``e > tiny``
@@ -267,22 +289,29 @@ _tiles = {}
 
 
 def dense_tile(n_rows):
-    """The intrinsic ``tile(w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, ldo, relu)``
-    for ``n_rows`` output rows (1-4 in use), see below; made once per ``n_rows``.
+    """The intrinsic ``tile(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out,
+    out_off, ldo, relu)`` for ``n_rows`` output rows (1-4 in use), see below;
+    made once per ``n_rows``.
 
-    For ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
+    With ``xs`` the flat data of ``x_alt`` if ``use_alt`` else of ``x``, for
+    ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
 
         acc = b[b_off + r]
         for k in range(n_k):
-            acc = fma(x[x_off + k * ldx + s], w[w_off + k * ldw + r], acc)
+            acc = fma(xs[x_off + k * ldx + s], w[w_off + k * ldw + r], acc)
         out[out_off + r * ldo + s] = max(acc, 0) if relu else acc
 
     (indices into the flat data of C-contiguous float32 arrays; ``max(NaN,
-    0)`` is 0, as ``x if x > 0 else 0``). The ``n_rows * TILE_VECTORS``
-    accumulators stay in registers over the whole loop; each step loads
-    ``TILE_VECTORS`` vectors of ``x`` and broadcasts ``n_rows`` weights. The
-    sum runs in the order of ``k``, one rounding per step. Nothing is
-    checked: the caller guarantees every index is inside its array.
+    0)`` is 0, as ``x if x > 0 else 0``). The two sources let one call site
+    read either the inputs or the previous layer's block without assigning
+    an array variable in the caller's loop: every such assignment costs
+    Numba's reference counting two atomic operations (the digits shape's
+    first layer ran at 0.90 of the GEMM peak through such a loop, 1.03-1.07
+    without). The ``n_rows * TILE_VECTORS`` accumulators stay in registers
+    over the whole loop; each step loads ``TILE_VECTORS`` vectors of ``xs``
+    and broadcasts ``n_rows`` weights. The sum runs in the order of ``k``, one
+    rounding per step. Nothing is checked: the caller guarantees every index
+    is inside its array.
     """
     n_rows = int(n_rows)
     if n_rows not in _tiles:
@@ -294,16 +323,21 @@ def _make_dense_tile(R):
     V, W = TILE_VECTORS, VECTOR_LANES
 
     @intrinsic
-    def tile(typingctx, w, w_off, ldw, x, x_off, ldx, n_k, b, b_off, out, out_off, ldo, relu):
-        if not _arrays_ok((w, x, b, out)):
+    def tile(typingctx, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
+             ldo, relu):
+        if not _arrays_ok((w, x, x_alt, b, out)):
             return None
         ip = types.intp
-        sig = types.void(w, ip, ip, x, ip, ip, ip, b, ip, out, ip, ip, types.boolean)
+        sig = types.void(w, ip, ip, x, x_alt, types.boolean, ip, ip, ip, b, ip, out, ip, ip,
+                         types.boolean)
 
         def codegen(context, builder, signature, args):
-            w_, w_off_, ldw_, x_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_, relu_ = args
+            (w_, w_off_, ldw_, x_, xa_, alt_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_,
+             relu_) = args
             tys = signature.args
-            wp, xp, bp, op = (_data(context, builder, tys[i], args[i]) for i in (0, 3, 7, 9))
+            wp, x0p, xap, bp, op = (_data(context, builder, tys[i], args[i])
+                                    for i in (0, 3, 4, 9, 11))
+            xp = builder.select(alt_, xap, x0p)
             vec = _Vec(builder)
             c = vec.i64
             init = [[vec.splat(vec.scalar(bp, builder.add(b_off_, c(r))))] * V
@@ -317,13 +351,10 @@ def _make_dense_tile(R):
                 return vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, ldw_)), c(r)))
 
             final = vec.fma_loop(nk_, init, load_x, load_w)
-            zero = vec.f(0.0)
             for r in range(R):
                 orow = builder.add(o_off_, builder.mul(c(r), ldo_))
                 for v in range(V):
-                    val = final[r][v]
-                    rect = builder.select(builder.fcmp_ordered(">", val, zero), val, zero)
-                    vec.store(builder.select(relu_, rect, val), op, builder.add(orow, c(W * v)))
+                    vec.store(vec.relu_if(relu_, final[r][v]), op, builder.add(orow, c(W * v)))
             return context.get_dummy_value()
 
         return sig, codegen
@@ -333,40 +364,78 @@ def _make_dense_tile(R):
 
 
 @intrinsic
-def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
-    """Per-sample softmax statistics of a block of logits, in registers.
+def bias_rows(typingctx, src, src_off, ld_src, n_rows, b, b_off, dst, dst_off, relu):
+    """``dst[dst_off + j * LANES + s] = v if not relu else max(v, 0)`` with
+    ``v = src[src_off + j * ld_src + s] + b[b_off + j]``, for ``j < n_rows``
+    and the ``LANES`` samples ``s`` of a block (flat indices of C-contiguous
+    float32 arrays; ``max(NaN, 0)`` is 0, as in :func:`dense_tile`).
 
-    ``z`` is a (rows, LANES) float32 block, rows ``0 .. n_out-1`` the logits
-    of ``LANES`` samples; ``y[y_off + s]`` (int32) is sample ``s``'s label.
-    For each sample, with ``m`` the maximum logit (the first one on ties):
-    ``best`` its index (int32; ``best`` may be a float32 array holding the bits), ``chk`` 0 if every logit is finite (NaN
-    otherwise), ``se = sum_j exp(z_j - m)`` and ``se2 = sum_j e_j**2`` over
-    the terms ``e_j`` above ``tiny`` (smaller squares are subnormal and slow,
-    and cannot change a sum that reaches 1), ``zl = z_y - m``. The exponential
-    is :func:`fastga.kernels.forward.exp32_nonpos`, with the same contractions
-    (fused multiply-adds) as Numba makes of it; the output arrays are
-    (LANES,), written whole. Two passes over the rows, on explicit 16-lane
-    vectors (LLVM's own vectorisation of such loops uses 8-lane vectors on
-    AVX-512 CPUs). ``n_out >= 1``.
+    The GEMM path's first layer: a block of the product rows plus the bias,
+    into the epilogue's scratch block, without the row views (and their
+    reference counting) a Numba loop would need. Nothing is checked.
     """
-    if not _arrays_ok((z, chk, se, se2, zl), (y,), (best,)):
+    if not _arrays_ok((src, b, dst)):
         return None
     ip = types.intp
-    sig = types.void(z, ip, y, ip, types.float32, best, chk, se, se2, zl)
+    sig = types.void(src, ip, ip, ip, b, ip, dst, ip, types.boolean)
+
+    def codegen(context, builder, signature, args):
+        src_, src_off_, ld_, n_, b_, b_off_, dst_, dst_off_, relu_ = args
+        tys = signature.args
+        sp, bp, dp = (_data(context, builder, tys[i], args[i]) for i in (0, 4, 6))
+        vec = _Vec(builder)
+        c = vec.i64
+
+        def body(j):
+            bias = vec.splat(vec.scalar(bp, builder.add(b_off_, j)))
+            s0 = builder.add(src_off_, builder.mul(j, ld_))
+            d0 = builder.add(dst_off_, builder.mul(j, c(_LANES)))
+            for v in range(TILE_VECTORS):
+                x = builder.fadd(vec.load(sp, builder.add(s0, c(VECTOR_LANES * v))), bias)
+                vec.store(vec.relu_if(relu_, x), dp, builder.add(d0, c(VECTOR_LANES * v)))
+
+        vec.for_range(n_, body)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def softmax_stats(typingctx, z, z_off, n_out, y, y_off, tiny, hit, chk, se, se2, zl):
+    """Per-sample softmax statistics of a block of logits, in registers.
+
+    Row ``j < n_out`` of the logits of ``LANES`` samples starts at flat index
+    ``z_off + j * LANES`` of the float32 array ``z``; ``y[y_off + s]`` (int32)
+    is sample ``s``'s label. For each sample, with ``m`` the maximum logit
+    (the first one on ties): ``chk`` 0 if every logit is finite (NaN
+    otherwise), ``hit`` 1.0 if the maximum's index is the label and every
+    logit is finite (else 0.0), ``se = sum_j exp(z_j - m)`` and ``se2 =
+    sum_j e_j**2`` over the terms ``e_j`` above ``tiny`` (smaller squares are
+    subnormal and slow, and cannot change a sum that reaches 1), ``zl = z_y -
+    m``. The exponential is :func:`fastga.kernels.forward.exp32_nonpos`, with
+    the same contractions (fused multiply-adds) as Numba makes of it; the
+    float32 outputs are (LANES,), written whole. Two passes over the rows, on
+    explicit 16-lane vectors (LLVM's own vectorisation of such loops uses
+    8-lane vectors on AVX-512 CPUs). ``n_out >= 1``.
+    """
+    if not _arrays_ok((z, hit, chk, se, se2, zl), (y,)):
+        return None
+    ip = types.intp
+    sig = types.void(z, ip, ip, y, ip, types.float32, hit, chk, se, se2, zl)
 
     def codegen(context, builder, signature, args):
         V, W = TILE_VECTORS, VECTOR_LANES
         tys = signature.args
-        z_, n_out_, y_, y_off_, tiny_, best_, chk_, se_, se2_, zl_ = args
-        zp, yp, cp, sp, s2p, zlp = (_data(context, builder, tys[i], args[i])
-                                    for i in (0, 2, 6, 7, 8, 9))
-        bp = _i32_data(context, builder, tys[5], args[5])
+        z_, z_off_, n_out_, y_, y_off_, tiny_ = args[:6]
+        zp, yp, hp, cp, sp, s2p, zlp = (_data(context, builder, tys[i], args[i])
+                                        for i in (0, 3, 6, 7, 8, 9, 10))
         vec = _Vec(builder)
         c = vec.i64
         tiny_v = vec.splat(tiny_)
 
         def zrow(j, v):
-            return vec.load(zp, builder.add(builder.mul(j, c(_LANES)), c(W * v)))
+            return vec.load(zp, builder.add(z_off_, builder.add(builder.mul(j, c(_LANES)),
+                                                                c(W * v))))
 
         def loop(first, init, step):
             """``state[v] = step(j, jvec, v, state[v])`` for ``first <= j < n_out``."""
@@ -404,7 +473,7 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
         init = []
         for v in range(V):
             z0 = zrow(c(0), v)
-            init.append([z0, builder.fmul(z0, vec.f(0.0)), vec.i(0)])
+            init.append([z0, vec.chk_step(z0, vec.f(0.0)), vec.i(0)])
         stats = loop(1, init, lambda j, jv, v, st: vec.max_step(zrow(j, v), jv, *st))
         # Pass 2: the exponentials' sums and the label's logit.
         labels = [vec.load(yp, builder.add(y_off_, c(W * v)), _IVEC) for v in range(V)]
@@ -414,7 +483,7 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
                                                       labels[v], tiny_v, *st))
         for v in range(V):
             off = c(W * v)
-            vec.store(stats[v][2], bp, off)
+            vec.store(vec.hit(stats[v][2], labels[v], stats[v][1]), hp, off)
             vec.store(stats[v][1], cp, off)
             for ptr, val in zip((sp, s2p, zlp), sums[v]):
                 vec.store(val, ptr, off)
@@ -424,39 +493,38 @@ def softmax_stats(typingctx, z, n_out, y, y_off, tiny, best, chk, se, se2, zl):
 
 
 @intrinsic
-def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2,
-                 zl):
-    """``softmax_tile(n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, best, chk, se, se2, zl)``:
-    a softmax output layer of ``len(n_out)`` units, ``n_out`` a tuple, so that
-    the number is part of its type, a compile-time constant: the caller is
-    compiled for the one value in use (see
+def softmax_tile(typingctx, n_out, w, w_off, x, x_off, n_k, b, b_off, y, y_off, tiny, hit, chk,
+                 se, se2, zl):
+    """``softmax_tile(n_out, w, w_off, x, x_off, n_k, b, b_off, y, y_off, tiny, hit, chk, se, se2,
+    zl)``: a softmax output layer of ``len(n_out)`` units, ``n_out`` a tuple, so
+    that the number is part of its type, a compile-time constant: the caller
+    is compiled for the one value in use (see
     :func:`fastga.kernels.fitness.fused_softmax_ce`); ``()`` does nothing.
 
     The last dense layer and :func:`softmax_stats` at once, the logits never
     leaving the registers: for each 16-sample vector of the block it computes
-    ``z_j = b[b_off + j] + sum_k x[k, s] w[w_off + k * n_out + j]`` (``x`` a
-    (rows, LANES) float32 block, the sum in the order of ``k``, one fused
-    multiply-add per step, as :func:`dense_tile`), then the statistics of
-    :func:`softmax_stats` of those ``z``, written to the (LANES,) outputs.
-    Nothing is checked: the caller guarantees the indices.
+    ``z_j = b[b_off + j] + sum_k x[x_off + k * LANES + s] w[w_off + k * n_out
+    + j]`` (flat indices of the float32 arrays, the sum in the order of ``k``,
+    one fused multiply-add per step, as :func:`dense_tile`), then the
+    statistics of :func:`softmax_stats` of those ``z``, written to the
+    (LANES,) outputs. Nothing is checked: the caller guarantees the indices.
     """
     if not isinstance(n_out, types.BaseTuple):
         return None
     R = len(n_out)
-    if R > MAX_SOFTMAX_TILE or not _arrays_ok((w, x, b, chk, se, se2, zl), (y,), (best,)):
+    if R > MAX_SOFTMAX_TILE or not _arrays_ok((w, x, b, hit, chk, se, se2, zl), (y,)):
         return None
     ip = types.intp
-    sig = types.void(n_out, w, ip, x, ip, b, ip, y, ip, types.float32, best, chk, se, se2, zl)
+    sig = types.void(n_out, w, ip, x, ip, ip, b, ip, y, ip, types.float32, hit, chk, se, se2, zl)
 
     def codegen(context, builder, signature, args):
         if R == 0:
             return context.get_dummy_value()
         W = VECTOR_LANES
         tys = signature.args
-        w_off_, nk_, b_off_, y_off_, tiny_ = args[2], args[4], args[6], args[8], args[9]
-        wp, xp, bp, yp, chkp, sep, se2p, zlp = (
-            _data(context, builder, tys[i], args[i]) for i in (1, 3, 5, 7, 11, 12, 13, 14))
-        bestp = _i32_data(context, builder, tys[10], args[10])
+        w_off_, x_off_, nk_, b_off_, y_off_, tiny_ = (args[i] for i in (2, 4, 5, 7, 9, 10))
+        wp, xp, bp, yp, hitp, chkp, sep, se2p, zlp = (
+            _data(context, builder, tys[i], args[i]) for i in (1, 3, 6, 8, 11, 12, 13, 14, 15))
         vec = _Vec(builder)
         c = vec.i64
         bias = [vec.splat(vec.scalar(bp, builder.add(b_off_, c(j)))) for j in range(R)]
@@ -470,12 +538,13 @@ def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, b
         builder.position_at_end(vloop)
         v = builder.phi(_I64)
         voff = builder.mul(v, c(W))
+        xv = builder.add(x_off_, voff)
         zs = [row[0] for row in vec.fma_loop(
             nk_, [[bias[j]] for j in range(R)],
-            lambda k: [vec.load(xp, builder.add(builder.mul(k, c(_LANES)), voff))],
+            lambda k: [vec.load(xp, builder.add(builder.mul(k, c(_LANES)), xv))],
             lambda k, j: vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, c(R))),
                                                     c(j))))]
-        m, chk, bst = zs[0], builder.fmul(zs[0], vec.f(0.0)), vec.i(0)
+        m, chk, bst = zs[0], vec.chk_step(zs[0], vec.f(0.0)), vec.i(0)
         for j in range(1, R):
             m, chk, bst = vec.max_step(zs[j], vec.i(j), m, chk, bst)
         label = vec.load(yp, builder.add(y_off_, voff), _IVEC)
@@ -483,7 +552,7 @@ def softmax_tile(typingctx, n_out, w, w_off, x, n_k, b, b_off, y, y_off, tiny, b
         sums = (zero, zero, zero)
         for j in range(R):
             sums = vec.sum_step(builder.fsub(zs[j], m), vec.i(j), label, tiny_v, *sums)
-        vec.store(bst, bestp, voff)
+        vec.store(vec.hit(bst, label, chk), hitp, voff)
         vec.store(chk, chkp, voff)
         for ptr, val in zip((sep, se2p, zlp), sums):
             vec.store(val, ptr, voff)
