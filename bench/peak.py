@@ -31,7 +31,7 @@ class GemmProbe:
         return self.flops / seconds / 1e9
 
 
-def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter, settle=0.0):
+def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter, settle=0.0, warm=False):
     """Median seconds of each callable, run in turn ``rounds`` times (after ``warmup``).
 
     Interleaving puts every callable under the same background load, so the
@@ -44,6 +44,14 @@ def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter, settle=0
     threads spin too, taking CPU from whatever runs next: without a pause,
     the callable after :class:`GemmProbe` is measured under that load
     (``bench/README.md``, "How the forward pass works").
+
+    ``warm``: run each callable once more, untimed, right before each of its
+    timed calls (after the pause). A call that follows an idle pause is
+    measured with idle cores (the second core's thread must be woken, which
+    takes a few hundred microseconds on this VM) and with other tenants'
+    data in its caches; a GA evaluates back to back, so the steady state is
+    the figure that counts. The warm-up call of the GEMM probe leaves
+    OpenBLAS' threads spinning, which only helps the probe's timed call.
     """
     for _ in range(warmup):
         for fn in fns:
@@ -53,6 +61,8 @@ def interleaved_medians(fns, rounds, warmup=1, clock=time.perf_counter, settle=0
         for k, fn in enumerate(fns):
             if settle:
                 time.sleep(settle)
+            if warm:
+                fn()
             t0 = clock()
             fn()
             times[k].append(clock() - t0)
