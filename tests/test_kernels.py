@@ -50,8 +50,9 @@ def test_paths_are_chosen_by_input_size():
 
 
 @pytest.mark.parametrize("shape", [dict(P=9, B=70, sizes=(40, 9, 7, 10)),
-                                   dict(P=5, B=130, sizes=(65, 5, 3))],
-                         ids=["3-layers", "ragged"])
+                                   dict(P=5, B=130, sizes=(65, 5, 3)),
+                                   dict(P=3, B=70, sizes=(300, 7, 10))],
+                         ids=["3-layers", "ragged", "k-chunks"])
 def test_direct_and_gemm_paths_agree(shape, monkeypatch):
     """Both paths give the reference's values; they differ only in rounding."""
     out = {}
@@ -474,19 +475,27 @@ def _check_stats(got, ref):
     np.testing.assert_allclose(zl[ok], r_zl[ok], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 4), (17, 7), (64, 10)])
+@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 4), (17, 7), (64, 10), (300, 7),
+                                        (784, 16)])
 @pytest.mark.parametrize("relu", [False, True])
 def test_dense_tiles_match_reference(n_in, n_out, relu):
+    """Also in K-chunks (300 and 784 inputs: 3 and 7 chunks, see forward.k_chunk)."""
     rng = np.random.default_rng(n_in * 31 + n_out)
     w = rng.standard_normal(n_in * n_out).astype(np.float32)
     b = rng.standard_normal(n_out).astype(np.float32)
     X = rng.standard_normal((n_in, LANES)).astype(np.float32)
     X[0, 5] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
     ref = naive.dense_tile(w.reshape(n_in, n_out), b, X, relu)
+    # The float32 sum's error bound: (n_in + 1) * 2**-24 * sum of |terms|.
+    mag = np.abs(w.reshape(n_in, n_out).astype(np.float64)).T @ np.nan_to_num(np.abs(X)) \
+        + np.abs(b)[:, None]
     for use_alt in (False, True):
-        got = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)
-        np.testing.assert_allclose(got[1:-1], ref, rtol=1e-5, atol=1e-5)
-        assert np.all(got[0] == -7.0) and np.all(got[-1] == -7.0)  # nothing else written
+        got = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)[1:-1]
+        assert np.array_equal(np.isnan(got), np.isnan(ref))
+        ok = ~np.isnan(ref)
+        assert np.all(np.abs(got[ok] - ref[ok]) <= (n_in + 1) * 2.0 ** -24 * mag[ok] + 1e-30)
+        full = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)
+        assert np.all(full[0] == -7.0) and np.all(full[-1] == -7.0)  # nothing else written
 
 
 @pytest.mark.parametrize("n_rows", [1, 3, 16])

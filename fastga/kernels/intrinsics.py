@@ -290,19 +290,23 @@ _tiles = {}
 
 def dense_tile(n_rows):
     """The intrinsic ``tile(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out,
-    out_off, ldo, relu)`` for ``n_rows`` output rows (1-4 in use), see below;
-    made once per ``n_rows``.
+    out_off, ldo, relu, accumulate)`` for ``n_rows`` output rows (1-4 in use),
+    see below; made once per ``n_rows``.
 
     With ``xs`` the flat data of ``x_alt`` if ``use_alt`` else of ``x``, for
     ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
 
-        acc = b[b_off + r]
+        acc = out[out_off + r * ldo + s] if accumulate else b[b_off + r]
         for k in range(n_k):
             acc = fma(xs[x_off + k * ldx + s], w[w_off + k * ldw + r], acc)
         out[out_off + r * ldo + s] = max(acc, 0) if relu else acc
 
     (indices into the flat data of C-contiguous float32 arrays; ``max(NaN,
-    0)`` is 0, as ``x if x > 0 else 0``). The two sources let one call site
+    0)`` is 0, as ``x if x > 0 else 0``). ``accumulate`` continues a sum
+    over a later range of ``k`` (a K-chunked layer, see
+    :func:`fastga.kernels.forward.dense_tiles`): float32 partial sums in
+    ``out`` are the same values as in registers, so the result is the same
+    bits as in one pass. The two sources let one call site
     read either the inputs or the previous layer's block without assigning
     an array variable in the caller's loop: every such assignment costs
     Numba's reference counting two atomic operations (the digits shape's
@@ -324,24 +328,39 @@ def _make_dense_tile(R):
 
     @intrinsic
     def tile(typingctx, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
-             ldo, relu):
+             ldo, relu, accumulate):
         if not _arrays_ok((w, x, x_alt, b, out)):
             return None
         ip = types.intp
         sig = types.void(w, ip, ip, x, x_alt, types.boolean, ip, ip, ip, b, ip, out, ip, ip,
-                         types.boolean)
+                         types.boolean, types.boolean)
 
         def codegen(context, builder, signature, args):
             (w_, w_off_, ldw_, x_, xa_, alt_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_,
-             relu_) = args
+             relu_, accum_) = args
             tys = signature.args
             wp, x0p, xap, bp, op = (_data(context, builder, tys[i], args[i])
                                     for i in (0, 3, 4, 9, 11))
             xp = builder.select(alt_, xap, x0p)
             vec = _Vec(builder)
             c = vec.i64
-            init = [[vec.splat(vec.scalar(bp, builder.add(b_off_, c(r))))] * V
-                    for r in range(R)]
+            init = []
+            for r in range(R):
+                bias = vec.splat(vec.scalar(bp, builder.add(b_off_, c(r))))
+                orow = builder.add(o_off_, builder.mul(c(r), ldo_))
+                with builder.if_else(accum_) as (then, otherwise):
+                    with then:
+                        part = [vec.load(op, builder.add(orow, c(W * v))) for v in range(V)]
+                        then_block = builder.block
+                    with otherwise:
+                        else_block = builder.block
+                row = []
+                for v in range(V):
+                    phi = builder.phi(_VEC)
+                    phi.add_incoming(part[v], then_block)
+                    phi.add_incoming(bias, else_block)
+                    row.append(phi)
+                init.append(row)
 
             def load_x(k):
                 row = builder.add(x_off_, builder.mul(k, ldx_))
