@@ -41,8 +41,8 @@ import numpy as np
 from numba import njit
 
 from ..spec import LEAKY_SLOPE
-from .intrinsics import (TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile, i32_as_f32,
-                         prefetch)
+from .intrinsics import (TILE_ROWS, TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile,
+                         i32_as_f32, prefetch)
 
 __all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles",
            "logits_block", "hidden_block", "layers_block", "max_width", "layer_buffer", "STAT_ROWS", "hidden_acts", "k_chunk",
@@ -181,29 +181,10 @@ def activate_block(v, n, act, tmp, nl):
                 vj[s] *= t[s]
 
 
-_TILE1, _TILE2, _TILE3, _TILE4 = (dense_tile(n) for n in range(1, 5))
-
-#: Most output rows of one tile (4 rows x 4 vectors: 16 accumulators of the
-#: 32 AVX-512 registers). Tiles of up to 6 rows were no faster within the
-#: noise, and each size is one more variant to compile in every kernel.
-MAX_TILE_ROWS = 4
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _tile(n, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, relu,
-          accumulate):
-    if n == 4:
-        _TILE4(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
-               relu, accumulate)
-    elif n == 3:
-        _TILE3(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
-               relu, accumulate)
-    elif n == 2:
-        _TILE2(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
-               relu, accumulate)
-    elif n == 1:
-        _TILE1(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off, LANES,
-               relu, accumulate)
+#: Most output rows of one tile (:data:`~fastga.kernels.intrinsics.TILE_ROWS`:
+#: 16 accumulators of the 32 AVX-512 registers). Tiles of up to 6 rows were no
+#: faster within the noise.
+MAX_TILE_ROWS = TILE_ROWS
 
 
 #: Bytes of one K-chunk of :func:`dense_tiles` (its inputs and weights), to
@@ -237,28 +218,20 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
     ``use_alt`` else of ``x``.
 
     Flat indices of C-contiguous float32 arrays: a genome's (n_in, n_out)
-    weight matrix has ``ldw = n_out``. The rows are split into the fewest
-    tiles of at most :data:`MAX_TILE_ROWS`
-    (:func:`~fastga.kernels.intrinsics.dense_tile`), as even as can be (10
-    rows: 4 + 3 + 3); the inputs into chunks of :func:`k_chunk`, each read
-    by every tile while in L1, the partial sums kept in ``out`` (the same
-    bits as one pass). The caller guarantees the indices.
+    weight matrix has ``ldw = n_out``. The rows are split into tiles of
+    :data:`MAX_TILE_ROWS` (:func:`~fastga.kernels.intrinsics.dense_tile`; the
+    last one may have fewer); the inputs into chunks of :func:`k_chunk`,
+    each read by every tile while in L1, the partial sums kept in ``out``
+    (the same bits as one pass). The caller guarantees the indices.
     """
-    n_tiles = (n_rows + MAX_TILE_ROWS - 1) // MAX_TILE_ROWS
-    if n_tiles == 0:
-        return
-    base = n_rows // n_tiles
-    extra = n_rows - base * n_tiles
     kc = k_chunk(n_k, n_rows)
     for k0 in range(0, max(n_k, 1), kc):
         kn = min(kc, n_k - k0)
         last = k0 + kn >= n_k
-        r0 = 0
-        for t in range(n_tiles):
-            n = base + 1 if t < extra else base
-            _tile(n, w, w_off + k0 * ldw + r0, ldw, x, x_alt, use_alt, x_off + k0 * ldx, ldx, kn,
-                  b, b_off + r0, out, out_off + r0 * LANES, relu and last, k0 > 0)
-            r0 += n
+        for r0 in range(0, n_rows, MAX_TILE_ROWS):
+            dense_tile(w, w_off + k0 * ldw + r0, ldw, x, x_alt, use_alt, x_off + k0 * ldx, ldx, kn,
+                       b, b_off + r0, out, out_off + r0 * LANES, LANES,
+                       min(MAX_TILE_ROWS, n_rows - r0), relu and last, k0 > 0)
 
 
 def hidden_acts(activations):

@@ -17,7 +17,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "bias_rows",
-           "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_VECTORS",
+           "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_ROWS", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 
@@ -285,16 +285,20 @@ class _Vec:
                 b.select(b.icmp_signed("==", label, j), d, zl))
 
 
-_tiles = {}
+#: Output rows of one :func:`dense_tile` (4 rows x 4 vectors: 16 accumulators
+#: of the 32 AVX-512 registers).
+TILE_ROWS = 4
 
 
-def dense_tile(n_rows):
-    """The intrinsic ``tile(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out,
-    out_off, ldo, relu, accumulate)`` for ``n_rows`` output rows (1-4 in use),
-    see below; made once per ``n_rows``.
+@intrinsic
+def dense_tile(typingctx, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out,
+               out_off, ldo, n_rows, relu, accumulate):
+    """``dense_tile(w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
+    ldo, n_rows, relu, accumulate)``: the register tile of the forward pass.
 
     With ``xs`` the flat data of ``x_alt`` if ``use_alt`` else of ``x``, for
-    ``r < n_rows`` and ``s < VECTOR_LANES * TILE_VECTORS`` it computes::
+    ``r < n_rows`` (1 to :data:`TILE_ROWS`) and ``s < VECTOR_LANES *
+    TILE_VECTORS`` it computes::
 
         acc = out[out_off + r * ldo + s] if accumulate else b[b_off + r]
         for k in range(n_k):
@@ -302,84 +306,87 @@ def dense_tile(n_rows):
         out[out_off + r * ldo + s] = max(acc, 0) if relu else acc
 
     (indices into the flat data of C-contiguous float32 arrays; ``max(NaN,
-    0)`` is 0, as ``x if x > 0 else 0``). ``accumulate`` continues a sum
-    over a later range of ``k`` (a K-chunked layer, see
-    :func:`fastga.kernels.forward.dense_tiles`): float32 partial sums in
-    ``out`` are the same values as in registers, so the result is the same
-    bits as in one pass. The two sources let one call site
-    read either the inputs or the previous layer's block without assigning
-    an array variable in the caller's loop: every such assignment costs
-    Numba's reference counting two atomic operations (the digits shape's
-    first layer ran at 0.90 of the GEMM peak through such a loop, 1.03-1.07
-    without). The ``n_rows * TILE_VECTORS`` accumulators stay in registers
-    over the whole loop; each step loads ``TILE_VECTORS`` vectors of ``xs``
-    and broadcasts ``n_rows`` weights. The sum runs in the order of ``k``, one
-    rounding per step. Nothing is checked: the caller guarantees every index
-    is inside its array.
+    0)`` is 0, as ``x if x > 0 else 0``). The ``TILE_ROWS * TILE_VECTORS``
+    accumulators stay in registers over the whole loop; each step loads
+    ``TILE_VECTORS`` vectors of ``xs`` and broadcasts ``TILE_ROWS`` weights.
+    The sum runs in the order of ``k``, one rounding per step.
+
+    * ``n_rows`` is a run-time value: rows ``n_rows .. TILE_ROWS-1`` repeat
+      row ``n_rows - 1`` and are not stored. One tile for every row count
+      (there were four, one per count, each compiled into every kernel:
+      compile time), at the price of idle rows in a layer's last tile.
+    * ``accumulate`` continues a sum over a later range of ``k`` (a K-chunked
+      layer, see :func:`fastga.kernels.forward.dense_tiles`): float32 partial
+      sums in ``out`` are the values the registers held, so the result is
+      the same bits as in one pass.
+    * The two sources let one call site read either the inputs or the
+      previous layer's block without assigning an array variable in the
+      caller's loop: every such assignment costs Numba's reference counting
+      two atomic operations (the digits shape's first layer ran at 0.90 of
+      the GEMM peak through such a loop, 1.03-1.07 without).
+
+    Nothing is checked: the caller guarantees every index is inside its
+    array.
     """
-    n_rows = int(n_rows)
-    if n_rows not in _tiles:
-        _tiles[n_rows] = _make_dense_tile(n_rows)
-    return _tiles[n_rows]
+    if not _arrays_ok((w, x, x_alt, b, out)):
+        return None
+    ip = types.intp
+    sig = types.void(w, ip, ip, x, x_alt, types.boolean, ip, ip, ip, b, ip, out, ip, ip, ip,
+                     types.boolean, types.boolean)
 
+    def codegen(context, builder, signature, args):
+        R, V, W = TILE_ROWS, TILE_VECTORS, VECTOR_LANES
+        (w_, w_off_, ldw_, x_, xa_, alt_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_, nr_,
+         relu_, accum_) = args
+        tys = signature.args
+        wp, x0p, xap, bp, op = (_data(context, builder, tys[i], args[i]) for i in (0, 3, 4, 9, 11))
+        xp = builder.select(alt_, xap, x0p)
+        vec = _Vec(builder)
+        c = vec.i64
+        last = builder.sub(nr_, c(1))
+        rows = [c(0)] + [builder.select(builder.icmp_signed("<", c(r), nr_), c(r), last)
+                         for r in range(1, R)]
+        init = []
+        for r in range(R):
+            bias = vec.splat(vec.scalar(bp, builder.add(b_off_, rows[r])))
+            orow = builder.add(o_off_, builder.mul(rows[r], ldo_))
+            with builder.if_else(accum_) as (then, otherwise):
+                with then:
+                    part = [vec.load(op, builder.add(orow, c(W * v))) for v in range(V)]
+                    then_block = builder.block
+                with otherwise:
+                    else_block = builder.block
+            row = []
+            for v in range(V):
+                phi = builder.phi(_VEC)
+                phi.add_incoming(part[v], then_block)
+                phi.add_incoming(bias, else_block)
+                row.append(phi)
+            init.append(row)
 
-def _make_dense_tile(R):
-    V, W = TILE_VECTORS, VECTOR_LANES
+        def load_x(k):
+            row = builder.add(x_off_, builder.mul(k, ldx_))
+            return [vec.load(xp, builder.add(row, c(W * v))) for v in range(V)]
 
-    @intrinsic
-    def tile(typingctx, w, w_off, ldw, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
-             ldo, relu, accumulate):
-        if not _arrays_ok((w, x, x_alt, b, out)):
-            return None
-        ip = types.intp
-        sig = types.void(w, ip, ip, x, x_alt, types.boolean, ip, ip, ip, b, ip, out, ip, ip,
-                         types.boolean, types.boolean)
+        def load_w(k, r):
+            return vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, ldw_)), rows[r]))
 
-        def codegen(context, builder, signature, args):
-            (w_, w_off_, ldw_, x_, xa_, alt_, x_off_, ldx_, nk_, b_, b_off_, o_, o_off_, ldo_,
-             relu_, accum_) = args
-            tys = signature.args
-            wp, x0p, xap, bp, op = (_data(context, builder, tys[i], args[i])
-                                    for i in (0, 3, 4, 9, 11))
-            xp = builder.select(alt_, xap, x0p)
-            vec = _Vec(builder)
-            c = vec.i64
-            init = []
-            for r in range(R):
-                bias = vec.splat(vec.scalar(bp, builder.add(b_off_, c(r))))
-                orow = builder.add(o_off_, builder.mul(c(r), ldo_))
-                with builder.if_else(accum_) as (then, otherwise):
-                    with then:
-                        part = [vec.load(op, builder.add(orow, c(W * v))) for v in range(V)]
-                        then_block = builder.block
-                    with otherwise:
-                        else_block = builder.block
-                row = []
-                for v in range(V):
-                    phi = builder.phi(_VEC)
-                    phi.add_incoming(part[v], then_block)
-                    phi.add_incoming(bias, else_block)
-                    row.append(phi)
-                init.append(row)
+        final = vec.fma_loop(nk_, init, load_x, load_w)
+        for r in range(R):
+            orow = builder.add(o_off_, builder.mul(c(r), ldo_))
 
-            def load_x(k):
-                row = builder.add(x_off_, builder.mul(k, ldx_))
-                return [vec.load(xp, builder.add(row, c(W * v))) for v in range(V)]
-
-            def load_w(k, r):
-                return vec.scalar(wp, builder.add(builder.add(w_off_, builder.mul(k, ldw_)), c(r)))
-
-            final = vec.fma_loop(nk_, init, load_x, load_w)
-            for r in range(R):
-                orow = builder.add(o_off_, builder.mul(c(r), ldo_))
+            def store_row():
                 for v in range(V):
                     vec.store(vec.relu_if(relu_, final[r][v]), op, builder.add(orow, c(W * v)))
-            return context.get_dummy_value()
 
-        return sig, codegen
+            if r == 0:
+                store_row()
+            else:
+                with builder.if_then(builder.icmp_signed("<", c(r), nr_)):
+                    store_row()
+        return context.get_dummy_value()
 
-    tile.__name__ = f"dense_tile_{R}"
-    return tile
+    return sig, codegen
 
 
 @intrinsic
