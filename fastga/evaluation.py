@@ -23,6 +23,7 @@ from .kernels.fitness import (METRICS, fused_classify, fused_mse, fused_softmax_
 from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer, hidden_acts
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
+           "sample_slabs", "SLAB_MIN_BLOCKS",
            "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct"]
 
 #: Upper bound of one piece's first-layer product (B x piece * h1 float32) and
@@ -153,12 +154,26 @@ def is_direct(n_inputs, n_samples):
     shapes only (results do not depend on the thread count either way).
 
     1 thread, share of the GEMM peak (``bench/cpu_share.py``, a 2-core Intel
-    Xeon with AVX-512): digits P=512, B=1437, 64-32-10: 0.52-0.54 by GEMM,
-    0.69-0.77 direct; P=1024, B=256, 784-16-10: 0.67-0.69 / 0.86-0.89;
-    P=256, B=1024, 784-16-10 (inputs of 3.2 MB): 0.81-0.86 by GEMM, 0.33-0.46
-    direct.
+    Xeon with AVX-512), before the tiles' K-chunks and without array
+    assignments in the block loop: digits P=512, B=1437, 64-32-10: 0.52-0.54
+    by GEMM, 0.69-0.77 direct; P=1024, B=256, 784-16-10: 0.67-0.69 /
+    0.86-0.89; P=256, B=1024, 784-16-10 (inputs of 3.2 MB): 0.81-0.86 by
+    GEMM, 0.33-0.46 direct whole (:func:`sample_slabs` splits such inputs).
+    Now, direct: digits 0.82-0.84, P=1024, B=256 0.89-0.92.
     """
     return 4 * int(n_inputs) * padded(n_samples) <= DIRECT_INPUT_BYTES
+
+
+def _input_blocks(ws, X):
+    """The inputs of the direct path: blocks of ``LANES`` samples (the last one
+    padded with zeros), each block transposed and contiguous, ``(n_blocks *
+    n_in, LANES)``; see :func:`fastga.kernels.forward.layers_block`."""
+    n_samples, n_in = X.shape
+    n_blocks = padded(n_samples) // LANES
+    Xp = _pad_rows(ws, "X_pad", X, n_blocks * LANES)
+    XB = ws.get("X_blocks", (n_blocks, n_in, LANES))
+    XB[...] = Xp.reshape(n_blocks, LANES, n_in).transpose(0, 2, 1)
+    return XB.reshape(n_blocks * n_in, LANES)
 
 
 def _pipeline(spec, genomes, rows, X, ws, epilogue):
@@ -196,14 +211,8 @@ def _pipeline(spec, genomes, rows, X, ws, epilogue):
     n_samples, n_in = X.shape
     h1 = spec.sizes[1]
     if is_direct(n_in, n_samples):
-        # The inputs in blocks of LANES samples, each block transposed and
-        # contiguous: (n_blocks * n_in, LANES), see kernels.forward.layers_block.
-        n_blocks = padded(n_samples) // LANES
-        Xp = _pad_rows(ws, "X_pad", X, n_blocks * LANES)
-        XB = ws.get("X_blocks", (n_blocks, n_in, LANES))
-        XB[...] = Xp.reshape(n_blocks, LANES, n_in).transpose(0, 2, 1)
-        XB2 = XB.reshape(n_blocks * n_in, LANES)
-        run_rows(lambda lo, hi: epilogue(XB2, True, lo, hi), rows.shape[0])
+        XB = _input_blocks(ws, X)
+        run_rows(lambda lo, hi: epilogue(XB, True, lo, hi), rows.shape[0])
         return
     Xp = _pad_rows(ws, "X_pad", X, padded(n_samples))
     XT = Xp.T
@@ -262,14 +271,47 @@ def forward_rows(spec, genomes, rows, X, ws, out=None):
     return out
 
 
+#: Fewest blocks of ``LANES`` samples per slab of :func:`sample_slabs` (fewer:
+#: the GEMM path instead).
+SLAB_MIN_BLOCKS = 4
+
+
+def sample_slabs(n_inputs, n_samples):
+    """``[(start, stop), ...]``: the ranges of samples that :func:`fitness_rows`
+    evaluates one after the other.
+
+    One range where the inputs take the direct path whole (:func:`is_direct`)
+    or where a slab of :data:`SLAB_MIN_BLOCKS` blocks would not fit
+    :data:`DIRECT_INPUT_BYTES` (the GEMM path); otherwise the fewest slabs of
+    whole blocks that each fit, as even as can be, each on the direct path.
+    Every network reads one slab's inputs from L2 while they stay there, its
+    first-layer weights once per slab. P=256, B=1024, 784-16-10 (four slabs
+    of 256 samples), share of the GEMM peak, interleaved A/B: 1 thread
+    0.81-0.82 by GEMM, 0.84-0.86 in slabs; 2 threads 0.86 / 0.87. The slabs
+    depend on the shapes only.
+    """
+    if is_direct(n_inputs, n_samples):
+        return [(0, n_samples)]
+    per_slab = DIRECT_INPUT_BYTES // (4 * max(int(n_inputs), 1) * LANES)
+    if per_slab < SLAB_MIN_BLOCKS:
+        return [(0, n_samples)]
+    n_blocks = padded(n_samples) // LANES
+    n_slabs = -(-n_blocks // per_slab)
+    return [(min(n_samples, LANES * (n_blocks * k // n_slabs)),
+             min(n_samples, LANES * (n_blocks * (k + 1) // n_slabs))) for k in range(n_slabs)]
+
+
 def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     """Fused loss, accuracy and output moments of ``genomes[rows]`` on ``(X, y)``.
 
     ``y`` is int64 labels for ``cross_entropy``/``accuracy`` and float32
     (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
+    Where :func:`sample_slabs` gives several slabs, each is evaluated on the
+    direct path in turn (the inputs put in blocks once) and the slabs' means
+    are weighted by their sizes, the hits counted exactly.
     """
     code = METRICS[metric]
-    n_samples = X.shape[0]
+    n_samples, n_in = X.shape
     n_pad = padded(n_samples)
     # One kernel per metric: a run compiles only the one it uses.
     extra = ()
@@ -284,13 +326,40 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
             kernel = fused_classify
         y_pad = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
     n = rows.shape[0]
-    loss = np.empty(n, dtype=np.float64)
-    acc = np.empty(n, dtype=np.float64)
-    moments = np.empty((n, 2), dtype=np.float64)
-    def epilogue(hT, direct, lo, hi):
+
+    def run(hT, direct, ys, count, lo, hi, out):
         kernel(hT, direct, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets, spec.b_offsets,
-               spec.act_codes, y_pad, n_samples, loss[lo:hi], acc[lo:hi], moments[lo:hi], LANES,
+               spec.act_codes, ys, count, out[0][lo:hi], out[1][lo:hi], out[2][lo:hi], LANES,
                0, hi - lo, *extra)
 
-    _pipeline(spec, genomes, rows, X, ws, epilogue)
-    return loss, acc, moments
+    def outputs():
+        return (np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64),
+                np.empty((n, 2), dtype=np.float64))
+
+    slabs = sample_slabs(n_in, n_samples)
+    if len(slabs) == 1:
+        out = outputs()
+        _pipeline(spec, genomes, rows, X, ws,
+                  lambda hT, direct, lo, hi: run(hT, direct, y_pad, n_samples, lo, hi, out))
+        return out
+    # One hand-off of pieces of networks for all the slabs (a piece runs its
+    # networks on each slab in turn): a hand-off per slab left a thread idle
+    # at the end of each (2 threads: 0.76 of the GEMM peak against 0.87 for
+    # the GEMM path; see sample_slabs).
+    XB = _input_blocks(ws, X)
+    parts = [(XB[s0 // LANES * n_in:padded(s1) // LANES * n_in], y_pad[s0:padded(s1)], s1 - s0,
+              outputs()) for s0, s1 in slabs]
+
+    def piece(lo, hi):
+        for XBs, ys, count, out in parts:
+            run(XBs, True, ys, count, lo, hi, out)
+
+    run_rows(piece, n)
+    loss = np.zeros(n)
+    hits = np.zeros(n)
+    moments = np.zeros((n, 2))
+    for _, _, count, out in parts:
+        loss += out[0] * count
+        hits += np.rint(out[1] * count)
+        moments += out[2]
+    return loss / n_samples, hits / n_samples, moments

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fastga import evaluation
+from fastga.kernels.forward import LANES
 from fastga.kernels.crossover import crossover_neuron
 from fastga.kernels.mutation import mutate
 from fastga.population import Population
@@ -66,6 +67,28 @@ def test_direct_and_gemm_paths_agree(shape, monkeypatch):
             out[path, name] = got
     np.testing.assert_allclose(out["direct", "forward"], out["gemm", "forward"], rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["fused_cross_entropy", "fused_accuracy", "fused_mse"])
+@pytest.mark.parametrize("activations", [("relu", "softmax"), ("tanh", "softmax")])
+def test_fitness_in_sample_slabs_matches_reference(name, activations, monkeypatch):
+    """Inputs too big for the direct path whole, in slabs of whole blocks: 300
+    samples of 20 inputs with room for 4 blocks give slabs of 128 and 172."""
+    monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 4 * 20 * LANES * 4)
+    assert evaluation.sample_slabs(20, 300) == [(0, 128), (128, 300)]
+    case = CASES[name]
+    inputs = case.make(P=6, B=300, sizes=(20, 7, 5), seed=4, activations=activations)
+    case.check(case.fast(inputs), case.reference(inputs))
+
+
+def test_sample_slabs():
+    assert evaluation.sample_slabs(64, 1437) == [(0, 1437)]        # direct, whole
+    assert evaluation.sample_slabs(784, 1024) == [(0, 256), (256, 512), (512, 768), (768, 1024)]
+    assert evaluation.sample_slabs(5000, 1000) == [(0, 1000)]      # GEMM: < 4 blocks fit
+    slabs = evaluation.sample_slabs(784, 10000)
+    assert slabs[0][0] == 0 and slabs[-1][1] == 10000
+    assert all(a[1] == b[0] and a[0] % LANES == 0 for a, b in zip(slabs, slabs[1:]))
+    assert max(b - a for a, b in slabs) <= 5 * LANES              # each fits 1 MB
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
