@@ -76,7 +76,12 @@ def test_compile_per_kernel(benchmark, full, tmp_path):
 
     times = benchmark.pedantic(measure, rounds=1, iterations=1)
     digits = ("init_genomes", "gather_first_layer", "fused_softmax_ce", "breed", "forward_epilogue")
-    record(benchmark, "sum over the digits run's kernels, empty cache, CPU (s)",
-           sum(times[k][0] for k in digits), 10.0, "<=",
-           **{f"{k}_cold_cpu_s": v[0] for k, v in times.items()},
-           **{f"{k}_cached_cpu_s": v[1] for k, v in times.items()})
+    # Informational, no target: each kernel alone pays a process' fixed
+    # first-compile cost (its cached figure, about 0.35 s) and compiles the
+    # helpers it shares with the others again. The issue's target is on one
+    # process compiling them all (test_compile_first_call_and_cached).
+    info = {"digits_kernels_sum_cold_cpu_s": sum(times[k][0] for k in digits),
+            **{f"{k}_cold_cpu_s": v[0] for k, v in times.items()},
+            **{f"{k}_cached_cpu_s": v[1] for k, v in times.items()}}
+    benchmark.extra_info.update(info)
+    print(info)

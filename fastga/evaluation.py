@@ -1,6 +1,10 @@
 """Population forward pass and fused fitness, in pieces of networks.
 
-For a piece of networks the first layer is one float32 GEMM of the piece's
+Inputs that fit in a core's L2 cache (:func:`is_direct`) take the direct
+path: the kernels compute every layer from the inputs, put in blocks of
+``LANES`` samples once per call. The fused fitness of bigger inputs runs on
+that path in slabs of samples that fit (:func:`sample_slabs`). Otherwise,
+for a piece of networks the first layer is one float32 GEMM of the piece's
 first-layer weights, transposed and stacked into a panel, with the inputs:
 ``hT = panel @ X.T`` (one single-threaded BLAS call), so that each hidden
 unit's values over the samples are contiguous; a Numba epilogue does the rest

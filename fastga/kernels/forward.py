@@ -5,9 +5,12 @@
 computed in the epilogue by register tiles
 (:func:`~fastga.kernels.intrinsics.dense_tile`: 4 output rows x 64 samples
 of accumulators held in AVX-512 registers over the whole sum, written in
-LLVM IR with explicit 16-lane vectors). Each network reads the inputs in
-blocks of ``LANES`` samples, transposed and contiguous, which stay in cache
-from network to network; nothing of size (networks x samples) is written.
+LLVM IR with explicit 16-lane vectors; wide layers in K-chunks that stay in
+L1, :func:`k_chunk`). Each network reads the inputs in blocks of ``LANES``
+samples, transposed and contiguous, which stay in cache from network to
+network; nothing of size (networks x samples) is written. The fused fitness
+of inputs too big for the cache runs on this path in slabs of samples
+(:func:`fastga.evaluation.sample_slabs`).
 
 **GEMM path** (larger inputs): for a piece of networks the first-layer
 weights are gathered, transposed, one above the other into a panel
