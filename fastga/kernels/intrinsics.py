@@ -194,6 +194,36 @@ class _Vec:
         e = b.fmul(p, b.bitcast(bits, _VEC))
         return b.select(b.fcmp_ordered("==", x0, x0), e, x0)
 
+    def loop(self, start, n, init, step):
+        """``state = step(i, state)`` for ``start <= i < n`` (i64 values), the
+        ``state`` (a list of values, ``init`` before the first step) carried in
+        phi nodes; returns the final state (``init`` if the loop does not run)."""
+        b = self.b
+        pre = b.block
+        body = b.append_basic_block("loop.body")
+        done = b.append_basic_block("loop.done")
+        b.cbranch(b.icmp_signed(">", n, start), body, done)
+        b.position_at_end(body)
+        i = b.phi(_I64)
+        state = [b.phi(v.type) for v in init]
+        new = step(i, state)
+        i_next = b.add(i, self.i64(1))
+        end = b.block
+        i.add_incoming(start, pre)
+        i.add_incoming(i_next, end)
+        for phi, a0, a1 in zip(state, init, new):
+            phi.add_incoming(a0, pre)
+            phi.add_incoming(a1, end)
+        b.cbranch(b.icmp_signed("<", i_next, n), body, done)
+        b.position_at_end(done)
+        final = []
+        for a0, a1 in zip(init, new):
+            phi = b.phi(a0.type)
+            phi.add_incoming(a0, pre)
+            phi.add_incoming(a1, end)
+            final.append(phi)
+        return final
+
     def fma_loop(self, n_k, init, load_x, load_w):
         """``acc[r][v] = fma(x_k[v], w(k, r), acc[r][v])`` for ``k < n_k``, the
         accumulators (``init``: rows x vectors) held in registers (phi nodes).
@@ -201,38 +231,18 @@ class _Vec:
         ``load_x(k)``: the step's input vectors; ``load_w(k, r)``: its scalar
         weights. Returns the final accumulators (``init`` if ``n_k <= 0``).
         """
-        b = self.b
         n_rows, n_vec = len(init), len(init[0])
-        pre = b.block
-        loop = b.append_basic_block("tile.loop")
-        done = b.append_basic_block("tile.done")
-        b.cbranch(b.icmp_signed(">", n_k, self.i64(0)), loop, done)
 
-        b.position_at_end(loop)
-        k = b.phi(_I64)
-        acc = [[b.phi(_VEC) for _ in range(n_vec)] for _ in range(n_rows)]
-        xs = load_x(k)
-        new = []
-        for r in range(n_rows):
-            wv = self.splat(load_w(k, r))
-            new.append([self.fma(xs[v], wv, acc[r][v]) for v in range(n_vec)])
-        k_next = b.add(k, self.i64(1))
-        end = b.block
-        k.add_incoming(self.i64(0), pre)
-        k.add_incoming(k_next, end)
-        for r in range(n_rows):
-            for v in range(n_vec):
-                acc[r][v].add_incoming(init[r][v], pre)
-                acc[r][v].add_incoming(new[r][v], end)
-        b.cbranch(b.icmp_signed("<", k_next, n_k), loop, done)
+        def step(k, flat):
+            xs = load_x(k)
+            new = []
+            for r in range(n_rows):
+                wv = self.splat(load_w(k, r))
+                new += [self.fma(xs[v], wv, flat[r * n_vec + v]) for v in range(n_vec)]
+            return new
 
-        b.position_at_end(done)
-        final = [[b.phi(_VEC) for _ in range(n_vec)] for _ in range(n_rows)]
-        for r in range(n_rows):
-            for v in range(n_vec):
-                final[r][v].add_incoming(init[r][v], pre)
-                final[r][v].add_incoming(new[r][v], end)
-        return final
+        flat = self.loop(self.i64(0), n_k, [a for row in init for a in row], step)
+        return [flat[r * n_vec:(r + 1) * n_vec] for r in range(n_rows)]
 
     def relu_if(self, relu, x):
         """``x if x > 0 else 0`` (NaN gives 0) where the boolean ``relu``, else ``x``."""
@@ -242,19 +252,7 @@ class _Vec:
 
     def for_range(self, n, body):
         """``body(j)`` for ``0 <= j < n`` (an i64 loop, nothing carried)."""
-        b = self.b
-        pre = b.block
-        loop = b.append_basic_block("range.loop")
-        done = b.append_basic_block("range.done")
-        b.cbranch(b.icmp_signed(">", n, self.i64(0)), loop, done)
-        b.position_at_end(loop)
-        j = b.phi(_I64)
-        body(j)
-        j_next = b.add(j, self.i64(1))
-        j.add_incoming(self.i64(0), pre)
-        j.add_incoming(j_next, b.block)
-        b.cbranch(b.icmp_signed("<", j_next, n), loop, done)
-        b.position_at_end(done)
+        self.loop(self.i64(0), n, [], lambda j, state: body(j) or [])
 
     def chk_step(self, zj, chk):
         """``zj * 0 + chk`` (one fused multiply-add, exact): stays 0 while every
@@ -465,35 +463,15 @@ def softmax_stats(typingctx, z, z_off, n_out, y, y_off, tiny, hit, chk, se, se2,
 
         def loop(first, init, step):
             """``state[v] = step(j, jvec, v, state[v])`` for ``first <= j < n_out``."""
-            pre = builder.block
-            body = builder.append_basic_block("smx.loop")
-            done = builder.append_basic_block("smx.done")
-            builder.cbranch(builder.icmp_signed(">", n_out_, c(first)), body, done)
-            builder.position_at_end(body)
-            j = builder.phi(_I64)
-            state = [[builder.phi(t.type) for t in init[v]] for v in range(V)]
-            jvec = vec.splat(builder.trunc(j, _I32))
-            new = [step(j, jvec, v, state[v]) for v in range(V)]
-            j_next = builder.add(j, c(1))
-            end = builder.block
-            j.add_incoming(c(first), pre)
-            j.add_incoming(j_next, end)
-            for v in range(V):
-                for phi, a0, a1 in zip(state[v], init[v], new[v]):
-                    phi.add_incoming(a0, pre)
-                    phi.add_incoming(a1, end)
-            builder.cbranch(builder.icmp_signed("<", j_next, n_out_), body, done)
-            builder.position_at_end(done)
-            out = []
-            for v in range(V):
-                row = []
-                for a0, a1 in zip(init[v], new[v]):
-                    phi = builder.phi(a0.type)
-                    phi.add_incoming(a0, pre)
-                    phi.add_incoming(a1, end)
-                    row.append(phi)
-                out.append(row)
-            return out
+            n_st = len(init[0])
+
+            def flat_step(j, flat):
+                jvec = vec.splat(builder.trunc(j, _I32))
+                return [a for v in range(V)
+                        for a in step(j, jvec, v, flat[v * n_st:(v + 1) * n_st])]
+
+            flat = vec.loop(c(first), n_out_, [a for row in init for a in row], flat_step)
+            return [flat[v * n_st:(v + 1) * n_st] for v in range(V)]
 
         # Pass 1: maximum, its first index, finiteness.
         init = []
