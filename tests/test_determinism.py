@@ -118,3 +118,27 @@ def test_kernels_same_bits_with_one_and_two_threads(name):
         return np.asarray(x).tobytes()
 
     assert flat(one) == flat(two)
+
+
+@pytest.mark.parametrize("name", ["fused_cross_entropy", "fused_mse"])
+def test_fitness_in_sample_slabs_same_bits_with_one_and_two_threads(name, monkeypatch):
+    """The slabs of ``fastga.evaluation.sample_slabs`` depend on the shapes only."""
+    from fastga import evaluation
+    from fastga.kernels.forward import LANES
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 4 * 20 * LANES * 4)
+    case = CASES[name]
+    inputs = case.make(P=13, B=300, sizes=(20, 7, 4), seed=5)
+    assert len(evaluation.sample_slabs(20, 300)) == 2
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = case.fast(inputs)
+        numba.set_num_threads(2)
+        two = case.fast(inputs)
+    finally:
+        numba.set_num_threads(before)
+    for k in one:
+        assert np.asarray(one[k]).tobytes() == np.asarray(two[k]).tobytes(), k
