@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.conftest import record
 
 PROBE = Path(__file__).with_name("_compile_probe.py")
@@ -52,8 +54,8 @@ def test_compile_first_call_and_cached(benchmark, full, tmp_path):
 
 
 def test_compile_second_process(benchmark, full, tmp_path):
-    if not full:
-        return
+    if not full:  # the smoke test of the cached call is the one above
+        pytest.skip("full runs only (--benchmark-enable)")
     _probe(tmp_path)  # fills the cache
     warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
     record(benchmark, "first call, second process (s)", warm["first_call_s"], 1.0, "<=",
@@ -61,8 +63,8 @@ def test_compile_second_process(benchmark, full, tmp_path):
 
 
 def test_compile_per_kernel(benchmark, full, tmp_path):
-    if not full:
-        return
+    if not full:  # ten cold compiles in ten processes: too long for a smoke run
+        pytest.skip("full runs only (--benchmark-enable)")
     from bench._compile_probe import KERNELS
 
     def measure():
