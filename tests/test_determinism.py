@@ -94,6 +94,18 @@ def test_bit_identical_for_any_thread_count(tmp_path):
             assert a.tobytes() == b.tobytes(), f"{key} differs between n1b1 and {name}"
 
 
+def _on_one_and_two_threads(fn):
+    """``(fn() on 1 Numba thread, fn() on 2)``; the thread count restored."""
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fn()
+        numba.set_num_threads(2)
+        return one, fn()
+    finally:
+        numba.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_kernels_same_bits_with_one_and_two_threads(name):
     """In-process check: numba.set_num_threads(1) and (2) give the same bits."""
@@ -101,14 +113,7 @@ def test_kernels_same_bits_with_one_and_two_threads(name):
         pytest.skip("needs NUMBA_NUM_THREADS >= 2")
     case = CASES[name]
     inputs = case.make(P=13, B=6, sizes=(5, 7, 4), activations=("tanh", "softmax"), seed=2)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = case.fast(inputs)
-        numba.set_num_threads(2)
-        two = case.fast(inputs)
-    finally:
-        numba.set_num_threads(before)
+    one, two = _on_one_and_two_threads(lambda: case.fast(inputs))
 
     def flat(x):
         if isinstance(x, dict):
@@ -132,13 +137,6 @@ def test_fitness_in_sample_slabs_same_bits_with_one_and_two_threads(name, monkey
     case = CASES[name]
     inputs = case.make(P=13, B=300, sizes=(20, 7, 4), seed=5)
     assert len(evaluation.sample_slabs(20, 300)) == 2
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = case.fast(inputs)
-        numba.set_num_threads(2)
-        two = case.fast(inputs)
-    finally:
-        numba.set_num_threads(before)
+    one, two = _on_one_and_two_threads(lambda: case.fast(inputs))
     for k in one:
         assert np.asarray(one[k]).tobytes() == np.asarray(two[k]).tobytes(), k
