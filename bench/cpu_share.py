@@ -5,8 +5,9 @@ load of other processes; the CPU time of a single-threaded run barely does.
 This prints, for the three shapes of issue 3, the fused forward + cross-entropy
 GFLOP/s divided by the single-threaded float32 GEMM peak (numpy matmul
 n=2048), both timed by ``time.process_time``, interleaved, medians of 7: on
-the path the shape takes (:func:`fastga.evaluation.is_direct`) and on each
-path forced.
+the path the shape takes (direct, in slabs or GEMM:
+:func:`fastga.evaluation.is_direct`, :func:`~fastga.evaluation.sample_slabs`)
+and on the direct path (whole) and the GEMM path forced.
 
     python bench/cpu_share.py           # the three shapes
     python bench/cpu_share.py --split   # and where the time goes
@@ -112,7 +113,9 @@ def main(argv=()):
 
             def share(t):
                 return (flops(**shape) / t / 1e9) / peak
-            path = "direct" if ev.is_direct(shape["sizes"][0], shape["B"]) else "gemm"
+            n_in, B = shape["sizes"][0], shape["B"]
+            path = ("direct" if ev.is_direct(n_in, B)
+                    else "slabs" if len(ev.sample_slabs(n_in, B)) > 1 else "gemm")
             line = (f"{ident}: {share(t_fast):.2f} of the 1-thread GEMM peak ({peak:.0f} GFLOP/s), "
                     f"{path} path (direct {share(t_direct):.2f}, gemm {share(t_gemm):.2f})")
             if split:

@@ -2,12 +2,14 @@
 
 - :mod:`.rng`: counter-based random streams;
 - :mod:`.init`: genome initialisation;
-- :mod:`.forward`: batched forward pass (first-layer panel gather + epilogue);
+- :mod:`.forward`: batched forward pass (register tiles on the inputs, or a first-layer
+  panel gather for a GEMM + the tiled epilogue);
 - :mod:`.fitness`: fused forward + loss;
 - :mod:`.crossover`: neuron-wise, single-point and uniform crossover;
 - :mod:`.mutation`: shift / sign / swap / gaussian mutation;
 - :mod:`.breed`: the GA's breeding step (elites, crossover, mutation) in one kernel;
-- :mod:`.intrinsics`: bit casts and the prefetch hint the kernels share.
+- :mod:`.intrinsics`: LLVM-level helpers: bit casts, prefetch, the AVX-512 register tiles
+  of the forward pass and the softmax statistics.
 
 The kernels trust their arguments; validation happens in Python first. The
 kernels the GA calls are ``nogil`` loops over a range of rows, shared out to

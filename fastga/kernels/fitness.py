@@ -199,19 +199,16 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl):
+def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
+                     buf, tmp, mx, chk, best, acc):
     """Like :func:`network_softmax_ce` for any output activation: cross-entropy
-    ``-log(max(p_y, 1e-7))`` of the activated outputs."""
+    ``-log(max(p_y, 1e-7))`` of the activated outputs. ``buf``, ``tmp``,
+    ``mx``, ``chk``, ``best`` and ``acc`` are the kernel's scratch."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
-    buf = layer_buffer(sizes, nl)
-    tmp = np.empty(2 * nl, dtype=np.float32)
-    mx = np.empty(nl, dtype=np.float32)
-    chk = np.empty(nl, dtype=np.float32)
-    best = np.empty(nl, dtype=np.int32)
-    acc = np.zeros((5, nl), dtype=np.float64)
+    acc[:] = 0.0
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
@@ -238,15 +235,15 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
-def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl):
-    """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network."""
+def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl, buf,
+                tmp, acc):
+    """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network;
+    ``buf``, ``tmp`` and ``acc`` are the kernel's scratch."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
     n_out = sizes[n_layers]
     last = acts[n_layers - 1]
-    buf = layer_buffer(sizes, nl)
-    tmp = np.empty(2 * nl, dtype=np.float32)
-    acc = np.zeros((5, nl), dtype=np.float64)
+    acc[:] = 0.0
     for blk in range(n_blocks):
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
@@ -318,9 +315,16 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
                    loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
     ``genomes[rows]``, any output activation; ``y`` holds int32 labels."""
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    mx = np.empty(lanes, dtype=np.float32)
+    chk = np.empty(lanes, dtype=np.float32)
+    best = np.empty(lanes, dtype=np.int32)
+    acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_classify(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
-                                              acts, y, n_samples, lanes)
+                                              acts, y, n_samples, lanes, buf, tmp, mx, chk, best,
+                                              acc)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1
@@ -332,9 +336,12 @@ def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sampl
               loss_out, acc_out, moments_out, lanes, lo, hi):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;
     ``y`` holds float32 targets (Bp, n_out); ``acc_out`` gets 0."""
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_mse(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
-                                         n_samples, lanes)
+                                         n_samples, lanes, buf, tmp, acc)
         loss_out[r] = loss / n_samples
         acc_out[r] = 0.0
         moments_out[r, 0] = s1

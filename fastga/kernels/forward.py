@@ -47,10 +47,10 @@ from ..spec import LEAKY_SLOPE
 from .intrinsics import (TILE_ROWS, TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile,
                          i32_as_f32, prefetch)
 
-__all__ = ["LANES", "ALIGN", "scratch", "exp32", "exp32_nonpos", "activate_block", "dense_tiles",
-           "logits_block", "hidden_block", "layers_block", "max_width", "layer_buffer", "STAT_ROWS", "hidden_acts", "k_chunk",
-           "K_CHUNK_BYTES",
-           "gather_first_layer", "forward_epilogue"]
+__all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
+           "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
+           "logits_block", "hidden_block", "layers_block", "gather_first_layer",
+           "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
 #: samples of one :func:`~fastga.kernels.intrinsics.dense_tile`.
@@ -184,12 +184,6 @@ def activate_block(v, n, act, tmp, nl):
                 vj[s] *= t[s]
 
 
-#: Most output rows of one tile (:data:`~fastga.kernels.intrinsics.TILE_ROWS`:
-#: 16 accumulators of the 32 AVX-512 registers). Tiles of up to 6 rows were no
-#: faster within the noise.
-MAX_TILE_ROWS = TILE_ROWS
-
-
 #: Bytes of one K-chunk of :func:`dense_tiles` (its inputs and weights), to
 #: stay in a core's L1 data cache (48 KB here) while every tile of the chunk
 #: reads it (see :func:`k_chunk`).
@@ -222,7 +216,7 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
 
     Flat indices of C-contiguous float32 arrays: a genome's (n_in, n_out)
     weight matrix has ``ldw = n_out``. The rows are split into tiles of
-    :data:`MAX_TILE_ROWS` (:func:`~fastga.kernels.intrinsics.dense_tile`; the
+    :data:`~fastga.kernels.intrinsics.TILE_ROWS` (:func:`~fastga.kernels.intrinsics.dense_tile`; the
     last one may have fewer); the inputs into chunks of :func:`k_chunk`,
     each read by every tile while in L1, the partial sums kept in ``out``
     (the same bits as one pass). The caller guarantees the indices.
@@ -231,10 +225,10 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
     for k0 in range(0, max(n_k, 1), kc):
         kn = min(kc, n_k - k0)
         last = k0 + kn >= n_k
-        for r0 in range(0, n_rows, MAX_TILE_ROWS):
+        for r0 in range(0, n_rows, TILE_ROWS):
             dense_tile(w, w_off + k0 * ldw + r0, ldw, x, x_alt, use_alt, x_off + k0 * ldx, ldx, kn,
                        b, b_off + r0, out, out_off + r0 * LANES, LANES,
-                       min(MAX_TILE_ROWS, n_rows - r0), relu and last, k0 > 0)
+                       min(TILE_ROWS, n_rows - r0), relu and last, k0 > 0)
 
 
 def hidden_acts(activations):
@@ -350,14 +344,6 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
                     sizes[layer], genome, b_offs[layer], buf, nxt * nl, acts[layer] == _RELU)
         cur = nxt
     return cur
-
-
-@njit(cache=True, error_model="numpy")
-def max_width(sizes):
-    width = 0
-    for s in sizes:
-        width = max(width, s)
-    return width
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
