@@ -15,6 +15,7 @@ function writes every gene of the child exactly once.
 import numpy as np
 from numba import njit, prange
 
+from .intrinsics import bit_blend
 from .rng import PURPOSE_CROSSOVER, random_u64, random_uniform, stream_key
 
 __all__ = ["copy_rows", "crossover_neuron", "crossover_single_point", "crossover_uniform",
@@ -42,38 +43,26 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
         return
     q = random_uniform(key, 1) * max_crossover
     ctr = 2
-    ia = pa.view(np.int32)
-    ib = pb.view(np.int32)
-    ic = child.view(np.int32)
     for layer in range(sizes.shape[0] - 1):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
-        w0 = w_offs[layer]
-        b0 = b_offs[layer]
         for j in range(n_out):
             take[j] = -1 if random_uniform(key, ctr + j) < q else 0
         ctr += n_out
-        # Bit blend on int32 views, (a & ~m) | (b & m), exact for every float
-        # (NaN and inf included) and free of branches and selects; 2-D views
-        # keep every inner index a plain loop counter from 0 (no negative-index
-        # wrap-around), so the loop vectorises.
-        n_w = n_in * n_out
-        wa = ia[w0:w0 + n_w].reshape((n_in, n_out))
-        wb = ib[w0:w0 + n_w].reshape((n_in, n_out))
-        wc = ic[w0:w0 + n_w].reshape((n_in, n_out))
+        # A bit blend (exact for every float, NaN and inf included, free of
+        # branches and selects). Unsigned flat indices: no negative-index
+        # wrap-around, so the inner loops vectorise, with no views or reshapes
+        # (their code costs compile time).
+        w0 = np.uint64(w_offs[layer])
         for i in range(n_in):
-            ai = wa[i]
-            bi = wb[i]
-            ci = wc[i]
+            base = w0 + np.uint64(i * n_out)
             for j in range(n_out):
-                m = take[j]
-                ci[j] = (ai[j] & ~m) | (bi[j] & m)
-        xa = ia[b0:b0 + n_out]
-        xb = ib[b0:b0 + n_out]
-        xc = ic[b0:b0 + n_out]
+                k = base + np.uint64(j)
+                child[k] = bit_blend(pa[k], pb[k], take[j])
+        b0 = np.uint64(b_offs[layer])
         for j in range(n_out):
-            m = take[j]
-            xc[j] = (xa[j] & ~m) | (xb[j] & m)
+            k = b0 + np.uint64(j)
+            child[k] = bit_blend(pa[k], pb[k], take[j])
 
 
 @njit(cache=True, inline="always")
@@ -87,10 +76,9 @@ def single_point_row(pa, pb, child, key, crossover_prob):
             split = n - 1
     for k in range(split):
         child[k] = pa[k]
-    xb = pb[split:]  # a view: its index starts at 0 (no wrap-around), the loop vectorises
-    xc = child[split:]
-    for k in range(n - split):
-        xc[k] = xb[k]
+    for k in range(split, n):
+        p = np.uint64(k)  # unsigned: no wrap-around, the loop vectorises
+        child[p] = pb[p]
 
 
 @njit(cache=True, inline="always")
@@ -101,20 +89,16 @@ def uniform_row(pa, pb, child, key, crossover_prob):
         copy_row(pa, child)
         return
     one = np.uint64(1)
-    ia = pa.view(np.int32)
-    ib = pb.view(np.int32)
-    ic = child.view(np.int32)
     for blk in range(0, n, 64):
         # Gene blk + k comes from pb if bit k of the block's draw is set: a bit
-        # blend on int32 views over a block of 64 (vectorises; exact bits).
+        # blend over a block of 64 (vectorises; exact bits).
         bits = random_u64(key, 1 + blk // 64)
         m_end = min(64, n - blk)
-        xa = ia[blk:blk + m_end]
-        xb = ib[blk:blk + m_end]
-        xc = ic[blk:blk + m_end]
+        b = np.uint64(blk)
         for k in range(m_end):
-            m = -np.int32((bits >> np.uint64(k)) & one)
-            xc[k] = (xa[k] & ~m) | (xb[k] & m)
+            m = np.int32(-np.int64((bits >> np.uint64(k)) & one))
+            p = b + np.uint64(k)
+            child[p] = bit_blend(pa[p], pb[p], m)
 
 
 @njit(parallel=True, cache=True)

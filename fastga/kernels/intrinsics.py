@@ -16,7 +16,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["f32_as_i32", "i32_as_f32", "prefetch", "address", "dense_tile", "bias_rows",
+__all__ = ["f32_as_i32", "i32_as_f32", "bit_blend", "prefetch", "address", "dense_tile", "bias_rows",
            "softmax_stats", "softmax_tile", "MAX_SOFTMAX_TILE", "TILE_ROWS", "TILE_VECTORS",
            "VECTOR_LANES"]
 
@@ -43,6 +43,25 @@ def i32_as_f32(typingctx, x):
         return builder.bitcast(args[0], ir.FloatType())
 
     return types.float32(types.int32), codegen
+
+
+@intrinsic
+def bit_blend(typingctx, a, b, mask):
+    """The float32 whose bits are ``(bits(a) & ~mask) | (bits(b) & mask)`` for an
+    int32 ``mask``: ``a`` where it is 0, ``b`` where it is -1, exact for every
+    float (NaN and inf included), with no branch or select."""
+    if a != types.float32 or b != types.float32 or mask != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        x = builder.bitcast(args[0], i32)
+        y = builder.bitcast(args[1], i32)
+        m = args[2]
+        out = builder.or_(builder.and_(x, builder.not_(m)), builder.and_(y, m))
+        return builder.bitcast(out, ir.FloatType())
+
+    return types.float32(types.float32, types.float32, types.int32), codegen
 
 
 @intrinsic
