@@ -13,7 +13,9 @@ No state is shared between threads.
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .intrinsics import f32_as_i32, i32_as_f32
 
@@ -51,34 +53,87 @@ PURPOSE_BATCH = 5
 PURPOSE_USER = 6
 
 
-@njit(cache=True, inline="always")
-def mix64(z):
+def _u64(context, builder, ty, val):
+    """``np.uint64(val)`` of an integer ``val`` of Numba type ``ty``."""
+    return context.cast(builder, val, ty, types.uint64)
+
+
+def _const(v):
+    return ir.Constant(ir.IntType(64), int(v))
+
+
+def _mix64_ir(builder, z):
+    z = builder.mul(builder.xor(z, builder.lshr(z, _const(_S30))), _const(_M1))
+    z = builder.mul(builder.xor(z, builder.lshr(z, _const(_S27))), _const(_M2))
+    return builder.xor(z, builder.lshr(z, _const(_S31)))
+
+
+def _draw_ir(context, builder, key_ty, key, ctr_ty, ctr):
+    """``mix64(np.uint64(key) + (np.uint64(counter) + 1) * GAMMA)``."""
+    k = _u64(context, builder, key_ty, key)
+    c = builder.add(_u64(context, builder, ctr_ty, ctr), _const(1))
+    return _mix64_ir(builder, builder.add(k, builder.mul(c, _const(GAMMA))))
+
+
+def _ints(*tys):
+    return all(isinstance(t, types.Integer) for t in tys)
+
+
+# The stream functions are intrinsics (a few LLVM instructions each, typed
+# once per call site): as inlined Numba functions every call site cost its IR
+# copied, typed and lowered again (compile time of the GA's kernels).
+@intrinsic
+def mix64(typingctx, z):
     """SplitMix64 finaliser: a bijective 64-bit mixing function."""
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+    if not _ints(z):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _mix64_ir(builder, _u64(context, builder, signature.args[0], args[0]))
+
+    return types.uint64(z), codegen
 
 
-@njit(cache=True, inline="always")
-def stream_key(seed, generation, individual, purpose):
+@intrinsic
+def stream_key(typingctx, seed, generation, individual, purpose):
     """Key of the stream of one (seed, generation, individual, purpose)."""
-    k = mix64(np.uint64(seed) * GAMMA + np.uint64(purpose))
-    k = mix64(k + np.uint64(generation) * GAMMA + _ONE)
-    return mix64(k + np.uint64(individual) * GAMMA + _ONE)
+    if not _ints(seed, generation, individual, purpose):
+        return None
+
+    def codegen(context, builder, signature, args):
+        u = [_u64(context, builder, t, a) for t, a in zip(signature.args, args)]
+        g = _const(GAMMA)
+        k = _mix64_ir(builder, builder.add(builder.mul(u[0], g), u[3]))
+        k = _mix64_ir(builder, builder.add(builder.add(k, builder.mul(u[1], g)), _const(1)))
+        return _mix64_ir(builder, builder.add(builder.add(k, builder.mul(u[2], g)), _const(1)))
+
+    return types.uint64(seed, generation, individual, purpose), codegen
 
 
-@njit(cache=True, inline="always")
-def random_u64(key, counter):
+@intrinsic
+def random_u64(typingctx, key, counter):
     """The ``counter``-th 64-bit draw of stream ``key``."""
-    # np.uint64(key): an int64 key (e.g. a Python int from stream_key called
-    # from Python) would otherwise promote int64 + uint64 to float64.
-    return mix64(np.uint64(key) + (np.uint64(counter) + _ONE) * GAMMA)
+    if not _ints(key, counter):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _draw_ir(context, builder, signature.args[0], args[0], signature.args[1], args[1])
+
+    return types.uint64(key, counter), codegen
 
 
-@njit(cache=True, inline="always")
-def random_uniform(key, counter):
+@intrinsic
+def random_uniform(typingctx, key, counter):
     """The ``counter``-th draw of stream ``key`` as a float64 in [0, 1)."""
-    return np.float64(random_u64(key, counter) >> _S11) * _INV53
+    if not _ints(key, counter):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a = _draw_ir(context, builder, signature.args[0], args[0], signature.args[1], args[1])
+        f = builder.uitofp(builder.lshr(a, _const(_S11)), ir.DoubleType())
+        return builder.fmul(f, ir.Constant(ir.DoubleType(), _INV53))
+
+    return types.float64(key, counter), codegen
 
 
 @njit(cache=True, inline="always")
