@@ -27,7 +27,7 @@ from .kernels.fitness import (METRICS, fused_classify, fused_mse, fused_softmax_
 from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer, hidden_acts
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
-           "sample_slabs", "SLAB_MIN_BLOCKS",
+           "sample_slabs", "SLAB_MIN_BLOCKS", "fitness_kernel",
            "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct"]
 
 #: Upper bound of one piece's first-layer product (B x piece * h1 float32) and
@@ -267,9 +267,11 @@ def forward_rows(spec, genomes, rows, X, ws, out=None):
     """
     if out is None:
         out = np.empty((rows.shape[0], X.shape[0], spec.n_outputs), dtype=np.float32)
+    other_acts = hidden_acts(spec.activations)
+
     def epilogue(hT, direct, lo, hi):
         forward_epilogue(hT, direct, genomes, rows[lo:hi], spec.sizes_array, spec.w_offsets,
-                         spec.b_offsets, spec.act_codes, out[lo:hi], LANES, 0, hi - lo)
+                         spec.b_offsets, spec.act_codes, out[lo:hi], LANES, 0, hi - lo, other_acts)
 
     _pipeline(spec, genomes, rows, X, ws, epilogue)
     return out
@@ -305,6 +307,23 @@ def sample_slabs(n_inputs, n_samples):
              min(n_samples, LANES * (n_blocks * (k + 1) // n_slabs))) for k in range(n_slabs)]
 
 
+def fitness_kernel(spec, metric):
+    """``(kernel, extra)``: the fused fitness kernel of ``metric`` for networks of
+    ``spec`` and the arguments after its common ones (type-level tuples).
+
+    One kernel per metric, so a run compiles only the one it uses:
+    :func:`~fastga.kernels.fitness.fused_mse`; for the classification
+    metrics :func:`~fastga.kernels.fitness.fused_softmax_ce` where the output
+    is a softmax, else :func:`~fastga.kernels.fitness.fused_classify`.
+    """
+    other_acts = hidden_acts(spec.activations)
+    if METRICS[metric] == METRICS["mse"]:
+        return fused_mse, (other_acts,)
+    if spec.activations[-1] == "softmax":
+        return fused_softmax_ce, (softmax_tile_outputs(spec.sizes), other_acts)
+    return fused_classify, (other_acts,)
+
+
 def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     """Fused loss, accuracy and output moments of ``genomes[rows]`` on ``(X, y)``.
 
@@ -314,20 +333,12 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     direct path in turn (the inputs put in blocks once) and the slabs' means
     are weighted by their sizes, the hits counted exactly.
     """
-    code = METRICS[metric]
     n_samples, n_in = X.shape
     n_pad = padded(n_samples)
-    # One kernel per metric: a run compiles only the one it uses.
-    extra = ()
-    if code == 2:
-        kernel = fused_mse
+    kernel, extra = fitness_kernel(spec, metric)
+    if kernel is fused_mse:
         y_pad = _pad_rows(ws, "y_pad", np.ascontiguousarray(y, dtype=np.float32), n_pad)
     else:
-        if spec.activations[-1] == "softmax":
-            kernel = fused_softmax_ce
-            extra = (softmax_tile_outputs(spec.sizes), hidden_acts(spec.activations))
-        else:
-            kernel = fused_classify
         y_pad = _pad_rows(ws, "y_pad", np.asarray(y).astype(np.int32), n_pad)
     n = rows.shape[0]
 

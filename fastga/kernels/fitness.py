@@ -14,7 +14,7 @@ product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
 the loss NaN, as in the reference.
 
-One kernel per metric (:func:`fastga.evaluation.fitness_rows` picks it), so
+One kernel per metric (:func:`fastga.evaluation.fitness_kernel` picks it), so
 a run compiles only the one it uses. Each computes networks ``lo .. hi-1`` of
 ``rows`` and releases the GIL; :func:`fastga.evaluation.run_rows` shares the
 networks out to threads. Their arguments:
@@ -42,6 +42,9 @@ lanes : int
     ``LANES``, at run time (see :func:`fastga.kernels.forward.forward_epilogue`).
 lo, hi : int
     The range of positions in ``rows`` to compute.
+other_acts : tuple
+    :func:`~fastga.kernels.forward.hidden_acts` of the networks' activations
+    (type-level: ``()`` compiles the hidden layers' other activations out).
 
 Compile time: these are plain ``nogil`` loops over networks, not
 ``parallel=True`` kernels: Numba's parfor passes and the gufunc built for a
@@ -200,7 +203,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
-                     buf, tmp, mx, chk, best, acc):
+                     buf, tmp, mx, chk, best, acc, other_acts):
     """Like :func:`network_softmax_ce` for any output activation: cross-entropy
     ``-log(max(p_y, 1e-7))`` of the activated outputs. ``buf``, ``tmp``,
     ``mx``, ``chk``, ``best`` and ``acc`` are the kernel's scratch."""
@@ -213,7 +216,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
         row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
-                           (0,))
+                           other_acts)
         res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         argmax_block(res, n_out, mx, best, chk, nl)
@@ -236,7 +239,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl, buf,
-                tmp, acc):
+                tmp, acc, other_acts):
     """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network;
     ``buf``, ``tmp`` and ``acc`` are the kernel's scratch."""
     n_blocks = (n_samples + nl - 1) // nl
@@ -248,7 +251,7 @@ def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_s
         b0 = blk * nl
         n_valid = min(nl, n_samples - b0)
         row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
-                           (0,))
+                           other_acts)
         res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         for s in range(n_valid):
@@ -312,7 +315,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-                   loss_out, acc_out, moments_out, lanes, lo, hi):
+                   loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
     ``genomes[rows]``, any output activation; ``y`` holds int32 labels."""
     buf = layer_buffer(sizes, lanes)
@@ -324,7 +327,7 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_classify(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs,
                                               acts, y, n_samples, lanes, buf, tmp, mx, chk, best,
-                                              acc)
+                                              acc, other_acts)
         loss_out[r] = loss / n_samples
         acc_out[r] = hits / n_samples
         moments_out[r, 0] = s1
@@ -333,7 +336,7 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
 
 @njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
 def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
-              loss_out, acc_out, moments_out, lanes, lo, hi):
+              loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;
     ``y`` holds float32 targets (Bp, n_out); ``acc_out`` gets 0."""
     buf = layer_buffer(sizes, lanes)
@@ -341,7 +344,7 @@ def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sampl
     acc = np.empty((5, lanes), dtype=np.float64)
     for r in range(lo, hi):
         loss, hits, s1, s2 = network_mse(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, y,
-                                         n_samples, lanes, buf, tmp, acc)
+                                         n_samples, lanes, buf, tmp, acc, other_acts)
         loss_out[r] = loss / n_samples
         acc_out[r] = 0.0
         moments_out[r, 0] = s1

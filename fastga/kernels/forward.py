@@ -41,7 +41,8 @@ brings all its files anew.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ..spec import LEAKY_SLOPE
 from .intrinsics import (TILE_ROWS, TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile,
@@ -231,6 +232,27 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
                        min(TILE_ROWS, n_rows - r0), relu and last, k0 > 0)
 
 
+def activate_hidden(other_acts, buf, row, n, act, tmp, nl):
+    """:func:`activate_block` of rows ``row .. row + n - 1`` of ``buf`` if ``act``
+    is not ReLU (applied with the layer, see :func:`layers_block`); nothing,
+    and nothing compiled, where ``other_acts`` is ``()``. Kernel code only."""
+    raise NotImplementedError("activate_hidden runs in compiled code only")
+
+
+@overload(activate_hidden, jit_options={"cache": True, "error_model": "numpy"})
+def _activate_hidden(other_acts, buf, row, n, act, tmp, nl):
+    # Chosen when a caller is typed: with () the call, and activate_block's
+    # code, never enter the kernel (an untaken branch is still compiled).
+    if isinstance(other_acts, types.BaseTuple) and len(other_acts) == 0:
+        return lambda other_acts, buf, row, n, act, tmp, nl: None
+
+    def impl(other_acts, buf, row, n, act, tmp, nl):
+        if act != _RELU:
+            activate_block(buf[row:row + n], n, act, tmp, nl)
+
+    return impl
+
+
 def hidden_acts(activations):
     """``other_acts`` of :func:`layers_block` for a network's activation names:
     ``()`` where every hidden layer is ReLU, else ``(0,)``."""
@@ -271,9 +293,7 @@ def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
     n_hidden = sizes.shape[0] - 2
     row = layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
                        n_hidden, other_acts)
-    if len(other_acts) > 0 and acts[n_hidden - 1] != _RELU:
-        activate_block(buf[row:row + sizes[n_hidden]], sizes[n_hidden], acts[n_hidden - 1], tmp,
-                       nl)
+    activate_hidden(other_acts, buf, row, sizes[n_hidden], acts[n_hidden - 1], tmp, nl)
     return row
 
 
@@ -334,8 +354,8 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
     # (n_in, LANES) contiguous in ``hT``, the other layers the previous
     # layer's rows of ``buf``.
     for layer in range(first, n_dense):
-        if len(other_acts) > 0 and layer > 0 and acts[layer - 1] != _RELU:
-            activate_block(buf[cur:cur + sizes[layer]], sizes[layer], acts[layer - 1], tmp, nl)
+        if layer > 0:
+            activate_hidden(other_acts, buf, cur, sizes[layer], acts[layer - 1], tmp, nl)
         n_out = sizes[layer + 1]
         nxt = width - cur
         from_buf = layer > 0
@@ -364,7 +384,8 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
 
 
 @njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
-def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes, buf, tmp):
+def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes, buf, tmp,
+                    other_acts):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
     :func:`forward_epilogue`; ``buf`` and ``tmp`` are scratch."""
     n_samples = out_r.shape[0]
@@ -374,7 +395,7 @@ def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, l
     nl = lanes
     for b0 in range(0, n_samples, nl):
         row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
-                           (0,))
+                           other_acts)
         res = buf[row:row + n_out]
         activate_block(res, n_out, last, tmp, nl)
         n_valid = min(nl, n_samples - b0)
@@ -385,7 +406,7 @@ def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, l
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo,
-                     hi):
+                     hi, other_acts):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.
 
     Parameters
@@ -409,9 +430,12 @@ def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out
         disables the SLP vectoriser), a run-time count is vectorised.
     lo, hi : int
         Networks ``lo .. hi-1`` (positions in ``rows``) are computed.
+    other_acts : tuple
+        :func:`hidden_acts` of the networks' activations (type-level: ``()``
+        compiles the hidden layers' other activations out).
     """
     buf = layer_buffer(sizes, lanes)
     tmp = np.empty(2 * lanes, dtype=np.float32)
     for r in range(lo, hi):
         forward_network(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r],
-                        lanes, buf, tmp)
+                        lanes, buf, tmp, other_acts)

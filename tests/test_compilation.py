@@ -1,0 +1,215 @@
+"""Compiling ahead over processes (fastga.compilation).
+
+The signature checks run in fresh interpreters: in this process other tests
+have compiled many signatures already, which would hide a task that
+compiles the wrong one.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastga
+import fastga.ga
+from fastga import compilation
+from fastga.compilation import (ENV_JOBS, compile_ahead, default_jobs, run_tasks,
+                                split_tasks, tasks_for)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SIGNATURES = textwrap.dedent(
+    """
+    import importlib, json, sys
+    import numpy as np
+    from numba.core.registry import CPUDispatcher
+    import fastga
+    from fastga import GeneticAlgorithm, NetworkSpec, Population, SupervisedFitness
+    from fastga.compilation import run_tasks, tasks_for
+
+    def signatures():
+        out = {}
+        for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng"):
+            mod = importlib.import_module("fastga.kernels." + m)
+            for name in dir(mod):
+                f = getattr(mod, name)
+                if isinstance(f, CPUDispatcher) and f.__module__ == mod.__name__:
+                    out[m + "." + name] = sorted(str(s) for s in f.signatures)
+        return out
+
+    sizes, acts, metric = json.loads(sys.argv[1])
+    spec = NetworkSpec(sizes, acts)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((70, sizes[0])).astype(np.float32)
+    if metric == "mse":
+        y = rng.standard_normal((70, sizes[-1])).astype(np.float32)
+    else:
+        y = rng.integers(0, sizes[-1], 70)
+    fit = SupervisedFitness(X, y, metric, batch_size=64)
+    run_tasks(spec, tasks_for(fit))
+    before = signatures()
+    for crossover in ("neuron", "single_point", "uniform"):
+        ga = GeneticAlgorithm(spec, pop_size=12, crossover=crossover, random_state=0)
+        ga.run(fit, 2)
+    ga.best_network().predict(X)
+    pop = Population.random(spec, 3, random_state=1)
+    pop.forward(X)
+    pop.losses(X, y, metric)
+    print(json.dumps({"before": before, "after": signatures()}))
+    """
+)
+
+
+def _python(code, *args, env=None):
+    full = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    full.update(env or {})
+    out = subprocess.run([sys.executable, "-c", code, *args], env=full, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case", [
+    ([5, 4, 3], ["relu", "softmax"], "cross_entropy"),
+    ([5, 4, 3, 2], ["tanh", "relu", "softmax"], "accuracy"),
+    ([5, 4, 2], ["relu", "sigmoid"], "cross_entropy"),
+    ([5, 4, 2], ["relu", "linear"], "mse"),
+])
+def test_tasks_compile_every_signature_a_run_uses(case):
+    # After the tasks of a run, the run itself (every crossover kind, the
+    # best network's predict, forward and losses) compiles nothing more: the
+    # tasks built exactly the signatures the drivers call.
+    got = _python(SIGNATURES, json.dumps(case), env={ENV_JOBS: "1"})
+    assert got["after"] == got["before"]
+    assert got["before"]["breed.breed"] and got["before"]["forward.forward_epilogue"]
+
+
+def test_split_tasks_gives_every_task_once():
+    tasks = ["breed", "forward", "fitness:cross_entropy"]
+    for n_jobs in (1, 2, 3, 8):
+        parts = split_tasks(tasks, n_jobs)
+        assert sorted(t for p in parts for t in p) == sorted(tasks)
+        assert 1 <= len(parts) <= n_jobs
+    assert split_tasks(tasks, 1) == [["breed", "fitness:cross_entropy", "forward"]]
+    # Two processes: the biggest task here, the next in the helper (it starts
+    # later), the small one where the load is least (the helper: it shares
+    # much of its code with the fitness kernel).
+    mine, theirs = split_tasks(tasks, 2)
+    assert mine == ["breed"] and theirs == ["fitness:cross_entropy", "forward"]
+    with pytest.raises(ValueError, match="tasks"):
+        split_tasks(["breed", "nope"], 2)
+
+
+def test_tasks_for_a_run():
+    X = np.zeros((4, 3), np.float32)
+    assert tasks_for(None) == ["breed", "forward"]
+    assert tasks_for(lambda pop: np.zeros(pop.size)) == ["breed", "forward"]
+    fit = fastga.SupervisedFitness(X, np.zeros((4, 2), np.float32), "mse")
+    assert tasks_for(fit) == ["breed", "forward", "fitness:mse"]
+
+
+def test_default_jobs(monkeypatch):
+    monkeypatch.setenv(ENV_JOBS, "3")
+    assert default_jobs() == 3
+    monkeypatch.setenv(ENV_JOBS, "0")
+    assert default_jobs() == 1
+    monkeypatch.setenv(ENV_JOBS, "many")
+    with pytest.raises(ValueError, match=ENV_JOBS):
+        default_jobs()
+    monkeypatch.delenv(ENV_JOBS)
+    assert default_jobs() >= 1
+
+
+def test_nothing_starts_where_it_cannot_help(monkeypatch):
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    run_tasks(spec, ["breed", "forward", "fitness:cross_entropy"])  # compiled here now
+
+    def no_helper(*a, **k):
+        raise AssertionError("a helper was started")
+
+    monkeypatch.setattr(compilation.subprocess, "Popen", no_helper)
+    for n_jobs in (1, 2, 4):
+        report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=n_jobs)
+        assert report["here"] == [] and report["helpers"] == [] and report["failed"] == []
+
+
+def test_a_failing_helper_costs_only_its_time(monkeypatch):
+    # The helper exits with an error; the run goes on and compiles (here:
+    # finds) what the helper did not.
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation, "_helper_command",
+                        lambda spec, tasks: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    assert report["here"] == ["breed"]
+    assert report["failed"] == ["fitness:cross_entropy", "forward"]
+    assert report["helpers"] == []
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 5)).astype(np.float32)
+    ga = fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0)
+    ga.run(fastga.SupervisedFitness(X, rng.integers(0, 3, 20)), 1)
+    assert np.isfinite(ga.best_fitness_)
+
+
+def test_a_slow_helper_is_stopped(monkeypatch):
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation, "_helper_command",
+                        lambda spec, tasks: [sys.executable, "-c", "import time; time.sleep(60)"])
+    report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2,
+                           timeout=0.5)
+    assert sorted(report["failed"]) == ["fitness:cross_entropy", "forward"]
+    assert report["seconds"] < 30
+
+
+def test_the_run_asks_for_its_tasks(monkeypatch):
+    calls = []
+    monkeypatch.setattr(fastga.ga, "compile_ahead", lambda spec, tasks: calls.append(tasks))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 5)).astype(np.float32)
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    fit = fastga.SupervisedFitness(X, rng.integers(0, 3, 20), "accuracy")
+    fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0).run(fit, 1)
+    assert calls == [["breed", "forward", "fitness:accuracy"]]
+
+
+def test_helper_usage_error():
+    out = subprocess.run([sys.executable, "-m", "fastga.compilation"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 2 and "usage" in out.stderr
+
+
+COLD = textwrap.dedent(
+    """
+    import json, numpy as np
+    from fastga import NetworkSpec
+    from fastga.compilation import compile_ahead, run_tasks
+    from fastga.kernels.breed import breed
+    from fastga.kernels.fitness import fused_softmax_ce
+    from fastga.kernels.forward import forward_epilogue
+    spec = NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    # The helper's kernels now load from the cache it wrote.
+    run_tasks(spec, ["breed", "forward", "fitness:cross_entropy"])
+    hits = {k.__name__: sum(k.stats.cache_hits.values()) for k in (breed, fused_softmax_ce,
+                                                                   forward_epilogue)}
+    print(json.dumps({"report": report, "hits": hits}))
+    """
+)
+
+
+def test_helpers_compile_into_the_cache(tmp_path):
+    got = _python(COLD, env={"NUMBA_CACHE_DIR": str(tmp_path), ENV_JOBS: "2"})
+    report = got["report"]
+    assert report["failed"] == []
+    assert report["here"] == ["breed"]
+    assert report["helpers"] == [["fitness:cross_entropy", "forward"]]
+    # Compiled in the helper, loaded here; breed was compiled here.
+    assert got["hits"]["fused_softmax_ce"] == 1 and got["hits"]["forward_epilogue"] == 1
+    assert got["hits"]["breed"] == 0
+    assert list(tmp_path.rglob("*.nbi"))
