@@ -234,6 +234,9 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
     mine, *theirs = split_tasks(cold, n_jobs)
     env = dict(os.environ)
     env[ENV_JOBS] = "1"
+    # This fastga, importable in the helper whatever put it on sys.path here.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     procs = []
     for part in theirs:
         try:
