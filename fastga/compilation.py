@@ -246,21 +246,25 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
                                                  stderr=subprocess.PIPE)))
         except OSError:
             report["failed"].extend(part)
-    run_tasks(spec, mine)
-    report["here"] = mine
-    deadline = time.perf_counter() + timeout
-    for part, proc in procs:
-        try:
-            _, err = proc.communicate(timeout=max(0.0, deadline - time.perf_counter()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            report["failed"].extend(part)
-            continue
-        if proc.returncode == 0:
-            report["helpers"].append(part)
-        else:
-            report["failed"].extend(part)
+    try:
+        run_tasks(spec, mine)
+        report["here"] = mine
+        deadline = time.perf_counter() + timeout
+        for part, proc in procs:
+            try:
+                proc.communicate(timeout=max(0.0, deadline - time.perf_counter()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            if proc.returncode == 0:
+                report["helpers"].append(part)
+            else:
+                report["failed"].extend(part)
+    finally:  # Ctrl-C or an error here: no helper outlives the call
+        for _, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     report["seconds"] = time.perf_counter() - t0
     return report
 

@@ -167,6 +167,28 @@ def test_a_slow_helper_is_stopped(monkeypatch):
     assert report["seconds"] < 30
 
 
+def test_no_helper_outlives_an_interrupt(monkeypatch):
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    started = []
+    popen = subprocess.Popen
+
+    def record(*a, **k):
+        started.append(popen(*a, **k))
+        return started[-1]
+
+    def interrupted(spec, tasks):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation, "_helper_command",
+                        lambda spec, tasks: [sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(compilation.subprocess, "Popen", record)
+    monkeypatch.setattr(compilation, "run_tasks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    assert len(started) == 1 and started[0].poll() is not None
+
+
 def test_the_run_asks_for_its_tasks(monkeypatch):
     calls = []
     monkeypatch.setattr(fastga.ga, "compile_ahead", lambda spec, tasks: calls.append(tasks))
