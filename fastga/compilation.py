@@ -80,10 +80,11 @@ def default_jobs():
         return os.cpu_count() or 1
 
 
-def tasks_for(fitness=None, inputs=None):
+def tasks_for(fitness=None):
     """The tasks of a GA run whose fitness is ``fitness``: ``breed``, ``forward``
-    (outputs for ``inputs``, and the fitted network's ``predict``), and
-    ``fitness:METRIC`` where ``fitness`` is a :class:`~fastga.SupervisedFitness`."""
+    (the outputs a fitness of outputs scores, the fitted network's
+    ``predict``), and ``fitness:METRIC`` where ``fitness`` is a
+    :class:`~fastga.SupervisedFitness`."""
     from .fitness import SupervisedFitness
 
     tasks = ["breed", "forward"]

@@ -316,7 +316,7 @@ class GeneticAlgorithm:
             inputs = check_X(inputs, spec.n_inputs, name="inputs")
         # The first run in a process: its kernels compile at once over the
         # CPUs (fastga.compilation), not one after the other on first use.
-        compile_ahead(spec, tasks_for(fitness, inputs))
+        compile_ahead(spec, tasks_for(fitness))
         if warm_start is None:
             warm_start = hasattr(self, "state_")
         if not warm_start or not hasattr(self, "state_"):
