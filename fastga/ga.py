@@ -301,6 +301,14 @@ class GeneticAlgorithm:
         Returns
         -------
         self
+
+        Notes
+        -----
+        The first run in a process compiles the kernels it uses (breeding,
+        the fused fitness of a :class:`~fastga.SupervisedFitness`, the forward
+        pass) over the CPUs at once, before its first generation
+        (:func:`fastga.compilation.compile_ahead`); ``FASTGA_COMPILE_JOBS=1``
+        compiles them in this process only, on first use.
         """
         generations = check_int(generations, "generations", minimum=0)
         if checkpoint_every is not None:
