@@ -21,8 +21,9 @@ nothing more).
 
 Nothing is started where it cannot help: with one CPU, with
 ``FASTGA_COMPILE_JOBS=1`` (the helpers run with it), where Numba's JIT or
-cache is off, or where every kernel of the tasks is compiled in this
-process already or found in the cache. A helper that fails or outlives
+cache is off, in a frozen application (its executable is not a Python), or
+where every kernel of the tasks is compiled in this process already or found
+in the cache. A helper that fails or outlives
 ``timeout`` costs nothing but its time: the caller then compiles what it
 did not, on first use, as without this module.
 
@@ -221,7 +222,10 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
     import numba
 
     if (n_jobs <= 1 or _running or numba.config.DISABLE_JIT
-            or os.environ.get("NUMBA_DISABLE_CACHE")):
+            or os.environ.get("NUMBA_DISABLE_CACHE")
+            # A frozen application's executable is the application itself, not
+            # a Python that runs ``-m fastga.compilation``.
+            or getattr(sys, "frozen", False) or not sys.executable):
         return report
     cold, seen = [], set()
     for t in tasks:  # cross_entropy and accuracy share a kernel: one task of the two
@@ -245,7 +249,7 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
                                                  stdin=subprocess.DEVNULL,
                                                  stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.PIPE)))
-        except OSError:
+        except (OSError, ValueError):
             report["failed"].extend(part)
     try:
         run_tasks(spec, mine)

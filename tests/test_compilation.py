@@ -136,6 +136,14 @@ def test_nothing_starts_where_it_cannot_help(monkeypatch):
     for n_jobs in (1, 2, 4):
         report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=n_jobs)
         assert report["here"] == [] and report["helpers"] == [] and report["failed"] == []
+    # Cold kernels, but a frozen application (sys.executable is the app), or
+    # a cache turned off: nothing starts either.
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation.sys, "frozen", True, raising=False)
+    assert compile_ahead(spec, ["breed", "forward"], n_jobs=2)["here"] == []
+    monkeypatch.delattr(compilation.sys, "frozen")
+    monkeypatch.setenv("NUMBA_DISABLE_CACHE", "1")
+    assert compile_ahead(spec, ["breed", "forward"], n_jobs=2)["here"] == []
 
 
 def test_a_failing_helper_costs_only_its_time(monkeypatch):
