@@ -186,6 +186,19 @@ def split_tasks(tasks, n_jobs):
     return [bins[0]] + [b for b in bins[1:] if b]
 
 
+def _site_dirs():
+    import site
+    import sysconfig
+
+    dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    try:
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    except AttributeError:  # an old virtualenv's site module
+        pass
+    return {os.path.abspath(d) for d in dirs}
+
+
 def _helper_command(spec, tasks):
     arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks})
     return [sys.executable, "-m", "fastga.compilation", arg]
@@ -239,9 +252,12 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
     mine, *theirs = split_tasks(cold, n_jobs)
     env = dict(os.environ)
     env[ENV_JOBS] = "1"
-    # This fastga, importable in the helper whatever put it on sys.path here.
+    # This fastga, importable in the helper whatever put it on sys.path here
+    # (a source checkout; an installed fastga is found as it is, and a
+    # site-packages directory on PYTHONPATH would come before the stdlib).
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    if root not in _site_dirs():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     procs = []
     for part in theirs:
         try:

@@ -197,6 +197,32 @@ def test_no_helper_outlives_an_interrupt(monkeypatch):
     assert len(started) == 1 and started[0].poll() is not None
 
 
+@pytest.mark.parametrize("installed", [False, True])
+def test_the_helper_finds_this_fastga(monkeypatch, installed):
+    # A source checkout goes first on the helper's PYTHONPATH; an installed
+    # fastga's site-packages does not (it would come before the stdlib).
+    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    envs = []
+    popen = subprocess.Popen
+
+    def record(*a, **k):
+        envs.append(k["env"])
+        return popen(*a, **k)
+
+    root = str(Path(compilation.__file__).resolve().parents[1])
+    monkeypatch.setattr(compilation, "_site_dirs", lambda: {root} if installed else set())
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation, "_helper_command",
+                        lambda spec, tasks: [sys.executable, "-c", "pass"])
+    monkeypatch.setattr(compilation.subprocess, "Popen", record)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    (env,) = envs
+    assert env[ENV_JOBS] == "1"
+    expected = "/elsewhere" if installed else root + os.pathsep + "/elsewhere"
+    assert env["PYTHONPATH"] == expected
+
+
 def test_the_run_asks_for_its_tasks(monkeypatch):
     calls = []
     monkeypatch.setattr(fastga.ga, "compile_ahead", lambda spec, tasks: calls.append(tasks))
