@@ -480,6 +480,14 @@ def preference_probabilities(fitness, preference):
     return np.array([v / total for v in F])
 
 
+def bit_blend(a, b, mask):
+    """Float32 ``a`` where the int32 ``mask`` is 0, ``b`` where it is -1: the bits
+    ``(a & ~mask) | (b & mask)``, elementwise."""
+    a = np.asarray(a, np.float32).view(np.int32)
+    b = np.asarray(b, np.float32).view(np.int32)
+    return ((a & ~mask) | (b & mask)).view(np.float32)
+
+
 # ------------------------------------------------- the forward pass's tiles
 def dense_tile(W, b, X, relu):
     """``W.T @ X + b`` (float64), then ReLU (``max(v, 0)``, NaN -> 0) if ``relu``:

@@ -146,78 +146,74 @@ def test_nothing_starts_where_it_cannot_help(monkeypatch):
     assert compile_ahead(spec, ["breed", "forward"], n_jobs=2)["here"] == []
 
 
+SPEC = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
+TASKS3 = ["breed", "forward", "fitness:cross_entropy"]
+
+
+def _fake_helpers(monkeypatch, code):
+    """Every kernel counts as cold, and a helper runs ``python -c code``; returns
+    the list of ``(process, env)`` started."""
+    started = []
+    popen = subprocess.Popen
+
+    def record(*a, **k):
+        started.append((popen(*a, **k), k["env"]))
+        return started[-1][0]
+
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(compilation, "_helper_command",
+                        lambda spec, tasks: [sys.executable, "-c", code])
+    monkeypatch.setattr(compilation.subprocess, "Popen", record)
+    return started
+
+
 def test_a_failing_helper_costs_only_its_time(monkeypatch):
     # The helper exits with an error; the run goes on and compiles (here:
     # finds) what the helper did not.
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
-    monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", "import sys; sys.exit(3)"])
-    report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    started = _fake_helpers(monkeypatch, "import sys; sys.exit(3)")
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2)
     assert report["here"] == ["breed"]
     assert report["failed"] == ["fitness:cross_entropy", "forward"]
     assert report["helpers"] == []
+    assert [p.returncode for p, _ in started] == [3]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
-    ga = fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0)
+    ga = fastga.GeneticAlgorithm(SPEC, pop_size=8, random_state=0)
     ga.run(fastga.SupervisedFitness(X, rng.integers(0, 3, 20)), 1)
     assert np.isfinite(ga.best_fitness_)
 
 
 def test_a_slow_helper_is_stopped(monkeypatch):
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
-    monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", "import time; time.sleep(60)"])
-    report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2,
-                           timeout=0.5)
-    assert sorted(report["failed"]) == ["fitness:cross_entropy", "forward"]
-    assert report["seconds"] < 30
+    started = _fake_helpers(monkeypatch, "import time; time.sleep(600)")
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2, timeout=0.5)
+    assert report["failed"] == ["fitness:cross_entropy", "forward"]
+    # Killed at the timeout (a sleeping helper exits 0 only after 600 s).
+    ((proc, _),) = started
+    assert proc.returncode is not None and proc.returncode != 0
 
 
 def test_no_helper_outlives_an_interrupt(monkeypatch):
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    started = []
-    popen = subprocess.Popen
-
-    def record(*a, **k):
-        started.append(popen(*a, **k))
-        return started[-1]
-
     def interrupted(spec, tasks):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
-    monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", "import time; time.sleep(60)"])
-    monkeypatch.setattr(compilation.subprocess, "Popen", record)
+    started = _fake_helpers(monkeypatch, "import time; time.sleep(600)")
     monkeypatch.setattr(compilation, "run_tasks", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
-    assert len(started) == 1 and started[0].poll() is not None
+        compile_ahead(SPEC, TASKS3, n_jobs=2)
+    ((proc, _),) = started
+    assert proc.poll() is not None
 
 
 @pytest.mark.parametrize("installed", [False, True])
 def test_the_helper_finds_this_fastga(monkeypatch, installed):
     # A source checkout goes first on the helper's PYTHONPATH; an installed
     # fastga's site-packages does not (it would come before the stdlib).
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    envs = []
-    popen = subprocess.Popen
-
-    def record(*a, **k):
-        envs.append(k["env"])
-        return popen(*a, **k)
-
     root = str(Path(compilation.__file__).resolve().parents[1])
     monkeypatch.setattr(compilation, "_site_dirs", lambda: {root} if installed else set())
-    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
-    monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", "pass"])
-    monkeypatch.setattr(compilation.subprocess, "Popen", record)
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
-    compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
-    (env,) = envs
+    started = _fake_helpers(monkeypatch, "pass")
+    compile_ahead(SPEC, TASKS3, n_jobs=2)
+    ((_, env),) = started
     assert env[ENV_JOBS] == "1"
     expected = "/elsewhere" if installed else root + os.pathsep + "/elsewhere"
     assert env["PYTHONPATH"] == expected

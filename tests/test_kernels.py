@@ -437,7 +437,7 @@ def test_activation_accuracy_across_the_float32_range(act):
 from numba import njit  # noqa: E402
 
 from fastga.kernels.forward import LANES, dense_tiles, scratch  # noqa: E402
-from fastga.kernels.intrinsics import bias_rows, softmax_stats, softmax_tile  # noqa: E402
+from fastga.kernels.intrinsics import bias_rows, bit_blend, softmax_stats, softmax_tile  # noqa: E402
 
 TINY = np.float32(2.0 ** -60)
 
@@ -568,3 +568,29 @@ def test_softmax_tile_matches_reference(n_out):
     got = _softmax_tile_block((0,) * n_out, w, H, b, y, TINY)
     Z = naive.dense_tile(w.reshape(n_k, n_out), b, H, False)
     _check_stats(got, naive.softmax_stats(Z, y, float(TINY)))
+
+
+@njit
+def _bit_blend_all(a, b, m):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = bit_blend(a[i], b[i], m[i])
+    return out
+
+
+def test_bit_blend_matches_reference():
+    # Every special value on either side (NaN payloads, -0.0, infinities,
+    # subnormals), both masks, and a mask of mixed bits (the reference's
+    # bitwise formula, whatever the mask).
+    special = np.array([np.nan, -np.nan, 0.0, -0.0, np.inf, -np.inf, 1e-45, -3.5, 7.25],
+                       dtype=np.float32)
+    a = np.repeat(special, special.size)
+    b = np.tile(special, special.size)
+    a = np.concatenate([a, a, a])
+    b = np.concatenate([b, b, b])
+    m = np.repeat(np.array([0, -1, 0x0F0F0F0F], dtype=np.int32), special.size ** 2)
+    got = _bit_blend_all(a, b, m)
+    np.testing.assert_array_equal(got.view(np.int32), naive.bit_blend(a, b, m).view(np.int32))
+    n = special.size ** 2
+    np.testing.assert_array_equal(got[:n].view(np.int32), a[:n].view(np.int32))
+    np.testing.assert_array_equal(got[n:2 * n].view(np.int32), b[n:2 * n].view(np.int32))
