@@ -20,9 +20,10 @@ import pytest
 from bench.conftest import record
 from bench.peak import interleaved_medians
 from fastga.evaluation import run_rows
-from fastga.kernels.breed import breed
+from fastga.kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
 from fastga.kernels.crossover import crossover_neuron
 from fastga.kernels.mutation import mutate
+from fastga.registry import Crossover
 from tests.cases import CASES
 
 FULL_SHAPES = [dict(P=1000, B=1, sizes=(784, 16, 10)), dict(P=256, B=1, sizes=(784, 128, 64, 10))]
@@ -51,9 +52,10 @@ def test_mutation_crossover_vs_copyto(benchmark, full, rounds, k):
 
     def operators():  # as GeneticAlgorithm._breed runs them
         gen[0] += 1  # a fresh generation each call: fresh random streams
-        run_rows(breed, shape["P"], parents, children, elite_src, p1, p2, xo["seed"], gen[0], 0,
-                 spec.sizes_array, spec.w_offsets, spec.b_offsets, 0.5, 1.0, RATE, cum, 2.0, 2.0,
-                 0.1, counts_all)
+        run_rows(breed, shape["P"], parents, children, BreedPlan(elite_src, p1, p2), xo["seed"],
+                 gen[0], Layout(spec.sizes_array, spec.w_offsets, spec.b_offsets),
+                 CrossoverParams(int(Crossover.NEURON), 0.5, 1.0),
+                 MutationParams(RATE, cum, 2.0, 2.0, 0.1), counts_all)
 
     def separate():  # the previous _breed: one kernel per operator
         gen[0] += 1

@@ -6,16 +6,20 @@ thin Python driver does the selection.
 """
 
 from .fitness import SupervisedFitness
+from .algorithm import Algorithm
 from .ga import GAState, GeneticAlgorithm
 from .history import History
 from .network import Network
 from .population import Population
+from .settings import GASettings
 from .spec import ACTIVATIONS, NetworkSpec
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ACTIVATIONS",
+    "Algorithm",
+    "GASettings",
     "GAState",
     "GeneticAlgorithm",
     "GeneticMLPClassifier",

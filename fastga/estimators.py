@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .fitness import SupervisedFitness
-from .ga import GeneticAlgorithm, _interrupts_deferred
+from .algorithm import interrupts_deferred
+from .ga import GeneticAlgorithm
 from .network import Network
 from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_rate, check_targets, check_X
@@ -155,7 +156,7 @@ class _GeneticMLP(BaseEstimator):
         if self.checkpoint_path is None:
             self._finish(X, y_fit, spec)
             return self
-        with _interrupts_deferred(reraise=False) as late:  # a Ctrl-C now still saves first
+        with interrupts_deferred(reraise=False) as late:  # a Ctrl-C now still saves first
             self._finish(X, y_fit, spec)
             self.save(self.checkpoint_path)
         if late:

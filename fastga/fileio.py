@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import json
+import numbers
 import os
 import tempfile
 import zipfile
@@ -21,7 +22,11 @@ import zlib
 
 import numpy as np
 
-__all__ = ["FORMAT_VERSION", "FileFormatError", "atomic_path", "atomic_write_bytes", "save_npz", "load_npz"]
+from ._version import __version__
+
+__all__ = ["FORMAT_VERSION", "CHECKPOINT_VERSION", "FileFormatError", "atomic_path",
+           "atomic_write_bytes", "save_npz", "load_npz", "jsonable", "from_json", "require",
+           "array_field", "read_checkpoint", "build_checked", "params_of", "checkpoint_meta"]
 
 FORMAT_VERSION = 1
 _HEADER = "__header__"
@@ -156,3 +161,112 @@ def load_npz(path, kind=None):
         raise FileFormatError(f"{path!r} is corrupt: checksum mismatch")
     return arrays, header.get("meta", {})
 
+
+
+# ------------------------------------------------------------- checkpoints
+#: Layout version of the checkpoint payloads (on top of :data:`FORMAT_VERSION`).
+#: 2: the mutation's random streams changed, so a GA of version 1 would not
+#: resume bit-identically: it is refused (populations and estimators still load).
+CHECKPOINT_VERSION = 2
+#: The oldest version whose algorithm checkpoints resume the same run.
+FIRST_RESUMABLE_VERSION = 2
+#: Kinds whose files must be of a resumable version.
+RESUMABLE_KINDS = ("ga", "es")
+
+
+def jsonable(value, name):
+    """``value`` as plain JSON (lists for tuples); TypeError naming ``name`` if it cannot be."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [jsonable(v, name) for v in value]
+    raise TypeError(f"{name}: a {type(value).__name__} cannot be saved in a checkpoint "
+                    "(use plain numbers, strings, None or sequences of them)")
+
+
+def from_json(value):
+    """Lists back to tuples (every sequence parameter of fastga is a tuple)."""
+    if isinstance(value, list):
+        return tuple(from_json(v) for v in value)
+    return value
+
+
+def params_of(obj, names, seed=None):
+    """``{name: jsonable(getattr(obj, name))}``; a Generator ``random_state`` is saved
+    as the resolved ``seed`` (a fresh run from the copy then repeats this one)."""
+    out = {}
+    for k in names:
+        v = getattr(obj, k)
+        if k == "random_state" and not (v is None or isinstance(v, numbers.Integral)):
+            if seed is None:
+                raise TypeError("random_state: a Generator cannot be saved before the run; "
+                                "pass an int seed")
+            v = int(seed)
+        out[k] = jsonable(v, k)
+    return out
+
+
+def require(cond, msg):
+    """Raise ``ValueError(msg)`` unless ``cond`` (turned into a FileFormatError by
+    :func:`build_checked`)."""
+    if not cond:
+        raise ValueError(msg)
+
+
+def array_field(arrays, name, dtype, ndim, shape=None):
+    """``arrays[name]``, checked for dtype, number of dimensions and shape."""
+    if name not in arrays:
+        raise KeyError(f"array {name!r} is missing")
+    a = arrays[name]
+    require(a.dtype == np.dtype(dtype), f"array {name!r} has dtype {a.dtype}, expected {np.dtype(dtype)}")
+    require(a.ndim == ndim, f"array {name!r} has {a.ndim} dimensions, expected {ndim}")
+    if shape is not None:
+        require(a.shape == tuple(shape), f"array {name!r} has shape {a.shape}, expected {tuple(shape)}")
+    return a
+
+
+def read_checkpoint(path, kind):
+    """:func:`load_npz` plus the checkpoint-version checks; returns ``(arrays, meta)``."""
+    arrays, meta = load_npz(path, kind=kind)
+    version = meta.get("checkpoint_version") if isinstance(meta, dict) else None
+    if not isinstance(version, int) or version < 1:
+        raise FileFormatError(f"{str(path)!r} is not a fastga checkpoint (no checkpoint version)")
+    if version > CHECKPOINT_VERSION:
+        raise FileFormatError(
+            f"{str(path)!r} is a checkpoint of version {version}; this fastga reads up to "
+            f"{CHECKPOINT_VERSION}: upgrade fastga"
+        )
+    if kind in RESUMABLE_KINDS and version < FIRST_RESUMABLE_VERSION:
+        raise FileFormatError(
+            f"{str(path)!r} is a checkpoint of version {version}, written with the mutation "
+            f"random streams of an older fastga (before checkpoint version "
+            f"{FIRST_RESUMABLE_VERSION}): resumed here it would not repeat its run. Load it with "
+            f"the fastga that wrote it ({meta.get('fastga_version')!r}), or restart the run "
+            f"from its seed"
+        )
+    return arrays, meta
+
+
+def checkpoint_meta(meta):
+    """``meta`` plus the checkpoint and fastga versions."""
+    return {**meta, "checkpoint_version": CHECKPOINT_VERSION, "fastga_version": __version__}
+
+
+def build_checked(path, what, builder, *args):
+    """``builder(*args)``; any inconsistency of the file becomes a FileFormatError."""
+    try:
+        return builder(*args)
+    except FileFormatError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise FileFormatError(f"{str(path)!r} is not a valid {what} checkpoint: {exc}") from None

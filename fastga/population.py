@@ -6,12 +6,17 @@ import numpy as np
 
 from ._random import resolve_seed
 from .evaluation import Workspace, fitness_rows, forward_rows, run_rows
+from .fileio import (array_field, build_checked, checkpoint_meta, jsonable, read_checkpoint,
+                     require, save_npz)
 from .kernels.fitness import METRICS
 from .kernels.init import INIT_SCHEMES, init_genomes
 from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_positive, check_rows, check_targets, check_X
 
-__all__ = ["Population", "sanitize_fitness"]
+__all__ = ["Population", "sanitize_fitness", "FILE_KIND"]
+
+#: The ``kind`` of population files.
+FILE_KIND = "population"
 
 
 def sanitize_fitness(fitness, n=None, name="fitness"):
@@ -226,27 +231,66 @@ class Population:
         return X, y
 
     # ---------------------------------------------------------- files
+    def payload(self, prefix=""):
+        """``(arrays, meta)``: genomes, fitness and generation, and the spec."""
+        arrays = {
+            prefix + "genomes": self.genomes,
+            prefix + "fitness": np.asarray(self.fitness, dtype=np.float64),
+            prefix + "generation": np.asarray(self.generation, dtype=np.int64),
+        }
+        return arrays, {"spec": self.spec.to_dict()}
+
+    @classmethod
+    def from_payload(cls, arrays, meta, prefix=""):
+        """The population of a :meth:`payload` (checked; ValueError or KeyError if not valid)."""
+        spec = NetworkSpec.from_dict(meta["spec"])
+        genomes = array_field(arrays, prefix + "genomes", np.float32, 2)
+        require(genomes.shape[1] == spec.n_params and genomes.shape[0] >= 1,
+                f"genomes have shape {genomes.shape}, expected (size, {spec.n_params})")
+        fitness = array_field(arrays, prefix + "fitness", np.float64, 1, (genomes.shape[0],))
+        generation = int(array_field(arrays, prefix + "generation", np.int64, 0))
+        require(generation >= 0, f"generation is {generation}")
+        pop = cls(spec, genomes)
+        pop.fitness = np.array(fitness, dtype=np.float64)  # NaN (not evaluated) stays NaN
+        pop.generation = generation
+        return pop
+
     def save(self, path, meta=None):
         """Write genomes, fitness, generation and spec to ``path`` (.npz, atomic, no pickle).
 
-        See :mod:`fastga.checkpoint`. Returns ``path``.
-        """
-        from .checkpoint import save_population
+        Parameters
+        ----------
+        path : str or os.PathLike
+        meta : dict, optional
+            Extra JSON-able information stored in the header (``pop.meta`` on load).
 
-        return save_population(self, path, meta=meta)
+        Returns
+        -------
+        str
+            ``path``.
+        """
+        arrays, info = self.payload()
+        info["class"] = "Population"
+        if meta is not None:
+            if not isinstance(meta, dict):
+                raise TypeError(f"meta: expected a dict, got {type(meta).__name__}")
+            info["user"] = {str(k): jsonable(v, f"meta[{k!r}]") for k, v in meta.items()}
+        return save_npz(path, FILE_KIND, arrays, checkpoint_meta(info))
 
     @classmethod
     def load(cls, path):
-        """Read a population written by :meth:`save`.
+        """Read a population written by :meth:`save` (its ``meta`` as ``pop.meta``).
 
         Raises
         ------
         fastga.fileio.FileFormatError
             The file is corrupt, truncated, of another kind or of a newer version.
         """
-        from .checkpoint import load_population
-
-        return load_population(path)
+        arrays, meta = read_checkpoint(path, FILE_KIND)
+        pop = build_checked(path, "population", cls.from_payload, arrays, meta)
+        user = meta.get("user")
+        pop.meta = dict(user) if isinstance(user, dict) else {}
+        return pop
 
     def __repr__(self):
         return f"Population({self.spec!r}, size={self.size}, generation={self.generation})"

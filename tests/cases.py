@@ -22,7 +22,8 @@ from typing import Callable
 import numpy as np
 
 from fastga.evaluation import fitness_rows, run_rows
-from fastga.kernels.breed import CROSSOVER_KINDS, breed
+from fastga.kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
+from fastga.registry import Crossover, code_of
 from fastga.kernels.crossover import copy_rows, crossover_neuron, crossover_single_point, crossover_uniform
 from fastga.kernels.init import INIT_SCHEMES, init_genomes
 from fastga.kernels.mutation import mutate
@@ -314,10 +315,12 @@ def _make_breed(kind):
 def _fast_breed(d):
     s = d["spec"]
     counts = np.empty(d["p1"].shape[0], dtype=np.int64)
-    run_rows(breed, d["parents"].shape[0], d["parents"], d["children"], d["elite_src"], d["p1"],
-             d["p2"], d["seed"], d["generation"], CROSSOVER_KINDS[d["kind"]], s.sizes_array,
-             s.w_offsets, s.b_offsets, d["max_crossover"], d["crossover_prob"], d["rate"],
-             d["cum_probs"], 2.0, 2.0, 0.3, counts)
+    run_rows(breed, d["parents"].shape[0], d["parents"], d["children"],
+             BreedPlan(d["elite_src"], d["p1"], d["p2"]), d["seed"], d["generation"],
+             Layout(s.sizes_array, s.w_offsets, s.b_offsets),
+             CrossoverParams(int(code_of(Crossover, d["kind"], "kind")), d["max_crossover"],
+                             d["crossover_prob"]),
+             MutationParams(d["rate"], d["cum_probs"], 2.0, 2.0, 0.3), counts)
     return d["children"].copy(), counts
 
 

@@ -14,7 +14,7 @@ import pytest
 from fastga import GeneticAlgorithm, Population, SupervisedFitness, checkpoint, fileio
 from fastga.estimators import GeneticMLPClassifier, GeneticMLPRegressor
 from fastga.fileio import FileFormatError, load_npz, save_npz
-from fastga.ga import _interrupts_deferred
+from fastga.algorithm import interrupts_deferred as _interrupts_deferred
 from fastga.network import Network
 
 SPEC = [4, 5, 3]

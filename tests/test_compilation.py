@@ -219,15 +219,17 @@ def test_the_helper_finds_this_fastga(monkeypatch, installed):
     assert env["PYTHONPATH"] == expected
 
 
-def test_the_run_asks_for_its_tasks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(fastga.ga, "compile_ahead", lambda spec, tasks: calls.append(tasks))
+def test_a_plain_run_starts_no_process(monkeypatch):
+    def no_process(*args, **kwargs):
+        raise AssertionError("a library call started a process")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
     spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
     fit = fastga.SupervisedFitness(X, rng.integers(0, 3, 20), "accuracy")
-    fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0).run(fit, 1)
-    assert calls == [["breed", "forward", "fitness:accuracy"]]
+    ga = fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0).run(fit, 1)
+    assert len(ga.history_) == 2
 
 
 def test_helper_usage_error():

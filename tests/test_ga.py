@@ -126,9 +126,9 @@ def test_adaptive_mutation_rate_rises_caps_and_falls_back(monkeypatch):
     used = {}
     real = ga_module.breed
 
-    def spy(*args):  # called once per piece of rows: generation -> mutation rate
-        used[args[6]] = args[13]
-        return real(*args)
+    def spy(parents, children, plan, seed, generation, layout, cross, mut, *rest):
+        used[generation] = mut.rate  # called once per piece of rows: generation -> rate
+        return real(parents, children, plan, seed, generation, layout, cross, mut, *rest)
 
     monkeypatch.setattr(ga_module, "breed", spy)
     # best: 0 (start), stalls 5 times, improves, stalls twice, improves

@@ -198,7 +198,6 @@ def _run(**kw):
     ("fitness_pref", float("nan"), ValueError),
     ("threshold", "0.9", TypeError),
     ("threshold", float("nan"), ValueError),
-    ("elitism", 4, ValueError),
     ("elitism", -1, ValueError),
     ("selection", "roulette", ValueError),
     ("tournament_size", 0, ValueError),

@@ -75,7 +75,10 @@ def _draw_ir(context, builder, key_ty, key, ctr_ty, ctr):
 
 
 def _ints(*tys):
-    return all(isinstance(t, types.Integer) for t in tys)
+    """Integers, or members of an ``IntEnum`` of :mod:`fastga.registry` (cast like ints)."""
+    return all(isinstance(t, types.Integer)
+               or (isinstance(t, types.IntEnumMember) and isinstance(t.dtype, types.Integer))
+               for t in tys)
 
 
 # The stream functions are intrinsics (a few LLVM instructions each, typed
