@@ -231,7 +231,7 @@ def _one_generation(P, fitness_values, **params):
         seen.append(pop.genomes.copy())
         return fitness_values
 
-    settings = dict(pop_size=P, crossover="none", mutation_rate=0.0, mutation_rate_cap=0.0,
+    settings = dict(pop_size=P, die_off_rate=0.5, crossover="none", mutation_rate=0.0, mutation_rate_cap=0.0,
                     mutation_rate_increase=0.0, random_state=0)
     settings.update(params)
     ga = GeneticAlgorithm(spec, **settings)
