@@ -53,7 +53,7 @@ class SupervisedFitness:
             self.y = check_labels(y, n, n_outputs)
         self.metric = metric
         self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed")
         self.last_stats = {}
 
     def batch(self, generation):
