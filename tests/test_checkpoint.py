@@ -360,6 +360,39 @@ def test_npy_header_claiming_another_shape_is_refused_without_allocating(tmp_pat
     np.testing.assert_array_equal(Population.load(bad).genomes, pop.genomes)
 
 
+def _rezip(src, dst, compression=None, extra=None):
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info), compress_type=compression)
+        for name, data in (extra or {}).items():
+            zout.writestr(name, data)
+
+
+def test_npz_members_that_are_not_plain_npy_arrays_are_refused(tmp_path):
+    import zipfile
+
+    good = Population.random(SPEC, 6, random_state=1).save(tmp_path / "p.npz")
+    bad = tmp_path / "bad.npz"
+    _rezip(good, bad, zipfile.ZIP_DEFLATED)  # deflated: read like stored
+    np.testing.assert_array_equal(Population.load(bad).genomes, Population.load(good).genomes)
+    _rezip(good, bad, zipfile.ZIP_BZIP2)  # no bound on how much it expands
+    with pytest.raises(FileFormatError, match="compression method"):
+        Population.load(bad)
+    _rezip(good, bad, extra={"notes.txt": b"hello"})
+    with pytest.raises(FileFormatError, match="'notes.txt' is not a .npy array"):
+        Population.load(bad)
+    # A member whose central-directory entry claims 4 GB uncompressed.
+    data = bytearray(open(good, "rb").read())
+    entry = data.find(b"PK\x01\x02")  # central-directory entries: name at +46, size at +24
+    while data[entry + 46:entry + 46 + len(b"genomes.npy")] != b"genomes.npy":
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    data[entry + 24:entry + 28] = (2**32 - 2).to_bytes(4, "little")
+    open(bad, "wb").write(bytes(data))
+    _refused_without_allocating(Population.load, bad, "claims 4294967294 bytes")
+
+
 def test_spec_from_a_file_is_capped():
     from fastga import NetworkSpec
 
