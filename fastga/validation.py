@@ -79,8 +79,21 @@ def _array(value, name, **kwargs):
 
 
 def check_X(X, n_features=None, name="X"):
-    """2-D, finite, float32 C-contiguous, at least one sample; ``n_features`` columns when given."""
-    arr = _array(X, name, dtype=np.float32, order="C")
+    """2-D, finite, float32 C-contiguous, at least one sample; ``n_features`` columns when given.
+
+    An array already in that layout (what every later call of a run gets) is
+    returned as is after the finiteness check alone: ``check_array``'s
+    conversion machinery would cost more than a small forward pass.
+    """
+    if (type(X) is np.ndarray and X.dtype == np.float32 and X.ndim == 2
+            and X.flags.c_contiguous and X.shape[0] >= 1 and X.shape[1] >= 1):
+        try:
+            assert_all_finite(X, input_name=name)
+        except ValueError as exc:
+            raise _named(exc, name) from None
+        arr = X
+    else:
+        arr = _array(X, name, dtype=np.float32, order="C")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
     return arr
@@ -99,13 +112,14 @@ def check_labels(y, n_samples, n_classes=None, name="y"):
         raise _named(exc, name) from None
     if arr.shape[0] != n_samples:
         raise ValueError(f"{name}: has {arr.shape[0]} labels but X has {n_samples} samples")
-    try:
-        assert_all_finite(arr, input_name=name)
-        kind = type_of_target(arr, input_name=name)
-    except ValueError as exc:
-        raise _named(exc, name) from None
-    if kind not in ("binary", "multiclass"):
-        raise ValueError(f"{name}: labels must be whole numbers (class indices), got {kind} values")
+    if arr.dtype.kind == "f":  # integer and bool labels are whole and finite by their dtype
+        try:
+            assert_all_finite(arr, input_name=name)
+            kind = type_of_target(arr, input_name=name)
+        except ValueError as exc:
+            raise _named(exc, name) from None
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"{name}: labels must be whole numbers (class indices), got {kind} values")
     arr = arr.astype(np.int64)
     if arr.min() < 0:
         raise ValueError(f"{name}: labels must be >= 0, got {arr.min()}")
@@ -128,10 +142,9 @@ def _scalar(value, name, kind=numbers.Real, **bounds):
     """``check_scalar(value, name, kind, **bounds)``, also refusing bools and NaN."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
+    if isinstance(value, numbers.Real) and value != value:
+        raise ValueError(f"{name}: expected a number, got nan")
     try:
-        check_scalar(value, name, kind)
-        if value != value:
-            raise ValueError(f"{name}: expected a number, got nan")
         return check_scalar(value, name, kind, **bounds)
     except (TypeError, ValueError) as exc:
         raise _named(exc, name) from None
@@ -159,16 +172,18 @@ def check_type_probs(type_probs, name="type_probs"):
     """Probabilities of (shift, sign, swap[, gaussian]); returns the 4 cumulative sums.
 
     The mutation kernel draws one uniform number and picks the first kind whose
-    cumulative sum exceeds it, so the last sum is set to exactly 1.
+    cumulative sum exceeds it, so the last sum is set to exactly 1. This runs
+    at every generation on 3 or 4 numbers, so it is written out rather than
+    paying ``check_array``'s fixed cost.
     """
     if isinstance(type_probs, str) or _not_numbers(type_probs):
         raise TypeError(f"{name}: expected 3 or 4 numbers, got {type_probs!r}")
-    p = _array(type_probs, name, dtype=np.float64, ensure_2d=False).reshape(-1)
+    p = np.asarray(type_probs, dtype=np.float64).reshape(-1)
     if p.shape[0] not in (3, 4):
         raise ValueError(f"{name}: expected 3 (shift, sign, swap) or 4 (+ gaussian) probabilities, "
                          f"got {p.shape[0]}")
-    if (p < 0).any():
-        raise ValueError(f"{name}: probabilities must be >= 0, got {type_probs!r}")
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise ValueError(f"{name}: probabilities must be finite and >= 0, got {type_probs!r}")
     if abs(p.sum() - 1.0) > 1e-6:
         raise ValueError(f"{name}: probabilities must sum to 1, got sum {p.sum():.6g}")
     if p.shape[0] == 3:

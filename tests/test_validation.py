@@ -245,6 +245,10 @@ def test_check_X_takes_what_scikit_learn_takes_without_copying():
     assert check_X(X) is X  # already float32, C-contiguous: no copy
     assert check_X(np.asfortranarray(np.ones((4, 3)))).flags.c_contiguous
     _raises(ValueError, "X", check_X, np.full((2, 3), 1e39))  # overflows float32
+    for bad in (np.nan, np.inf):  # already float32 C-contiguous: only finiteness is checked
+        _raises(ValueError, "X", check_X, np.array([[0.0, bad]], dtype=np.float32))
+    _raises(ValueError, "X", check_X, np.zeros((0, 3), dtype=np.float32))
+    _raises(ValueError, "X", check_X, np.zeros((2, 0), dtype=np.float32))
     _raises(ValueError, "inputs", lambda: check_X(np.zeros(3), name="inputs"))
 
 
