@@ -4,8 +4,14 @@ Every file fastga writes is one ``.npz``: named float/int arrays plus a
 ``__header__`` array holding UTF-8 JSON (format name and version, the
 payload's metadata, and a SHA-256 over all arrays). Writing goes to a
 temporary file in the same folder, is fsynced, then renamed over the target,
-so a crash mid-write leaves the previous file intact. Reading uses
-``allow_pickle=False`` and verifies the checksum, so loading never runs code.
+so a crash mid-write leaves the previous file intact.
+
+Reading (:func:`read_npz`, :func:`load_npz`) never unpickles, so loading
+never runs code, and checks each array's declared shape against the bytes the
+file holds before allocating it, so a tampered file is a
+:class:`FileFormatError`, never a MemoryError. The checksum covers the arrays
+but not the metadata: loaders compare what the metadata describes (a spec, a
+population size) with the arrays present before building anything from it.
 """
 
 from __future__ import annotations
