@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from .fileio import FileFormatError, read_npz
+
 __all__ = ["load_digits_split", "load_mnist", "read_idx"]
 
 
@@ -164,11 +166,10 @@ def load_mnist(path):
     if not os.path.isfile(path):
         raise _missing(path)
     keys = ("x_train", "x_test", "y_train", "y_test")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            found = {k: data[k] for k in keys if k in data.files}
-    except Exception as exc:  # noqa: BLE001 - zip/pickle/format errors all mean "not an npz"
-        raise ValueError(f"path: {path!r} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    try:  # checks every array's declared size before reading, so a bad file cannot exhaust memory
+        found = read_npz(path, keys)
+    except FileFormatError as exc:
+        raise ValueError(f"path: not a readable .npz file: {exc}") from None
     missing = [k for k in keys if k not in found]
     if missing:
         raise ValueError(f"path: {path!r} lacks the arrays {missing} (expected Keras' mnist.npz)")

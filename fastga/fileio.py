@@ -4,8 +4,14 @@ Every file fastga writes is one ``.npz``: named float/int arrays plus a
 ``__header__`` array holding UTF-8 JSON (format name and version, the
 payload's metadata, and a SHA-256 over all arrays). Writing goes to a
 temporary file in the same folder, is fsynced, then renamed over the target,
-so a crash mid-write leaves the previous file intact. Reading uses
-``allow_pickle=False`` and verifies the checksum, so loading never runs code.
+so a crash mid-write leaves the previous file intact.
+
+Reading (:func:`read_npz`, :func:`load_npz`) never unpickles, so loading
+never runs code, and checks each array's declared shape against the bytes the
+file holds before allocating it, so a tampered file is a
+:class:`FileFormatError`, never a MemoryError. The checksum covers the arrays
+but not the metadata: loaders compare what the metadata describes (a spec, a
+population size) with the arrays present before building anything from it.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 from ._version import __version__
 
 __all__ = ["FORMAT_VERSION", "CHECKPOINT_VERSION", "FileFormatError", "atomic_path",
-           "atomic_write_bytes", "save_npz", "load_npz", "jsonable", "from_json", "require",
+           "atomic_write_bytes", "save_npz", "read_npz", "load_npz", "jsonable", "from_json", "require",
            "array_field", "read_checkpoint", "build_checked", "params_of", "checkpoint_meta"]
 
 FORMAT_VERSION = 1
@@ -124,8 +130,105 @@ def save_npz(path, kind, arrays, meta=None):
     return atomic_write_bytes(path, buf.getvalue())
 
 
+#: Largest ratio of uncompressed to compressed size that deflate reaches
+#: (about 1032:1); a member claiming more is lying about its size.
+_DEFLATE_MAX_RATIO = 1032
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _checked_members(zf, path, file_size):
+    """``{array name: ZipInfo}`` of an open ``.npz``, every member checked before any is read.
+
+    ``np.load`` allocates whatever shape a ``.npy`` header declares before it
+    reads the data, so a tampered header would end in MemoryError. Here each
+    member must be a stored or deflated ``.npy`` whose declared shape and dtype
+    account for exactly its uncompressed size, and that size must be possible
+    for its compressed size, which the members together must fit in the file.
+    Reading the arrays then allocates at most about the file's size (x1032 for
+    deflated members).
+    """
+    members, total = {}, 0
+    for info in zf.infolist():
+        where = f"{path!r} member {info.filename!r}"
+        if not info.filename.endswith(".npy"):
+            raise FileFormatError(f"{where} is not a .npy array")
+        if info.compress_type == zipfile.ZIP_STORED:
+            possible = info.file_size == info.compress_size
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            possible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
+        else:
+            raise FileFormatError(f"{where} uses zip compression method {info.compress_type}; "
+                                  "only stored and deflated members are read")
+        total += info.compress_size
+        if not possible or total > file_size:
+            raise FileFormatError(f"{where} claims {info.file_size} bytes, more than the file can hold")
+        with zf.open(info) as fp:
+            version = np.lib.format.read_magic(fp)
+            if version not in _NPY_HEADER_READERS:
+                raise FileFormatError(f"{where} has .npy format version {version}, "
+                                      f"expected one of {sorted(_NPY_HEADER_READERS)}")
+            shape, _, dtype = _NPY_HEADER_READERS[version](fp)
+            data_start = fp.tell()
+        if dtype.hasobject:
+            raise FileFormatError(f"{where} holds Python objects; only numeric arrays are read")
+        count = 1
+        for n in shape:
+            count *= int(n)
+        if data_start + count * dtype.itemsize != info.file_size:
+            raise FileFormatError(
+                f"{where} declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
+                f"but holds {info.file_size - data_start} bytes of data"
+            )
+        members[info.filename[:-4]] = info
+    return members
+
+
+def read_npz(path, names=None):
+    """The arrays of an ``.npz`` file as ``{name: ndarray}``, never unpickling and never
+    allocating more than the file can hold.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    names : iterable of str, optional
+        Read only these arrays (those present); all by default. Every member
+        is checked either way.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    FileFormatError
+        The file is not a zip of ``.npy`` arrays, is truncated or corrupt, or
+        an array's header declares a shape its data does not hold.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"path: no such file: {path!r}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = _checked_members(zf, path, os.path.getsize(path))
+            wanted = members if names is None else [n for n in names if n in members]
+            arrays = {}
+            for name in wanted:
+                with zf.open(members[name]) as fp:
+                    arrays[name] = np.lib.format.read_array(fp, allow_pickle=False)
+            return arrays
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError,
+            zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise FileFormatError(f"{path!r} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+
+
 def load_npz(path, kind=None):
     """Load a file written by :func:`save_npz`; returns ``(arrays, meta)``.
+
+    The arrays are read by :func:`read_npz`, so a tampered array header is
+    refused before anything is allocated. The checksum covers the arrays, not
+    ``meta``: loaders check that what ``meta`` describes (a spec, a size)
+    matches the arrays actually present before building anything from it.
 
     Raises
     ------
@@ -136,18 +239,16 @@ def load_npz(path, kind=None):
         ``kind``, or of a newer format version.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"path: no such file: {path!r}")
+    arrays = read_npz(path)
+    blob = arrays.pop(_HEADER, None)
+    if blob is None:
+        raise FileFormatError(f"{path!r} is not a fastga file (no header)")
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise FileFormatError(f"{path!r} is not a fastga file (header of dtype {blob.dtype})")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if _HEADER not in data.files:
-                raise FileFormatError(f"{path!r} is not a fastga file (no header)")
-            header = json.loads(bytes(data[_HEADER]).decode("utf-8"))
-            arrays = {name: data[name] for name in data.files if name != _HEADER}
-    except FileFormatError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError, zlib.error) as exc:
-        raise FileFormatError(f"{path!r} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+        header = json.loads(blob.tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path!r} is truncated or corrupt (header: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != "fastga":
         raise FileFormatError(f"{path!r} is not a fastga file")
     version = header.get("version")
@@ -159,8 +260,10 @@ def load_npz(path, kind=None):
         raise FileFormatError(f"{path!r} holds a {header.get('kind')!r}, not a {kind!r}")
     if _digest(arrays) != header.get("sha256"):
         raise FileFormatError(f"{path!r} is corrupt: checksum mismatch")
-    return arrays, header.get("meta", {})
-
+    meta = header.get("meta", {})
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path!r} is corrupt: its metadata is not a JSON object")
+    return arrays, meta
 
 
 # ------------------------------------------------------------- checkpoints

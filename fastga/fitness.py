@@ -35,8 +35,9 @@ class SupervisedFitness:
     ----------
     last_stats : dict
         ``best_accuracy`` (classification) and ``prediction_variance`` (the
-        variance of all outputs of all networks on the batch, the GeneticMLP
-        reference's "prediction variance") of the last call.
+        variance of all outputs of all networks on the batch, which shows
+        whether the population still predicts anything but a constant) of the
+        last call.
     """
 
     def __init__(self, X, y, metric="cross_entropy", batch_size=None, seed=0, n_outputs=None):
@@ -53,7 +54,7 @@ class SupervisedFitness:
             self.y = check_labels(y, n, n_outputs)
         self.metric = metric
         self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed")
         self.last_stats = {}
 
     def batch(self, generation):

@@ -1,11 +1,11 @@
-"""A single evolved network: a spec and one genome."""
+"""A single evolved network: a spec and one genome, and its file format."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .evaluation import Workspace, forward_rows
-from .fileio import load_npz, save_npz
+from .fileio import array_field, build_checked, load_npz, require, save_npz
 from .spec import NetworkSpec
 from .validation import check_X
 
@@ -60,13 +60,39 @@ class Network:
 
     @classmethod
     def load(cls, path):
-        """Read a network written by :meth:`save`."""
+        """Read a network written by :meth:`save`.
+
+        The spec in the header is checked against the arrays present (the
+        ``sizes`` array, one ``W{i}`` of shape (n_in, n_out) and one ``b{i}``
+        of shape (n_out,) per layer, float32, nothing else) before the genome
+        is built, so a file whose header claims more than it holds is refused
+        without allocating.
+
+        Raises
+        ------
+        fastga.fileio.FileFormatError
+            The file is corrupt, truncated, of another kind, of a newer
+            version, or its spec does not match its arrays.
+        """
         arrays, meta = load_npz(path, kind="network")
-        spec = NetworkSpec.from_dict(meta["spec"])
-        weights = [(arrays[f"W{i}"], arrays[f"b{i}"]) for i in range(spec.n_layers)]
-        net = cls(spec, spec.flatten(weights))
+        net = build_checked(path, "network", cls._from_payload, arrays, meta)
         net.meta = meta
         return net
+
+    @classmethod
+    def _from_payload(cls, arrays, meta):
+        spec = NetworkSpec.from_dict(meta["spec"])
+        sizes = array_field(arrays, "sizes", np.int64, 1)
+        require(tuple(sizes.tolist()) == spec.sizes,
+                f"array 'sizes' is {sizes.tolist()} but the spec says {list(spec.sizes)}")
+        weights = []
+        for i in range(spec.n_layers):
+            n_in, n_out = spec.sizes[i], spec.sizes[i + 1]
+            weights.append((array_field(arrays, f"W{i}", np.float32, 2, (n_in, n_out)),
+                            array_field(arrays, f"b{i}", np.float32, 1, (n_out,))))
+        extra = set(arrays) - {"sizes"} - {f"{p}{i}" for p in "Wb" for i in range(spec.n_layers)}
+        require(not extra, f"unexpected arrays {sorted(extra)}")
+        return cls(spec, spec.flatten(weights))
 
     def __repr__(self):
         return f"Network({self.spec!r})"

@@ -242,7 +242,12 @@ class Population:
 
     @classmethod
     def from_payload(cls, arrays, meta, prefix=""):
-        """The population of a :meth:`payload` (checked; ValueError or KeyError if not valid)."""
+        """The population of a :meth:`payload` (checked; ValueError or KeyError if not valid).
+
+        The spec comes from the header, which the checksum does not cover: the
+        genome array must have exactly its ``n_params`` columns, compared
+        before the population's buffers are allocated.
+        """
         spec = NetworkSpec.from_dict(meta["spec"])
         genomes = array_field(arrays, prefix + "genomes", np.float32, 2)
         require(genomes.shape[1] == spec.n_params and genomes.shape[0] >= 1,

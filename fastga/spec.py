@@ -182,11 +182,36 @@ class NetworkSpec:
     def to_dict(self):
         return {"sizes": list(self.sizes), "activations": list(self.activations)}
 
+    #: Limits on a spec read from a file (:meth:`from_dict`): wider layers or
+    #: larger genomes are taken as a corrupt or tampered header.
+    MAX_FILE_LAYER_SIZE = 2**24
+    MAX_FILE_PARAMS = 2**31 - 1
+
     @classmethod
     def from_dict(cls, d):
+        """The spec of :meth:`to_dict`'s output, as read from a file header.
+
+        A header is not covered by a file's checksum, so its sizes are capped
+        before anything is computed from them: each layer at most
+        :attr:`MAX_FILE_LAYER_SIZE` wide and at most :attr:`MAX_FILE_PARAMS`
+        parameters in all. Loaders then compare the spec with the arrays the
+        file holds and turn a mismatch into ``FileFormatError``.
+        """
         if not isinstance(d, dict) or "sizes" not in d or "activations" not in d:
             raise ValueError("spec: expected a dict with 'sizes' and 'activations'")
-        return cls(list(d["sizes"]), list(d["activations"]))
+        sizes = d["sizes"]
+        if not isinstance(sizes, (list, tuple)) or not all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes):
+            raise ValueError(f"spec: 'sizes' must be a list of ints, got {str(sizes)[:200]}")
+        sizes = [int(v) for v in sizes]
+        if sizes and max(sizes) > cls.MAX_FILE_LAYER_SIZE:
+            raise ValueError(f"spec: a layer of {max(sizes)} units exceeds the limit of "
+                             f"{cls.MAX_FILE_LAYER_SIZE} for a spec read from a file")
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if n_params > cls.MAX_FILE_PARAMS:
+            raise ValueError(f"spec: {n_params} parameters exceed the limit of "
+                             f"{cls.MAX_FILE_PARAMS} for a spec read from a file")
+        return cls(list(sizes), list(d["activations"]))
 
     def to_json(self):
         return json.dumps(self.to_dict())

@@ -1,13 +1,27 @@
 """Input checks that run in Python before any kernel.
 
-Numba does not bounds-check: a wrong shape or offset would corrupt memory
-instead of raising. Every public entry point validates here first, and each
-error names the offending argument.
+Numba does not bounds-check: a wrong shape, dtype or index would corrupt
+memory instead of raising. Every public entry point validates its arguments
+here first.
+
+The checks are scikit-learn's (``check_array``, ``column_or_1d``,
+``assert_all_finite``, ``type_of_target``, ``check_scalar``), so fastga
+accepts the same inputs as a scikit-learn estimator (lists, pandas frames,
+any numeric dtype) and rejects them for the same reasons. Two conventions are added on top:
+
+- every message starts with the offending argument's name and a colon
+  (``"pop_size: ..."``), scikit-learn's own wording following it;
+- an input that is not numbers at all (strings, objects, ragged lists) raises
+  ``TypeError``; numbers of the wrong shape or value raise ``ValueError``.
 """
 
+import inspect
 import numbers
 
 import numpy as np
+from sklearn.utils import assert_all_finite, check_array
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_scalar, column_or_1d
 
 __all__ = [
     "check_X",
@@ -20,42 +34,92 @@ __all__ = [
     "check_rows",
 ]
 
+# scikit-learn 1.6 renamed ``force_all_finite`` to ``ensure_all_finite`` (and
+# 1.8 removed the old name); pyproject allows >= 1.3, so ask for whichever exists.
+_FINITE = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_array).parameters
+           else "force_all_finite")
+
+
+def _named(exc, name):
+    """``exc`` (same type) with its message prefixed by ``"name: "``."""
+    msg = str(exc)
+    if msg.startswith(f"{name}: "):
+        return exc
+    return type(exc)(f"{name}: {msg}")
+
+
+def _not_numbers(value):
+    """True if ``value`` cannot be read as an array of numbers (strings, objects, ragged)."""
+    try:
+        dtype = np.asarray(value).dtype
+    except (TypeError, ValueError):
+        return True
+    return not (np.issubdtype(dtype, np.number) or dtype == np.bool_)
+
+
+def _describe(value):
+    """The dtype of ``value`` if it has one, else its type, for a TypeError message."""
+    dtype = getattr(value, "dtype", None)
+    return f"dtype {dtype}" if dtype is not None else f"a {type(value).__name__} that is not numbers"
+
+
+def _array(value, name, **kwargs):
+    """``check_array(value, **kwargs)``, finite, with errors named after ``name``.
+
+    A value too large for the target dtype becomes inf in the cast and is then
+    refused as not finite, so the cast's overflow warning is silenced.
+    """
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return check_array(value, input_name=name, **{_FINITE: True}, **kwargs)
+    except (TypeError, ValueError) as exc:
+        if _not_numbers(value):
+            raise TypeError(f"{name}: expected numbers, got {_describe(value)} ({exc})") from None
+        raise _named(exc, name) from None
+
 
 def check_X(X, n_features=None, name="X"):
-    """2-D, finite, float32 C-contiguous; ``n_features`` columns when given."""
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists, objects
-        raise TypeError(f"{name}: cannot be read as an array ({exc})") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name}: expected numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name}: has no samples")
+    """2-D, finite, float32 C-contiguous, at least one sample; ``n_features`` columns when given.
+
+    An array already in that layout (what every later call of a run gets) is
+    returned as is after the finiteness check alone: ``check_array``'s
+    conversion machinery would cost more than a small forward pass.
+    """
+    if (type(X) is np.ndarray and X.dtype == np.float32 and X.ndim == 2
+            and X.flags.c_contiguous and X.shape[0] >= 1 and X.shape[1] >= 1):
+        try:
+            assert_all_finite(X, input_name=name)
+        except ValueError as exc:
+            raise _named(exc, name) from None
+        arr = X
+    else:
+        arr = _array(X, name, dtype=np.float32, order="C")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
 
 
 def check_labels(y, n_samples, n_classes=None, name="y"):
-    """Integer class labels in ``[0, n_classes)`` as int64."""
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array of labels, got shape {arr.shape}")
+    """Integer class labels in ``[0, n_classes)`` as int64 of shape ``(n_samples,)``.
+
+    A column vector ``(n_samples, 1)`` is accepted. Float labels must be whole numbers.
+    """
+    if _not_numbers(y):
+        raise TypeError(f"{name}: expected integer labels, got {_describe(y)}")
+    try:
+        arr = column_or_1d(y)
+    except ValueError as exc:
+        raise _named(exc, name) from None
     if arr.shape[0] != n_samples:
         raise ValueError(f"{name}: has {arr.shape[0]} labels but X has {n_samples} samples")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name}: expected integer labels, got dtype {arr.dtype}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    if not np.all(arr == np.round(arr)):
-        raise ValueError(f"{name}: labels must be whole numbers")
+    if arr.dtype.kind == "f":  # integer and bool labels are whole and finite by their dtype
+        try:
+            assert_all_finite(arr, input_name=name)
+            kind = type_of_target(arr, input_name=name)
+        except ValueError as exc:
+            raise _named(exc, name) from None
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"{name}: labels must be whole numbers (class indices), got {kind} values")
     arr = arr.astype(np.int64)
     if arr.min() < 0:
         raise ValueError(f"{name}: labels must be >= 0, got {arr.min()}")
@@ -65,59 +129,59 @@ def check_labels(y, n_samples, n_classes=None, name="y"):
 
 
 def check_targets(y, n_samples, n_outputs, name="y"):
-    """Regression targets as float32 (n_samples, n_outputs)."""
-    arr = np.asarray(y)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    """Finite regression targets as float32 ``(n_samples, n_outputs)``; 1-D ``y`` is one output."""
+    arr = _array(y, name, dtype=np.float32, order="C", ensure_2d=False)
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] != n_samples or arr.shape[1] != n_outputs:
-        raise ValueError(
-            f"{name}: expected shape ({n_samples}, {n_outputs}), got {np.asarray(y).shape}"
-        )
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
+    if arr.shape != (n_samples, n_outputs):
+        raise ValueError(f"{name}: expected shape ({n_samples}, {n_outputs}), got {np.shape(y)}")
     return arr
 
 
+def _scalar(value, name, kind=numbers.Real, **bounds):
+    """``check_scalar(value, name, kind, **bounds)``, also refusing bools and NaN."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
+    if isinstance(value, numbers.Real) and value != value:
+        raise ValueError(f"{name}: expected a number, got nan")
+    try:
+        return check_scalar(value, name, kind, **bounds)
+    except (TypeError, ValueError) as exc:
+        raise _named(exc, name) from None
+
+
 def check_rate(value, name, low=0.0, high=1.0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
-    if not (low <= value <= high):
-        raise ValueError(f"{name}: must lie in [{low}, {high}], got {value}")
-    return value
+    """A real number in ``[low, high]`` (not NaN), as float."""
+    return float(_scalar(value, name, min_val=low, max_val=high))
 
 
 def check_positive(value, name, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name}: must be {'>= 0' if allow_zero else '> 0'} and finite, got {value}")
-    return value
+    """A finite real number ``> 0`` (``>= 0`` with ``allow_zero``), as float."""
+    value = _scalar(value, name, min_val=0, include_boundaries="left" if allow_zero else "neither")
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return float(value)
 
 
 def check_int(value, name, minimum=None, maximum=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name}: must be <= {maximum}, got {value}")
-    return value
+    """An integer (not a bool) in ``[minimum, maximum]``, as int."""
+    return int(_scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum))
 
 
 def check_type_probs(type_probs, name="type_probs"):
-    """Probabilities of (shift, sign, swap[, gaussian]); returns the 4 cumulative sums."""
-    try:
-        p = np.asarray(type_probs, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected 3 or 4 numbers, got {type_probs!r}") from None
+    """Probabilities of (shift, sign, swap[, gaussian]); returns the 4 cumulative sums.
+
+    The mutation kernel draws one uniform number and picks the first kind whose
+    cumulative sum exceeds it, so the last sum is set to exactly 1. This runs
+    at every generation on 3 or 4 numbers, so it is written out rather than
+    paying ``check_array``'s fixed cost.
+    """
+    if isinstance(type_probs, str) or _not_numbers(type_probs):
+        raise TypeError(f"{name}: expected 3 or 4 numbers, got {type_probs!r}")
+    p = np.asarray(type_probs, dtype=np.float64).reshape(-1)
     if p.shape[0] not in (3, 4):
-        raise ValueError(f"{name}: expected 3 (shift, sign, swap) or 4 (+ gaussian) probabilities, got {p.shape[0]}")
+        raise ValueError(f"{name}: expected 3 (shift, sign, swap) or 4 (+ gaussian) probabilities, "
+                         f"got {p.shape[0]}")
     if not np.isfinite(p).all() or (p < 0).any():
         raise ValueError(f"{name}: probabilities must be finite and >= 0, got {type_probs!r}")
     if abs(p.sum() - 1.0) > 1e-6:
@@ -130,7 +194,8 @@ def check_type_probs(type_probs, name="type_probs"):
 
 
 def check_rows(rows, n, name="rows"):
-    """Row indices as int64 within ``[0, n)``."""
+    """Row indices as int64 within ``[0, n)``: a 1-D integer array (scikit-learn has no
+    public check for index arrays, so this one is written out)."""
     arr = np.asarray(rows)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{name}: expected a 1-D integer array, got shape {arr.shape} dtype {arr.dtype}")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -253,6 +254,157 @@ def test_loading_never_unpickles(tmp_path, monkeypatch):
     np.savez(tmp_path / "obj.npz", genomes=np.array([object()], dtype=object))
     with pytest.raises(FileFormatError):
         GeneticAlgorithm.load(tmp_path / "obj.npz")
+
+
+# ------------------------------------------------- tampered sizes: no allocation
+#: Most a loader may allocate while refusing a tampered file (the files are tiny).
+_ALLOC_LIMIT = 4 << 20
+
+
+def _refused_without_allocating(load, path, message):
+    """``load(path)`` raises FileFormatError naming ``path`` and allocates under _ALLOC_LIMIT."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileFormatError, match=message) as info:
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    assert peak < _ALLOC_LIMIT, f"{peak} bytes allocated while refusing the file"
+
+
+def _claim_sizes(src, dst, kind, sizes, key="spec"):
+    """Rewrite ``src`` with a header spec of ``sizes`` (and its ``sizes`` array when present),
+    re-checksummed: only the comparison of the spec with the arrays can tell."""
+    arrays, meta = load_npz(src)
+    meta[key] = dict(meta[key], sizes=list(sizes))
+    if "sizes" in arrays:
+        arrays["sizes"] = np.asarray(sizes, dtype=np.int64)
+    save_npz(dst, kind, arrays, meta)
+    load_npz(dst, kind=kind)  # the checksum is valid
+
+
+# 10**9-wide: over the size limit. 2**20-wide: within it, but not what the arrays hold
+# (building the genome first would allocate 40 MB).
+CLAIMS = {"huge": ([4, 10**9, 3], "exceeds the limit"),
+          "mismatch": ([4, 2**20, 3], "spec says|shape|expected")}
+
+
+@pytest.mark.parametrize("claim", sorted(CLAIMS))
+def test_network_file_claiming_a_wide_layer_is_refused_without_allocating(tmp_path, claim):
+    sizes, message = CLAIMS[claim]
+    good = Network(SPEC, np.zeros(43, np.float32)).save(tmp_path / "net.npz")
+    bad = tmp_path / "bad.npz"
+    _claim_sizes(good, bad, "network", sizes)
+    _refused_without_allocating(Network.load, bad, message)
+    # Arrays of the right shapes but one missing or one extra: refused too.
+    arrays, meta = load_npz(good)
+    for change in ({"W1": None}, {"W2": np.zeros((3, 1), np.float32)}):
+        changed = {k: v for k, v in {**arrays, **change}.items() if v is not None}
+        save_npz(bad, "network", changed, meta)
+        with pytest.raises(FileFormatError, match="W1.*missing|unexpected arrays"):
+            Network.load(bad)
+    assert Network.load(good).spec.sizes == tuple(SPEC)
+
+
+@pytest.mark.parametrize("claim", sorted(CLAIMS))
+def test_population_and_ga_files_claiming_a_wide_layer_are_refused_without_allocating(tmp_path, claim):
+    sizes, message = CLAIMS[claim]
+    good = Population.random(SPEC, 6, random_state=1).save(tmp_path / "p.npz")
+    bad = tmp_path / "bad.npz"
+    _claim_sizes(good, bad, "population", sizes)
+    _refused_without_allocating(Population.load, bad, message)
+    _refused_without_allocating(checkpoint.load, bad, message)
+    ga, good_ga = _checkpoint(tmp_path)
+    _claim_sizes(good_ga, bad, "ga", sizes)
+    _refused_without_allocating(GeneticAlgorithm.load, bad, message)
+
+
+def _npz_with_npy_header(src, dst, name, shape):
+    """Copy the .npz ``src`` to ``dst`` with member ``name``'s .npy header declaring ``shape``
+    (its data unchanged)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            raw = zin.read(info)
+            if info.filename == name + ".npy":
+                fp = io.BytesIO(raw)
+                version = np.lib.format.read_magic(fp)
+                assert version == (1, 0)
+                _, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+                data = raw[fp.tell():]
+                out = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    out, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran,
+                          "shape": tuple(shape)})
+                raw = out.getvalue() + data
+            zout.writestr(info.filename, raw)
+
+
+@pytest.mark.parametrize("shape", [(10**6, 10**6), (10**12,), (7, 43)])
+def test_npy_header_claiming_another_shape_is_refused_without_allocating(tmp_path, shape):
+    pop = Population.random(SPEC, 6, random_state=1)
+    good = pop.save(tmp_path / "p.npz")
+    bad = tmp_path / "bad.npz"
+    _npz_with_npy_header(good, bad, "genomes", shape)
+    message = "member 'genomes.npy' declares shape"
+    for load in (load_npz, fileio.read_npz, Population.load, checkpoint.load):
+        _refused_without_allocating(load, bad, message)
+    net = Network(SPEC, np.zeros(43, np.float32)).save(tmp_path / "net.npz")
+    _npz_with_npy_header(net, bad, "W0", shape)
+    _refused_without_allocating(Network.load, bad, "member 'W0.npy' declares shape")
+    _npz_with_npy_header(good, bad, "genomes", (6, 43))  # untouched: still loads
+    np.testing.assert_array_equal(Population.load(bad).genomes, pop.genomes)
+
+
+def _rezip(src, dst, compression=None, extra=None):
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info), compress_type=compression)
+        for name, data in (extra or {}).items():
+            zout.writestr(name, data)
+
+
+def test_npz_members_that_are_not_plain_npy_arrays_are_refused(tmp_path):
+    import zipfile
+
+    good = Population.random(SPEC, 6, random_state=1).save(tmp_path / "p.npz")
+    bad = tmp_path / "bad.npz"
+    _rezip(good, bad, zipfile.ZIP_DEFLATED)  # deflated: read like stored
+    np.testing.assert_array_equal(Population.load(bad).genomes, Population.load(good).genomes)
+    _rezip(good, bad, zipfile.ZIP_BZIP2)  # no bound on how much it expands
+    with pytest.raises(FileFormatError, match="compression method"):
+        Population.load(bad)
+    _rezip(good, bad, extra={"notes.txt": b"hello"})
+    with pytest.raises(FileFormatError, match="'notes.txt' is not a .npy array"):
+        Population.load(bad)
+    # A member whose central-directory entry claims 4 GB uncompressed.
+    data = bytearray(open(good, "rb").read())
+    entry = data.find(b"PK\x01\x02")  # central-directory entries: name at +46, size at +24
+    while data[entry + 46:entry + 46 + len(b"genomes.npy")] != b"genomes.npy":
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    data[entry + 24:entry + 28] = (2**32 - 2).to_bytes(4, "little")
+    open(bad, "wb").write(bytes(data))
+    _refused_without_allocating(Population.load, bad, "claims 4294967294 bytes")
+
+
+def test_spec_from_a_file_is_capped():
+    from fastga import NetworkSpec
+
+    cap = NetworkSpec.MAX_FILE_LAYER_SIZE
+    acts = ["relu", "linear"]
+    assert NetworkSpec.from_dict({"sizes": [4, cap, 3], "activations": acts}).sizes == (4, cap, 3)
+    with pytest.raises(ValueError, match="^spec: a layer of"):
+        NetworkSpec.from_dict({"sizes": [4, cap + 1, 3], "activations": acts})
+    with pytest.raises(ValueError, match="^spec: .* parameters exceed"):
+        NetworkSpec.from_dict({"sizes": [cap, cap, 3], "activations": acts})
+    with pytest.raises(ValueError, match="^spec: 'sizes' must be a list of ints"):
+        NetworkSpec.from_dict({"sizes": [4, 5.0, 3], "activations": acts})
 
 
 # ------------------------------------------------------------ checkpoints in run

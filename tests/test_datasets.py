@@ -115,3 +115,41 @@ def test_bad_files(tmp_path):
     _write_idx_folder(tmp_path, arrays)
     with pytest.raises(ValueError, match="labels"):
         load_mnist(tmp_path)
+
+
+def test_compressed_mnist_npz_loads(tmp_path):
+    arrays = _tiny(seed=2)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    _check(load_mnist(path), arrays)
+
+
+def test_npz_whose_array_header_claims_a_huge_shape_is_refused_without_allocating(tmp_path):
+    import io
+    import tracemalloc
+    import zipfile
+
+    arrays = _tiny(seed=3)
+    good = tmp_path / "good.npz"
+    np.savez(good, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    bad = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            raw = zin.read(info)
+            if info.filename == "x_train.npy":  # 10**12 images of 28x28 bytes, same data
+                fp = io.BytesIO(raw)
+                np.lib.format.read_magic(fp)
+                np.lib.format.read_array_header_1_0(fp)
+                head = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    head, {"descr": "|u1", "fortran_order": False, "shape": (10**12, 28, 28)})
+                raw = head.getvalue() + raw[fp.tell():]
+            zout.writestr(info.filename, raw)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="^path: .*mnist.npz.*declares shape"):
+            load_mnist(bad)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20

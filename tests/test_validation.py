@@ -234,3 +234,38 @@ def test_settings_are_not_touched_by_init():
     """scikit-learn convention: __init__ stores, run validates."""
     ga = GeneticAlgorithm(SPEC, pop_size=-5, mutation_rate=7)
     assert ga.pop_size == -5 and ga.mutation_rate == 7
+
+
+# ------------------------------------------------ scikit-learn conventions
+def test_check_X_takes_what_scikit_learn_takes_without_copying():
+    from fastga.validation import check_X
+
+    out = check_X([[1, 2, 3], [4, 5, 6]])  # lists, ints
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.shape == (2, 3)
+    assert check_X(X) is X  # already float32, C-contiguous: no copy
+    assert check_X(np.asfortranarray(np.ones((4, 3)))).flags.c_contiguous
+    _raises(ValueError, "X", check_X, np.full((2, 3), 1e39))  # overflows float32
+    for bad in (np.nan, np.inf):  # already float32 C-contiguous: only finiteness is checked
+        _raises(ValueError, "X", check_X, np.array([[0.0, bad]], dtype=np.float32))
+    _raises(ValueError, "X", check_X, np.zeros((0, 3), dtype=np.float32))
+    _raises(ValueError, "X", check_X, np.zeros((2, 0), dtype=np.float32))
+    _raises(ValueError, "inputs", lambda: check_X(np.zeros(3), name="inputs"))
+
+
+def test_labels_and_scalars():
+    from fastga.validation import check_int, check_labels, check_positive, check_rate
+
+    assert check_labels(np.array([[1], [0]]), 2).tolist() == [1, 0]  # a column vector
+    assert check_labels(np.array([1.0, 0.0]), 2).dtype == np.int64  # whole floats
+    assert check_int(np.int32(3), "n") == 3 and type(check_int(np.int32(3), "n")) is int
+    assert check_rate(np.float32(0.5), "r") == 0.5 and check_positive(2, "s") == 2.0
+    _raises(TypeError, "n", check_int, True, "n")
+    _raises(TypeError, "r", check_rate, np.bool_(True), "r")
+    _raises(ValueError, "s", check_positive, np.inf, "s")
+    _raises(ValueError, "s", check_positive, 0, "s")
+    assert check_positive(0, "s", allow_zero=True) == 0.0
+
+
+def test_bad_fitness_seed(no_kernels):
+    _raises(TypeError, "seed", SupervisedFitness, X, Y, seed=1.5)
+    _raises(TypeError, "seed", SupervisedFitness, X, Y, seed="7")
