@@ -40,7 +40,7 @@ __all__ = ["FileFormatError", "load"]
 #: File kind -> reader.
 READERS = {
     KIND_POPULATION: Population.load,
-    GeneticAlgorithm._file_kind: GeneticAlgorithm.load,
+    "ga": GeneticAlgorithm.load,
     KIND_ESTIMATOR: load_estimator,
 }
 

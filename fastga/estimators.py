@@ -317,9 +317,11 @@ max_crossover, crossover_prob, mutation_rate, type_probs, shift_max, swap_max, s
 mutation_rate_cap, mutation_rate_increase, init, init_scale
         The GA's operator settings, with the meaning and defaults of
         :class:`~fastga.settings.GASettings` (gaussian mutation of 20% of
-        the weights, sigma 0.05, die-off 0.9, 5 elites).
-        ``GASettings.reference().to_dict()`` gives the GeneticMLP
-        reference's shift / sign / swap operators.
+        the weights, sigma 0.05, die-off 0.9, 5 elites). To use a
+        ``GASettings`` record ``s``:
+        ``GeneticMLPClassifier(**dataclasses.asdict(s))``; e.g.
+        ``GASettings.reference()`` holds the GeneticMLP reference's
+        shift / sign / swap operators.
     batch_size : int or None, default=512
         Samples per generation's fitness minibatch (None: all).
     threshold : float, optional

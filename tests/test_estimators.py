@@ -158,3 +158,18 @@ def test_the_estimators_ga_has_the_estimators_settings(digits):
     assert clf.ga_.settings() == fastga.GASettings.from_params(clf) == ref
     clf.set_params(warm_start=True, sigma=0.5, patience=7).fit(X_tr, y_tr)  # goes on with them
     assert clf.ga_.sigma == 0.5 and clf.ga_.patience == 7 and clf.n_generations_ == 2
+
+
+def test_gan_and_islands_take_one_settings_record():
+    """GANEvolver and IslandModel take a GASettings, not copies of its fields."""
+    import inspect
+
+    from fastga.distributed import IslandModel
+    from fastga.gan import GAN_SETTINGS, GANEvolver
+
+    names = set(fastga.GASettings.names())
+    for cls in (GANEvolver, IslandModel):
+        params = inspect.signature(cls.__init__).parameters
+        assert "ga" in params and not names & set(params), cls.__name__
+    assert isinstance(GAN_SETTINGS, fastga.GASettings) and GAN_SETTINGS.validate()
+    assert inspect.signature(IslandModel.__init__).parameters["ga"].default is None
