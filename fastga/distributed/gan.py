@@ -16,7 +16,8 @@ class GANFitnessFactory:
     :class:`fastga.gan.GANEvolver`) and returns the fitness. Give it to
     :meth:`IslandModel.run` with ``reevaluate="population"``: the
     discriminator changes each time it scores, so immigrants are scored with
-    the whole island.
+    the whole island; ``ga=fastga.gan.GAN_SETTINGS`` gives the islands the
+    operators of :class:`fastga.gan.GANEvolver`.
 
     Parameters
     ----------
