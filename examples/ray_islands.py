@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from fastga import SupervisedFitness
+from fastga import GASettings, NetworkSpec, SupervisedFitness
 from fastga.datasets import load_digits_split
 from fastga.distributed import IslandModel
 from fastga.distributed.digits import final_pick
@@ -32,15 +32,12 @@ def main(argv=None):
     X_tr, X_te, y_tr, y_te = load_digits_split()
     pop, gens, hidden, batch = (20, 6, 8, 256) if args.small else (250, 400, 32, 512)
     spec = [64, hidden, 10], ["relu", "softmax"]
-    # The settings of GeneticMLPClassifier's defaults, per island.
-    ga_params = {"die_off_rate": 0.9, "elitism": 5, "mutation_rate": 0.2,
-                 "type_probs": (0.0, 0.0, 0.0, 1.0), "sigma": 0.05, "mutation_rate_cap": 0.3,
-                 "mutation_rate_increase": 0.01}
-    from fastga import NetworkSpec
+    # Every island's GA operators: GASettings' defaults (those of GeneticMLPClassifier).
+    settings = GASettings()
 
     model = IslandModel(NetworkSpec(*spec), n_islands=args.islands, pop_size=pop,
                         migration_every=3 if args.small else 4, n_migrants=2 if args.small else 10,
-                        address=args.address, ga_params=ga_params, random_state=0,
+                        address=args.address, ga=settings, random_state=0,
                         verbose=not args.small)
     # A picklable factory: each island builds its own fitness (and its own copy of the data).
     factory = functools.partial(SupervisedFitness, X_tr, y_tr, "cross_entropy", batch, 0, 10)

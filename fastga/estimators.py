@@ -1,26 +1,41 @@
-"""scikit-learn style estimators: GeneticMLPClassifier and GeneticMLPRegressor."""
+"""scikit-learn style estimators: GeneticMLPClassifier and GeneticMLPRegressor.
+
+An estimator composes a :class:`~fastga.GeneticAlgorithm` (``ga_``) with a
+:class:`~fastga.SupervisedFitness` on the training data. Its GA parameters
+are the fields of :class:`~fastga.settings.GASettings`, by the same names and
+with the same defaults; they are flat keyword arguments (not one record) so
+that ``get_params``, ``clone`` and ``GridSearchCV`` see each of them.
+
+The estimator's file format lives here too (:meth:`_GeneticMLP.save`,
+:meth:`_GeneticMLP.load`, :func:`load_estimator`): its parameters, its
+fitted attributes and its GA, written by the GA's own format hooks under the
+prefix ``ga_``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from .fitness import SupervisedFitness
 from .algorithm import interrupts_deferred
+from .fileio import (FileFormatError, array_field, build_checked, checkpoint_meta, from_json,
+                     params_of, read_checkpoint, require, save_npz)
+from .fitness import SupervisedFitness
 from .ga import GeneticAlgorithm
 from .network import Network
+from .settings import GASettings
 from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_rate, check_targets, check_X
 
-__all__ = ["GeneticMLPClassifier", "GeneticMLPRegressor"]
+__all__ = ["GeneticMLPClassifier", "GeneticMLPRegressor", "load_estimator"]
 
-# Constructor parameters handed to GeneticAlgorithm unchanged.
-_GA_PARAMS = (
-    "pop_size", "die_off_rate", "fitness_pref", "selection", "tournament_size", "elitism",
-    "crossover", "max_crossover", "crossover_prob", "mutation_rate", "type_probs", "shift_max",
-    "swap_max", "sigma", "mutation_rate_cap", "mutation_rate_increase", "init", "init_scale",
-    "patience", "random_state", "verbose",
-)
+#: The ``kind`` of an estimator's checkpoint file.
+KIND_ESTIMATOR = "estimator"
+
+_D = GASettings()  # the defaults of every GA setting
+
+# Parameters of the estimator handed to its GA besides the settings.
+_RUN_PARAMS = ("patience", "verbose")
 
 
 class _GeneticMLP(BaseEstimator):
@@ -30,11 +45,14 @@ class _GeneticMLP(BaseEstimator):
     _output_activation = None
 
     def __init__(self, architecture=(32,), activation="relu", pop_size=500, generations=400,
-                 die_off_rate=0.9, fitness_pref=1.0, selection="preference", tournament_size=3,
-                 elitism=5, crossover="neuron", max_crossover=0.5, crossover_prob=1.0,
-                 mutation_rate=0.2, type_probs=(0.0, 0.0, 0.0, 1.0), shift_max=2.0,
-                 swap_max=2.0, sigma=0.05, mutation_rate_cap=0.3, mutation_rate_increase=0.01,
-                 init="uniform", init_scale=None, batch_size=512, threshold=None, patience=None,
+                 die_off_rate=_D.die_off_rate, fitness_pref=_D.fitness_pref,
+                 selection=_D.selection, tournament_size=_D.tournament_size, elitism=_D.elitism,
+                 crossover=_D.crossover, max_crossover=_D.max_crossover,
+                 crossover_prob=_D.crossover_prob, mutation_rate=_D.mutation_rate,
+                 type_probs=_D.type_probs, shift_max=_D.shift_max, swap_max=_D.swap_max,
+                 sigma=_D.sigma, mutation_rate_cap=_D.mutation_rate_cap,
+                 mutation_rate_increase=_D.mutation_rate_increase, init=_D.init,
+                 init_scale=_D.init_scale, batch_size=512, threshold=None, patience=None,
                  warm_start=False, random_state=None, verbose=False, checkpoint_every=None,
                  checkpoint_path=None):
         self.architecture = architecture
@@ -121,15 +139,15 @@ class _GeneticMLP(BaseEstimator):
         go_on = (self.warm_start and hasattr(self, "ga_")
                  and self.ga_.population_.spec == spec)
         if not go_on:
-            ga = GeneticAlgorithm(spec, **{k: getattr(self, k) for k in _GA_PARAMS})
+            ga = GeneticAlgorithm.from_settings(
+                spec, GASettings.from_params(self), pop_size=self.pop_size,
+                random_state=self.random_state, **{k: getattr(self, k) for k in _RUN_PARAMS})
             ga.initialize(population)  # checks the settings and the population first
             self.ga_ = ga
         elif population is not None:
             raise ValueError("population: give it only for a fresh fit (not when warm starting)")
-        else:
-            for k in _GA_PARAMS:
-                if k not in ("random_state", "pop_size"):
-                    setattr(self.ga_, k, getattr(self, k))
+        else:  # the run goes on with the current settings (pop_size and the seed are the run's)
+            self.ga_.set_params(**{k: getattr(self, k) for k in GASettings.names() + _RUN_PARAMS})
         fitness = SupervisedFitness(X, y_fit, self._metric, self.batch_size,
                                     seed=self.ga_.state_.seed, n_outputs=n_out)
         cbs = []
@@ -177,10 +195,71 @@ class _GeneticMLP(BaseEstimator):
         self.n_features_in_ = X.shape[1]
 
     # ---------------------------------------------------------------- files
+    def _payload(self):
+        """``(arrays, meta)``: the parameters, the fitted attributes and the GA's run."""
+        has_ga = hasattr(self, "ga_")
+        seed = self.ga_.state_.seed if has_ga and self.ga_.initialized else None
+        meta = {
+            "class": type(self).__name__,
+            "params": params_of(self, sorted(self.get_params(deep=False)), seed),
+            "has_ga": has_ga,
+            "fitted": hasattr(self, "best_network_"),
+        }
+        arrays = {}
+        if has_ga:
+            ga_arrays, meta["ga"] = self.ga_._payload(prefix="ga_")
+            arrays.update(ga_arrays)
+        if meta["fitted"]:
+            net = self.best_network_
+            arrays["best_network"] = net.genome
+            meta["best_network_spec"] = net.spec.to_dict()
+            attrs = {"n_features_in_": int(self.n_features_in_),
+                     "n_generations_": int(self.n_generations_),
+                     "train_loss_": float(self.train_loss_)}
+            self._fitted_payload(arrays, attrs)
+            meta["fitted_attrs"] = attrs
+        return arrays, meta
+
+    def _fitted_payload(self, arrays, attrs):
+        """Add the class's own fitted attributes (subclass)."""
+
+    def _fitted_from(self, arrays, attrs, spec):
+        """Check and return a setter of the class's own fitted attributes (subclass)."""
+        return lambda: None
+
+    @classmethod
+    def _from_payload(cls, arrays, meta):
+        params = meta["params"]
+        require(isinstance(params, dict), "params is not a dict")
+        unknown = set(params) - set(cls().get_params(deep=False))
+        require(not unknown, f"unknown {cls.__name__} parameters {sorted(unknown)}")
+        est = cls(**{k: from_json(v) for k, v in params.items()})
+        ga = (GeneticAlgorithm._from_payload(arrays, meta["ga"], prefix="ga_")
+              if meta.get("has_ga") else None)
+        fitted = meta.get("fitted")
+        if fitted:  # check everything before setting anything
+            require(ga is not None, "a fitted estimator without its GA")
+            spec = NetworkSpec.from_dict(meta["best_network_spec"])
+            net = Network(spec, array_field(arrays, "best_network", np.float32, 1, (spec.n_params,)))
+            attrs = meta["fitted_attrs"]
+            n_features = int(attrs["n_features_in_"])
+            require(n_features == spec.n_inputs, "n_features_in_ does not match the network")
+            set_own = est._fitted_from(arrays, attrs, spec)
+        if ga is not None:
+            est.ga_ = ga
+        if fitted:
+            est.best_network_ = net
+            est.n_features_in_ = n_features
+            est.n_generations_ = int(attrs["n_generations_"])
+            est.train_loss_ = float(attrs["train_loss_"])
+            est.history_ = ga.history_
+            set_own()
+        return est
+
     def save(self, path):
         """Write the parameters, fitted attributes and GA state to ``path``.
 
-        One ``.npz``, atomic and pickle-free (see :mod:`fastga.checkpoint`).
+        One ``.npz``, atomic and pickle-free (:mod:`fastga.fileio`).
         ``Estimator.load(path)`` gives back an estimator that predicts the
         same and, with ``warm_start=True``, whose ``fit`` goes on
         bit-identically.
@@ -190,9 +269,8 @@ class _GeneticMLP(BaseEstimator):
         str
             ``path``.
         """
-        from .checkpoint import save_estimator
-
-        return save_estimator(self, path)
+        arrays, meta = self._payload()
+        return save_npz(path, KIND_ESTIMATOR, arrays, checkpoint_meta(meta))
 
     @classmethod
     def load(cls, path):
@@ -206,8 +284,6 @@ class _GeneticMLP(BaseEstimator):
             The file is corrupt, truncated, not an estimator of this class or
             of a newer version.
         """
-        from .checkpoint import load_estimator
-
         return load_estimator(path, cls)
 
     def _check_fitted(self):
@@ -220,13 +296,13 @@ class _GeneticMLP(BaseEstimator):
 class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
     """An MLP classifier whose weights are evolved, not trained by gradients.
 
-    The GeneticMLP of the reference notebook, done right and fast: the
-    population lives in one float32 buffer; each generation it is scored
+    The population lives in one float32 buffer; each generation it is scored
     (minus the cross-entropy on a minibatch, by a fused Numba kernel), the
     worst ``die_off_rate`` share dies, the best ``elitism`` pass unchanged,
     and the rest are bred from the survivors by fitness-preference mating,
     neuron-wise crossover and mutation, with a mutation rate that rises while
-    the best score stalls.
+    the best score stalls. The network of the final population with the
+    lowest loss on the whole training set is kept.
 
     Parameters
     ----------
@@ -236,34 +312,16 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         Hidden activation; the output layer is softmax.
     pop_size : int, default=500
     generations : int, default=400
-    die_off_rate : float, default=0.9
-        Share of the population that dies each generation (the worst).
-    fitness_pref : float, default=1.0
-        Exponent of fitness-preference mating ``P_i = F_i^m / sum F^m``
-        (fitness is min-max scaled onto [0.01, 1] first).
-    selection : {"preference", "tournament"}, default="preference"
-    tournament_size : int, default=3
-    elitism : int, default=5
-    crossover : {"neuron", "single_point", "uniform", "none"}, default="neuron"
-    max_crossover : float, default=0.5
-    crossover_prob : float, default=1.0
-    mutation_rate : float, default=0.2
-        Per-weight mutation probability (the base of the adaptive rate).
-    type_probs : sequence of 3 or 4 floats, default=(0, 0, 0, 1)
-        Probabilities of shift, sign, swap and gaussian mutations. The
-        reference's (0.8, 0.1, 0.1) is accepted; on digits, gaussian steps
-        learn much faster (shift multiplies a weight by U[0, 2), which
-        mostly destroys what was learnt).
-    shift_max, swap_max : float, default=2.0
-    sigma : float, default=0.05
-        Standard deviation of gaussian mutation.
-    mutation_rate_cap : float, default=0.3
-    mutation_rate_increase : float, default=0.01
-        Added to the rate for every generation in which the best fitness
-        does not beat its best so far; the rate falls back to
-        ``mutation_rate`` when it does.
-    init : {"uniform", "normal", "glorot"}, default="uniform"
-    init_scale : float, optional
+    die_off_rate, fitness_pref, selection, tournament_size, elitism, crossover, \
+max_crossover, crossover_prob, mutation_rate, type_probs, shift_max, swap_max, sigma, \
+mutation_rate_cap, mutation_rate_increase, init, init_scale
+        The GA's operator settings, with the meaning and defaults of
+        :class:`~fastga.settings.GASettings` (gaussian mutation of 20% of
+        the weights, sigma 0.05, die-off 0.9, 5 elites). To use a
+        ``GASettings`` record ``s``:
+        ``GeneticMLPClassifier(**dataclasses.asdict(s))``; e.g.
+        ``GASettings.reference()`` holds the GeneticMLP reference's
+        shift / sign / swap operators.
     batch_size : int or None, default=512
         Samples per generation's fitness minibatch (None: all).
     threshold : float, optional
@@ -323,6 +381,17 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         threshold = float(self.threshold)
         return lambda ga, rec: rec.get("best_accuracy", -np.inf) >= threshold and "threshold"
 
+    def _fitted_payload(self, arrays, attrs):
+        arrays["classes"] = np.asarray(self.classes_, dtype=np.int64)
+
+    def _fitted_from(self, arrays, attrs, spec):
+        classes = np.array(array_field(arrays, "classes", np.int64, 1, (spec.n_outputs,)))
+
+        def set_own():
+            self.classes_ = classes
+
+        return set_own
+
     def predict_proba(self, X):
         """Class probabilities, float32 (n_samples, n_classes)."""
         self._check_fitted()
@@ -368,8 +437,45 @@ class GeneticMLPRegressor(RegressorMixin, _GeneticMLP):
         threshold = float(self.threshold)
         return lambda ga, rec: -rec["best_fitness"] <= threshold and "threshold"
 
+    def _fitted_payload(self, arrays, attrs):
+        attrs["n_outputs_"] = int(self.n_outputs_)
+        attrs["y_1d"] = bool(self._y_1d)
+
+    def _fitted_from(self, arrays, attrs, spec):
+        n_out, y_1d = int(attrs["n_outputs_"]), bool(attrs["y_1d"])
+        require(n_out == spec.n_outputs, "n_outputs_ does not match the network")
+
+        def set_own():
+            self.n_outputs_ = n_out
+            self._y_1d = y_1d
+
+        return set_own
+
     def predict(self, X):
         """Predicted targets, (n_samples,) if fitted on 1-D ``y``."""
         self._check_fitted()
         out = self.best_network_.predict(check_X(X, self.n_features_in_))
         return out[:, 0] if self._y_1d else out
+
+
+_CLASSES = {c.__name__: c for c in (GeneticMLPClassifier, GeneticMLPRegressor)}
+
+
+def load_estimator(path, cls=None):
+    """Read an estimator written by :meth:`GeneticMLPClassifier.save` (or the regressor's).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    cls : type, optional
+        Expected class; a file holding another estimator raises
+        :class:`~fastga.fileio.FileFormatError`.
+    """
+    arrays, meta = read_checkpoint(path, KIND_ESTIMATOR)
+    name = meta.get("class")
+    if cls is not None and name != cls.__name__:
+        raise FileFormatError(f"{str(path)!r} holds a {name}, not a {cls.__name__}")
+    if name not in _CLASSES:
+        raise FileFormatError(f"{str(path)!r} is not a valid estimator checkpoint: "
+                              f"unknown estimator class {name!r}")
+    return build_checked(path, "estimator", _CLASSES[name]._from_payload, arrays, meta)

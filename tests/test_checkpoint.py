@@ -175,13 +175,13 @@ def _future_format(src, dst, monkeypatch=None):
 
 def _future_checkpoint(src, dst):
     arrays, meta = load_npz(src)
-    meta["checkpoint_version"] = checkpoint.CHECKPOINT_VERSION + 1
+    meta["checkpoint_version"] = fileio.CHECKPOINT_VERSION + 1
     save_npz(dst, "ga", arrays, meta)
 
 
 def _old_streams_checkpoint(src, dst):
     arrays, meta = load_npz(src)
-    meta["checkpoint_version"] = checkpoint.FIRST_RESUMABLE_VERSION - 1
+    meta["checkpoint_version"] = fileio.FIRST_RESUMABLE_VERSION - 1
     save_npz(dst, "ga", arrays, meta)
 
 

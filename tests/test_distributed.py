@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastga import Population, SupervisedFitness
+from fastga import GASettings, Population, SupervisedFitness
 from fastga.distributed import IslandModel, merge_histories
 from fastga.history import History
 from fastga.selection import rank_order
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.ray
 
 SPEC = [64, 6, 10]
 N_PARAMS = 64 * 6 + 6 + 6 * 10 + 10
-GA = {"type_probs": (0.0, 0.0, 0.0, 1.0), "sigma": 0.05, "die_off_rate": 0.7, "elitism": 2}
+GA = GASettings(die_off_rate=0.7, elitism=2)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def full_batch(X, y):
 
 
 def model(**kw):
-    params = dict(n_islands=2, pop_size=16, migration_every=3, n_migrants=2, ga_params=GA,
+    params = dict(n_islands=2, pop_size=16, migration_every=3, n_migrants=2, ga=GA,
                   checkpoint_seconds=0, random_state=3)
     params.update(kw)
     return IslandModel(SPEC, **params)
@@ -71,11 +71,12 @@ def test_importing_fastga_does_not_import_ray():
     ({"num_cpus": 0}, "num_cpus"),
     ({"reevaluate": "never"}, "reevaluate"),
     ({"checkpoint_seconds": -1}, "checkpoint_seconds"),
-    ({"ga_params": {"pop_size": 3}}, "ga_params"),
-    ({"ga_params": {"crossover": "bogus"}}, "crossover"),
+    ({"ga": {"sigma": 0.1}}, "ga"),
+    ({"ga": GASettings(crossover="bogus")}, "crossover"),
+    ({"ga": GASettings(mutation_rate=0.5, mutation_rate_cap=0.4)}, "mutation_rate_cap"),
 ])
 def test_bad_settings_fail_before_ray_starts(kw, match, data):
-    with pytest.raises(ValueError, match=f"^{match}"):
+    with pytest.raises((ValueError, TypeError), match=f"^{match}"):
         model(**kw).run(full_batch(*data), 3)
 
 
@@ -172,7 +173,7 @@ def test_immigrants_replace_the_worst_and_are_scored_by_the_receiver(data, reeva
     from fastga.distributed import Island
 
     X, y = data
-    isl = Island(0, SPEC, dict(GA, pop_size=10), 5, full_batch(X, y),
+    isl = Island(0, SPEC, GA, 10, 5, full_batch(X, y),
                  threads=numba.get_num_threads(), reevaluate=reevaluate)
     isl.ga.run(isl.fitness, 2, warm_start=True)
     pop = isl.ga.population_
@@ -330,7 +331,7 @@ def test_gan_fitness_on_islands(ray_local):
     from fastga import NetworkSpec
 
     m = IslandModel(NetworkSpec(*spec), n_islands=2, pop_size=6, migration_every=2, n_migrants=1,
-                    reevaluate="population", ga_params={"type_probs": (0, 0, 0, 1), "init": "glorot"},
+                    reevaluate="population", ga=GASettings(init="glorot"),
                     random_state=0)
     m.run(GANFitnessFactory(X[:64], batch_size=8, d_batch=8, seed=1), 3)
     assert m.n_generations_ == 3 and m.epochs_[1]["received"] == 2

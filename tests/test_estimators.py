@@ -1,5 +1,7 @@
 """GeneticMLPClassifier / GeneticMLPRegressor: scikit-learn conventions and behaviour."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -132,3 +134,42 @@ def test_regressor_fits_a_function():
     assert mse < float(y.var())  # better than predicting the mean
     assert reg.history_["best_fitness"][-1] >= reg.history_["best_fitness"][0]
     assert "best_accuracy" not in reg.history_
+
+
+def test_every_ga_setting_is_a_parameter_with_the_shared_default():
+    """The estimators and the GA take every GASettings field, with its default:
+    a new setting cannot be left out of one of them."""
+    import inspect
+
+    defaults = fastga.GASettings.defaults()
+    assert defaults
+    for cls in (fastga.GeneticAlgorithm, fastga.GeneticMLPClassifier, fastga.GeneticMLPRegressor):
+        params = inspect.signature(cls.__init__).parameters
+        for name, default in defaults.items():
+            assert name in params, f"{cls.__name__} lacks the GA setting {name}"
+            assert params[name].default == default, (cls.__name__, name)
+
+
+def test_the_estimators_ga_has_the_estimators_settings(digits):
+    X_tr, _, y_tr, _ = digits
+    ref = fastga.GASettings.reference(crossover="uniform", mutation_rate_cap=0.4)
+    clf = fastga.GeneticMLPClassifier(random_state=0, **{**SMALL, "generations": 1},
+                                      **dataclasses.asdict(ref)).fit(X_tr, y_tr)
+    assert clf.ga_.settings() == fastga.GASettings.from_params(clf) == ref
+    clf.set_params(warm_start=True, sigma=0.5, patience=7).fit(X_tr, y_tr)  # goes on with them
+    assert clf.ga_.sigma == 0.5 and clf.ga_.patience == 7 and clf.n_generations_ == 2
+
+
+def test_gan_and_islands_take_one_settings_record():
+    """GANEvolver and IslandModel take a GASettings, not copies of its fields."""
+    import inspect
+
+    from fastga.distributed import IslandModel
+    from fastga.gan import GAN_SETTINGS, GANEvolver
+
+    names = set(fastga.GASettings.names())
+    for cls in (GANEvolver, IslandModel):
+        params = inspect.signature(cls.__init__).parameters
+        assert "ga" in params and not names & set(params), cls.__name__
+    assert isinstance(GAN_SETTINGS, fastga.GASettings) and GAN_SETTINGS.validate()
+    assert inspect.signature(IslandModel.__init__).parameters["ga"].default is None

@@ -404,3 +404,22 @@ def test_grouped_batches_hold_one_generator_per_group():
     assert (np.floor(again[..., 0]) == np.floor(again[:, :1, 0])).all()
     with pytest.raises(ValueError, match="group_size"):
         DiscriminatorFitness(None, X, (4, 4), batch_size=6, d_batch=8, group_size=4)
+
+
+def test_evolver_sets_every_ga_setting():
+    """Every GASettings field reaches the core GA (no TensorFlow needed)."""
+    from fastga import GASettings
+    from fastga.gan import GAN_SETTINGS
+
+    spec = NetworkSpec([3, 5, 16], ["tanh", "sigmoid"])
+    assert _evolver().make_ga(spec, 0).settings() == GAN_SETTINGS
+    assert _evolver(ga=None).make_ga(spec, 0).settings() == GASettings()
+    custom = GAN_SETTINGS.replace(mutation_rate_cap=0.45, mutation_rate_increase=0.05,
+                                  crossover="uniform", shift_max=1.5, fitness_pref=2.0)
+    ga = _evolver(ga=custom).make_ga(spec, 7)
+    assert ga.settings() == custom and ga.pop_size == 6 and ga.random_state == 7
+    X, y = _real()
+    with pytest.raises(TypeError, match="^ga"):
+        _evolver(ga={"sigma": 0.1}).fit(X, y)
+    with pytest.raises(ValueError, match="^mutation_rate_cap"):
+        _evolver(ga=GAN_SETTINGS.replace(mutation_rate_cap=0.1)).fit(X, y)

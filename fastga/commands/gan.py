@@ -96,7 +96,7 @@ def run(args):
         print("fastga gan: error: TensorFlow is not installed (pip install 'fastga[gan]')", file=sys.stderr)
         return 3
     from ..fileio import atomic_write_bytes
-    from ..gan import GANEvolver
+    from ..gan import GAN_SETTINGS, GANEvolver
     from ..gan.plots import save_loss_plot, save_sample_grid
 
     if args.sample_every < 0:
@@ -112,8 +112,12 @@ def run(args):
         pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
         d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
         replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
-        minibatch_std=args.minibatch_std, mutation_rate=args.mutation_rate, sigma=args.sigma,
-        elitism=args.elitism, threshold=args.threshold, random_state=args.seed,
+        minibatch_std=args.minibatch_std,
+        ga=GAN_SETTINGS.replace(mutation_rate=args.mutation_rate, sigma=args.sigma,
+                                elitism=args.elitism,
+                                mutation_rate_cap=max(GAN_SETTINGS.mutation_rate_cap,
+                                                      args.mutation_rate)),
+        threshold=args.threshold, random_state=args.seed,
         threads=args.threads, verbose=not args.quiet,
     )
 

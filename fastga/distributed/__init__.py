@@ -14,12 +14,12 @@ Ray is imported only when an :class:`IslandModel` runs: importing
 Examples
 --------
 >>> from functools import partial
->>> from fastga import SupervisedFitness
+>>> from fastga import GASettings, SupervisedFitness
 >>> from fastga.datasets import load_digits_split
 >>> from fastga.distributed import IslandModel
 >>> X, _, y, _ = load_digits_split()
 >>> model = IslandModel([64, 32, 10], n_islands=2, pop_size=50,
-...                     ga_params={"type_probs": (0, 0, 0, 1), "sigma": 0.05},
+...                     ga=GASettings(sigma=0.05),
 ...                     random_state=0)  # doctest: +SKIP
 >>> model.run(partial(SupervisedFitness, X, y, batch_size=256), 20)  # doctest: +SKIP
 """

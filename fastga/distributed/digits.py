@@ -61,9 +61,10 @@ def run_islands(args):
     """Run ``fastga digits`` as an island model; returns the exit code."""
     t0 = time.perf_counter()
     from ..datasets import load_digits_split
-    from ..estimators import _GA_PARAMS, GeneticMLPClassifier
+    from ..estimators import GeneticMLPClassifier
     from ..fileio import atomic_write_bytes
     from ..fitness import SupervisedFitness
+    from ..settings import GASettings
     from .model import IslandModel
 
     if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
@@ -81,12 +82,10 @@ def run_islands(args):
         die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
     )
     spec = clf._spec(X_tr.shape[1], 10)
-    skip = ("pop_size", "random_state", "verbose", "patience")
-    ga_params = {k: getattr(clf, k) for k in _GA_PARAMS if k not in skip}
     model = IslandModel(
         spec, n_islands=n, pop_size=clf.pop_size, migration_every=args.migration_every,
         n_migrants=min(args.migrants, clf.pop_size - 1), topology=args.topology,
-        num_cpus=args.cpus_per_island, address=args.ray_address, ga_params=ga_params,
+        num_cpus=args.cpus_per_island, address=args.ray_address, ga=GASettings.from_params(clf),
         checkpoint_every=args.island_checkpoint_every,
         checkpoint_seconds=args.island_checkpoint_seconds, random_state=args.seed,
         verbose=not args.quiet,

@@ -12,11 +12,12 @@ class GANFitnessFactory:
 
     Called inside an island actor, it imports TensorFlow there, builds the
     discriminator (one per island, trained by that island's generators; the
-    reference's plus the minibatch standard deviation by default, as in
+    with a minibatch standard deviation feature by default, as in
     :class:`fastga.gan.GANEvolver`) and returns the fitness. Give it to
     :meth:`IslandModel.run` with ``reevaluate="population"``: the
     discriminator changes each time it scores, so immigrants are scored with
-    the whole island.
+    the whole island; ``ga=fastga.gan.GAN_SETTINGS`` gives the islands the
+    operators of :class:`fastga.gan.GANEvolver`.
 
     Parameters
     ----------
@@ -36,7 +37,7 @@ class GANFitnessFactory:
     minibatch_std : int, default=8
         Group size of the discriminator's minibatch standard deviation, and
         of the grouped batches it is given (as :class:`fastga.gan.GANEvolver`
-        does by default); 0: the reference's discriminator, ungrouped batches.
+        does by default); 0: no such feature, ungrouped batches.
         ``batch_size`` and ``d_batch`` must be multiples of it.
 
     Notes

@@ -2,7 +2,10 @@
 
 :class:`Island` is a plain class; :class:`~fastga.distributed.IslandModel`
 turns it into a Ray actor (``ray.remote(num_cpus=...)(Island)``). Ray is
-imported only inside the methods that need it.
+imported only inside the methods that need it. The island drives its GA
+through the GA's public step API only: ``run`` for the generations,
+``replace`` for the immigrants (with their fitness when they are scored
+here), ``save``/``load`` for checkpoints.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import uuid
 import numpy as np
 
 from ..ga import GeneticAlgorithm
-from ..population import Population, sanitize_fitness
+from ..population import Population
 from ..selection import rank_order
 from ..spec import NetworkSpec
 from .cluster import configure_threads
@@ -32,9 +35,9 @@ class Island:
     ----------
     index : int
     spec : NetworkSpec, dict (``NetworkSpec.to_dict()``) or sequence
-    ga_params : dict
-        Keyword arguments of :class:`fastga.GeneticAlgorithm` (without
-        ``spec`` and ``random_state``).
+    settings : GASettings or None
+        The GA's operator settings (None: the defaults).
+    pop_size : int
     seed : int
         This island's ``random_state``.
     fitness_factory : callable
@@ -55,7 +58,7 @@ class Island:
         (for a stateful fitness such as the GAN's, whose scores drift).
     """
 
-    def __init__(self, index, spec, ga_params, seed, fitness_factory, threads=1,
+    def __init__(self, index, spec, settings, pop_size, seed, fitness_factory, threads=1,
                  checkpoint_path=None, reevaluate="immigrants"):
         self.threads = configure_threads(threads)["numba"]
         self.index = int(index)
@@ -74,9 +77,10 @@ class Island:
             elif not isinstance(spec, NetworkSpec):
                 spec = NetworkSpec(spec)
             spec = NetworkSpec.from_dict(spec.to_dict())  # fresh, writable int arrays
-            self.ga = GeneticAlgorithm(spec, random_state=seed, **ga_params)
+            self.ga = GeneticAlgorithm.from_settings(spec, settings, pop_size=pop_size,
+                                                     random_state=seed)
             self.ga.initialize()
-        self.ga.verbose = False
+        self.ga.set_params(verbose=False)
         self._threads = threads
         self._last_save = time.monotonic()
 
@@ -94,26 +98,26 @@ class Island:
         return self.ga.state_.evaluated == self.ga.population_.generation
 
     def _immigrate(self, genomes):
-        """Replace the worst ``m`` networks by ``genomes`` and score them here."""
-        pop = self.ga.population_
+        """Replace the worst ``m`` networks by ``genomes`` (``GeneticAlgorithm.replace``)
+        and score them here."""
+        ga = self.ga
+        pop = ga.population_
         m = min(int(genomes.shape[0]), pop.size - 1)
         if m <= 0:
             return 0
         if genomes.shape[1] != pop.spec.n_params:
             raise ValueError(f"immigrants: expected {pop.spec.n_params} parameters, got {genomes.shape[1]}")
+        guests = genomes[:m]
         if not self._evaluated():  # no ranking yet: take the last rows, scored with the rest
-            rows = np.arange(pop.size - m, pop.size, dtype=np.int64)
-            pop.genomes[rows] = genomes[:m]
+            ga.replace(np.arange(pop.size - m, pop.size, dtype=np.int64), guests)
             return m
         rows = rank_order(pop.fitness)[pop.size - m:]
-        pop.genomes[rows] = genomes[:m]
         if self.reevaluate == "population":
-            pop.fitness[:] = np.nan
-            self.ga.state_.evaluated = -1  # the next run() scores the whole island again
+            ga.replace(rows, guests)  # untold: the next run() scores the whole island again
         else:
-            guests = Population(pop.spec, genomes[:m])
-            guests.generation = pop.generation
-            pop.fitness[rows] = sanitize_fitness(self.fitness(guests), m)
+            visitors = Population(pop.spec, guests)
+            visitors.generation = pop.generation
+            ga.replace(rows, guests, self.fitness(visitors))
         return m
 
     def _receive(self, incoming):

@@ -14,6 +14,8 @@ import numpy as np
 from .._random import philox, resolve_seed
 from ..history import History
 from ..progress import progress_bar
+from ..registry import Purpose
+from ..settings import GASettings
 from ..spec import NetworkSpec
 from ..validation import check_int
 from .cluster import connect
@@ -23,12 +25,9 @@ __all__ = ["IslandModel", "TOPOLOGIES", "PURPOSE_ISLAND_SEED", "PURPOSE_MIGRATIO
 
 TOPOLOGIES = ("ring", "random")
 
-#: Purposes of the driver's Philox streams (clear of the core's and the features').
-PURPOSE_ISLAND_SEED = 51
-PURPOSE_MIGRATION = 52
-
-# GA settings that belong to the model, not to one island.
-_RESERVED = ("spec", "pop_size", "random_state", "verbose", "threshold", "patience")
+#: Purposes of the driver's Philox streams (see :class:`fastga.registry.Purpose`).
+PURPOSE_ISLAND_SEED = Purpose.ISLAND_SEED
+PURPOSE_MIGRATION = Purpose.MIGRATION
 
 
 class IslandModel:
@@ -71,10 +70,9 @@ class IslandModel:
         Ray cluster to join (``ray.init(address=...)``); None starts a local
         Ray with enough CPUs for the islands, unless Ray is already
         initialised in this process (then that Ray is used, and left running).
-    ga_params : dict, optional
-        Other :class:`fastga.GeneticAlgorithm` parameters of every island
-        (not ``spec``, ``pop_size``, ``random_state``, ``verbose``,
-        ``threshold`` or ``patience``).
+    ga : GASettings, optional
+        The operator settings of every island's GA
+        (:class:`~fastga.settings.GASettings`; None: its defaults).
     reevaluate : {"immigrants", "population"}, default="immigrants"
         See :class:`~fastga.distributed.island.Island`. Use
         ``"population"`` for a fitness that changes as it is called (the GAN).
@@ -91,10 +89,9 @@ class IslandModel:
     checkpoint_seconds : float, default=10.0
         An island saves only if at least this many seconds have passed since
         its last save (None or 0: at every ``checkpoint_every`` epochs), so
-        that saving (about 0.1-0.3 s for 250 digits networks) stays a small
-        share of the run however short the epochs. A lost island redoes the
-        work since its last save; with saves at every epoch that replay is
-        bit-identical to the run without the loss.
+        that saving stays a small share of the run however short the epochs.
+        A lost island redoes the work since its last save; with saves at
+        every epoch that replay is bit-identical to the run without the loss.
     max_restarts : int, default=3
         Restarts allowed per island (by Ray or by the driver).
     ray_restarts : bool, default=False
@@ -144,7 +141,7 @@ class IslandModel:
     """
 
     def __init__(self, spec, n_islands=2, pop_size=100, migration_every=10, n_migrants=2,
-                 topology="ring", num_cpus=1, address=None, ga_params=None,
+                 topology="ring", num_cpus=1, address=None, ga=None,
                  reevaluate="immigrants", checkpoint_dir=None, checkpoint_every=1,
                  checkpoint_seconds=10.0,
                  max_restarts=3, ray_restarts=False, keep_top=None, random_state=None,
@@ -157,7 +154,7 @@ class IslandModel:
         self.topology = topology
         self.num_cpus = num_cpus
         self.address = address
-        self.ga_params = ga_params
+        self.ga = ga
         self.reevaluate = reevaluate
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
@@ -170,8 +167,6 @@ class IslandModel:
 
     # ------------------------------------------------------------ settings
     def _validated(self):
-        from ..ga import GeneticAlgorithm
-
         spec = self.spec if isinstance(self.spec, NetworkSpec) else NetworkSpec(self.spec)
         n = check_int(self.n_islands, "n_islands", minimum=1)
         pop_size = check_int(self.pop_size, "pop_size", minimum=2)
@@ -196,14 +191,12 @@ class IslandModel:
         check_int(self.max_restarts, "max_restarts", minimum=0)
         if self.keep_top is not None:
             check_int(self.keep_top, "keep_top", minimum=1)
-        params = dict(self.ga_params or {})
-        bad = sorted(set(params) & set(_RESERVED))
-        if bad:
-            raise ValueError(f"ga_params: {bad} are not per-island settings (give pop_size and "
-                             "random_state to IslandModel)")
+        settings = GASettings() if self.ga is None else self.ga
+        if not isinstance(settings, GASettings):
+            raise TypeError(f"ga: expected a GASettings or None, got {type(settings).__name__}")
         # Every island would fail the same way: check the GA settings here, before Ray starts.
-        GeneticAlgorithm(spec, pop_size=pop_size, **params)._validated()
-        return spec, n, pop_size, params
+        settings.validate()
+        return spec, n, pop_size, settings
 
     # ---------------------------------------------------------------- run
     def run(self, fitness_factory, generations, callbacks=()):
@@ -229,7 +222,7 @@ class IslandModel:
         generations = check_int(generations, "generations", minimum=0)
         if not callable(fitness_factory):
             raise TypeError(f"fitness_factory: expected a callable, got {type(fitness_factory).__name__}")
-        spec, n, pop_size, params = self._validated()
+        spec, n, pop_size, settings = self._validated()
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
         self.island_seeds_ = [int(philox(seed, i, PURPOSE_ISLAND_SEED).integers(0, 2**63 - 1))
@@ -253,7 +246,7 @@ class IslandModel:
         self._n = n
         self._factory_ref = ray.put(fitness_factory)
         self._island_args = [
-            (i, spec.to_dict(), params | {"pop_size": pop_size}, self.island_seeds_[i], threads,
+            (i, spec.to_dict(), settings, pop_size, self.island_seeds_[i], threads,
              None if run_dir is None else os.path.join(run_dir, f"island-{i:04d}.npz"),
              self.reevaluate)
             for i in range(n)
@@ -310,7 +303,7 @@ class IslandModel:
     def _new_actor(self, i):
         args = self._island_args[i]
         return self._actor_cls.options(**self._actor_options).remote(
-            args[0], args[1], args[2], args[3], self._factory_ref, *args[4:])
+            *args[:5], self._factory_ref, *args[5:])
 
     def _recover(self, i, exc, epoch):
         """Island ``i`` failed: wait for Ray to restart it, or start it again."""

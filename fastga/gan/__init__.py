@@ -4,10 +4,10 @@ Importing this package does not import TensorFlow; it is loaded only when a
 discriminator is built or a run starts.
 """
 
-from .evolver import DiscriminatorFitness, GANEvolver, load_generator
+from .evolver import GAN_SETTINGS, DiscriminatorFitness, GANEvolver, load_generator
 from .quality import SampleQuality
 
-__all__ = ["DiscriminatorFitness", "GANEvolver", "SampleQuality", "load_generator",
+__all__ = ["DiscriminatorFitness", "GANEvolver", "GAN_SETTINGS", "SampleQuality", "load_generator",
            "build_discriminator"]
 
 

@@ -16,9 +16,9 @@ Per generation (all in :class:`DiscriminatorFitness`, which the core
    real images);
 4. a generator's fitness is its mean ``D(fake)`` (optionally mean log D,
    or D-feature matching, plus a diversity bonus or fitness sharing); the
-   reference's metric,
-   the discriminator's accuracy on a 50/50 batch of that generator's fakes
-   and real images (lower is better for the generator), is reported too.
+   reference metric, the discriminator's accuracy on a 50/50 batch of that
+   generator's fakes and real images (lower is better for the generator),
+   is reported too.
 
 Selection, crossover and mutation are the core's. TensorFlow is imported only
 when :meth:`GANEvolver.fit` builds the discriminator.
@@ -33,18 +33,28 @@ import numpy as np
 from .._random import philox, resolve_seed
 from ..ga import GeneticAlgorithm
 from ..network import Network
+from ..registry import Purpose
+from ..settings import GASettings
 from ..spec import NetworkSpec
 from ..validation import check_int, check_positive, check_rate, check_X
 
-__all__ = ["GANEvolver", "DiscriminatorFitness", "PURPOSE_LATENT", "PURPOSE_REAL",
+__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "PURPOSE_LATENT", "PURPOSE_REAL",
            "PURPOSE_FAKE_PICK", "PURPOSE_QUALITY"]
 
-#: Purposes of the Philox streams of the GAN (clear of the core's 1..6).
-PURPOSE_LATENT = 32
-PURPOSE_REAL = 33
-PURPOSE_FAKE_PICK = 34
-PURPOSE_QUALITY = 35
-PURPOSE_SPREAD = 36
+#: Purposes of the Philox streams of the GAN (see :class:`fastga.registry.Purpose`).
+PURPOSE_LATENT = Purpose.LATENT
+PURPOSE_REAL = Purpose.REAL
+PURPOSE_FAKE_PICK = Purpose.FAKE_PICK
+PURPOSE_QUALITY = Purpose.QUALITY
+PURPOSE_SPREAD = Purpose.SPREAD
+
+#: The GA operators of :class:`GANEvolver` by default: the shared defaults of
+#: :class:`~fastga.settings.GASettings` (gaussian mutation of 20% of the
+#: weights, sigma 0.05) except for the GA-GAN's own selection (a die-off of
+#: 0.5, 2 elites), Glorot initialisation, and no adaptive rate increase:
+#: against a moving discriminator, "the best fitness has not improved" says
+#: little about the mutation rate.
+GAN_SETTINGS = GASettings(die_off_rate=0.5, elitism=2, init="glorot", mutation_rate_increase=0.0)
 
 
 def image_shape_for(n_pixels, image_shape=None):
@@ -81,7 +91,7 @@ class DiscriminatorFitness:
         Scores samples of the ``n_quality`` best generators each
         ``quality_every`` generations (on a latent batch fixed for the run).
     score : {"mean", "log", "features"}
-        ``"mean"``: mean ``D(fake)`` (the issue's fitness); ``"log"``: mean
+        ``"mean"``: mean ``D(fake)``; ``"log"``: mean
         ``log D(fake)``; ``"features"``: feature matching, minus the RMS
         gap between the mean and the standard deviation of D's penultimate
         features on the generator's fakes and on ``n_real`` real images
@@ -314,28 +324,25 @@ class GANEvolver:
     generator_spec : NetworkSpec or sequence, optional
         The generators' layout; its output size is the number of pixels.
         Default: ``latent_dim -> hidden (hidden_activation) -> n_pixels
-        (sigmoid)``, the reference's generator with the sizes below (the
-        reference's hidden activation is sigmoid).
+        (sigmoid)``.
     discriminator : keras.Model, optional
         Any compiled Keras model taking ``(rows, cols, 1)`` images and giving
-        one sigmoid output (1 = real), with an accuracy metric. Default: the
-        reference's plus a minibatch standard deviation feature
+        one sigmoid output (1 = real), with an accuracy metric. Default: a
+        small convolutional discriminator with a minibatch standard deviation feature
         (:func:`~fastga.gan.discriminator.build_discriminator` with
         ``minibatch_std``).
     latent_dim : int, default=16
     hidden : int, default=100
     hidden_activation : str, default="tanh"
         Activation of the default generator's hidden layer. With sigmoid
-        (the reference's) and small first-layer weights a generator is
-        nearly an affine map of its latent: it draws one blurred glyph that
-        barely moves with the latent. A zero-centred tanh with
-        ``latent_gain=3`` gives generation 0 samples that already vary as
-        much as half the real digits do, and the variety survives.
+        and small first-layer weights a generator is nearly an affine map
+        of its latent: it draws one blurred glyph that barely moves with the
+        latent. A zero-centred tanh with ``latent_gain=3`` gives generation
+        0 samples that already vary with the latent.
     image_shape : (rows, cols), optional
         Default: square, from the number of pixels.
     generations : int, default=200
     pop_size : int, default=200
-        (400 was tried: no consistent gain over seeds, twice the time.)
     batch_size : int, default=128
         Fakes per generator per generation (a multiple of ``minibatch_std``):
         its fitness, the mean D(fake), is averaged over ``batch_size /
@@ -345,11 +352,11 @@ class GANEvolver:
     d_batch : int, default=128
         Real images (and as many fakes) per discriminator step.
     d_learning_rate : float, default=5e-4
-        Adam's learning rate of the default discriminator (the reference:
-        2e-4). Few steps per generation on large batches keep the
-        discriminator's updates gentle but well averaged.
+        Adam's learning rate of the default discriminator. Few steps per
+        generation on large batches keep the discriminator's updates gentle
+        but well averaged.
     score : {"mean", "log", "features"}, default="mean"
-        Fitness: mean D(fake) (the issue's), mean log D(fake), or matching
+        Fitness: mean D(fake), mean log D(fake), or matching
         the mean and spread of D's penultimate features on real images
         (see :class:`DiscriminatorFitness`).
     real_label : float, default=0.9
@@ -358,7 +365,7 @@ class GANEvolver:
         Buffer of older fakes; half of the fakes of each D step come from
         it, so D keeps rejecting what earlier generations drew (0: off).
         With these two defaults the samples move from the mean digit to
-        digit-like glyphs; without them D (accuracy ~0.95) chases the
+        digit-like glyphs; without them an over-confident D chases the
         population from one blocky non-digit to the next.
     diversity : float, default=0.0
         Weight of a bonus for spread across the latent batch (capped at
@@ -377,23 +384,23 @@ class GANEvolver:
         or random real images (see :class:`DiscriminatorFitness`'s
         ``group_size``). A generator that ignores its latent then scores a
         low D(fake), so the fitness itself rewards variety across latents.
-        0: off (the reference's discriminator exactly, fakes drawn one by
-        one).
-    die_off_rate, elitism, selection, crossover, mutation_rate, type_probs, sigma, init, init_scale, mutation_rate_increase
-        Passed to :class:`fastga.GeneticAlgorithm`. The defaults use
-        gaussian mutation only (``type_probs=(0, 0, 0, 1)``, ``sigma=0.05``
-        on 20% of the weights), Glorot initialisation, and no adaptive
-        rate increase: against a moving discriminator, "the best fitness has
-        not improved" says little.
+        0: off (no such feature, fakes drawn one by one).
+    ga : GASettings or None, default=GAN_SETTINGS
+        The operators of the core :class:`fastga.GeneticAlgorithm` (every
+        setting of :class:`~fastga.settings.GASettings`). The default,
+        :data:`GAN_SETTINGS`, is the shared defaults with a die-off of 0.5,
+        2 elites, Glorot initialisation and no adaptive rate increase; None
+        means the shared defaults, ``GASettings()``. Change one setting with
+        ``GAN_SETTINGS.replace(sigma=0.1)``.
     output_bias : {"zero", "data"}, default="data"
         ``"data"`` starts every generator's output biases at the logit of
         the mean real image (clipped to [0.02, 0.98]), so generation 0 draws
         the average digit instead of grey.
     threshold : float, optional
-        Stop, as the reference does, once some generator's reference metric
-        (the discriminator's accuracy on a 50/50 batch of its fakes and real
-        images) is at or below ``threshold`` (a fraction; the reference used
-        90%). Checked from generation ``threshold_after`` on.
+        Stop once some generator's reference metric (the discriminator's
+        accuracy on a 50/50 batch of its fakes and real images) is at or
+        below ``threshold`` (a fraction, e.g. 0.9). Checked from generation
+        ``threshold_after`` on.
     threshold_after : int, default=10
         The discriminator starts untrained (accuracy about 0.5), so the
         threshold only counts after this many generations.
@@ -446,11 +453,9 @@ class GANEvolver:
                  hidden_activation="tanh", image_shape=None, generations=200, pop_size=200,
                  batch_size=128, d_steps=2, d_batch=128, d_learning_rate=5e-4, score="mean",
                  real_label=0.9, replay=16384, diversity=0.0, sharing=0.0, latent_gain=3.0,
-                 minibatch_std=8, die_off_rate=0.5, elitism=2,
-                 selection="preference", crossover="neuron", mutation_rate=0.2,
-                 type_probs=(0.0, 0.0, 0.0, 1.0), sigma=0.05, init="glorot", init_scale=None,
-                 mutation_rate_increase=0.0, output_bias="data", threshold=None, threshold_after=10, quality=True,
-                 quality_every=5, random_state=None, threads=None, verbose=False):
+                 minibatch_std=8, ga=GAN_SETTINGS, output_bias="data", threshold=None,
+                 threshold_after=10, quality=True, quality_every=5, random_state=None,
+                 threads=None, verbose=False):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -470,16 +475,7 @@ class GANEvolver:
         self.sharing = sharing
         self.latent_gain = latent_gain
         self.minibatch_std = minibatch_std
-        self.die_off_rate = die_off_rate
-        self.elitism = elitism
-        self.selection = selection
-        self.crossover = crossover
-        self.mutation_rate = mutation_rate
-        self.type_probs = type_probs
-        self.sigma = sigma
-        self.init = init
-        self.init_scale = init_scale
-        self.mutation_rate_increase = mutation_rate_increase
+        self.ga = ga
         self.output_bias = output_bias
         self.threshold = threshold
         self.threshold_after = threshold_after
@@ -530,16 +526,20 @@ class GANEvolver:
             check_rate(self.threshold, "threshold")
         if self.output_bias not in ("zero", "data"):
             raise ValueError(f"output_bias: expected 'zero' or 'data', got {self.output_bias!r}")
+        self.settings().validate()
+
+    def settings(self):
+        """The GA's operator settings (``ga``; None: the shared defaults, ``GASettings()``)."""
+        if self.ga is None:
+            return GASettings()
+        if not isinstance(self.ga, GASettings):
+            raise TypeError(f"ga: expected a GASettings or None, got {type(self.ga).__name__}")
+        return self.ga
 
     def make_ga(self, spec, seed):
-        """The core driver with this evolver's GA settings."""
-        return GeneticAlgorithm(
-            spec, pop_size=self.pop_size, die_off_rate=self.die_off_rate, elitism=self.elitism,
-            selection=self.selection, crossover=self.crossover, mutation_rate=self.mutation_rate,
-            type_probs=self.type_probs, sigma=self.sigma, init=self.init,
-            init_scale=self.init_scale, mutation_rate_increase=self.mutation_rate_increase,
-            mutation_rate_cap=max(0.25, float(self.mutation_rate)), random_state=seed, verbose=self.verbose,
-        )
+        """The core driver: a GeneticAlgorithm with this evolver's GA settings."""
+        return GeneticAlgorithm.from_settings(spec, self.settings(), pop_size=self.pop_size,
+                                              random_state=seed, verbose=self.verbose)
 
     # ---------------------------------------------------------------- fit
     def fit(self, X, y=None, callbacks=()):
@@ -612,19 +612,19 @@ class GANEvolver:
                 return True
             return any(bool(cb(self, record)) for cb in user_callbacks)
 
-        population = None
         if self.output_bias == "data" or self.latent_gain != 1.0:
-            self.ga_.initialize()
-            population = self.ga_.population_
+            # Generation 0 as the GA draws it, adjusted, then handed back before it is told.
+            genomes = self.ga_.ask().genomes.copy()
             if self.latent_gain != 1.0:
                 ws, _, _ = spec.layer_slices(0)
-                population.genomes[:, ws] *= np.float32(self.latent_gain)
+                genomes[:, ws] *= np.float32(self.latent_gain)
             if self.output_bias == "data":
                 mean = np.clip(X.mean(axis=0, dtype=np.float64), 0.02, 0.98)
                 _, bs, _ = spec.layer_slices(spec.n_layers - 1)
-                population.genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
-        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=False,
-                     population=population)
+                genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
+            self.ga_.replace(np.arange(genomes.shape[0]), genomes)
+        # A loop of ask/tell from generation 0 (the adjusted one, if any).
+        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
         if self.stopped_ is None and self.ga_.state_.stopped == "callback":
             self.stopped_ = "callback"
         pop = self.ga_.population_
