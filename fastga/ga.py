@@ -20,9 +20,9 @@ from .compilation import compile_ahead, tasks_for
 from .evaluation import run_rows
 from .history import History
 from .kernels.breed import CROSSOVER_KINDS, breed
-from .kernels.rng import PURPOSE_SELECTION
 from .population import Population, sanitize_fitness
 from .progress import progress_bar
+from .registry import Purpose
 from .selection import n_survivors, rank_order, select_preference, select_tournament
 from .spec import NetworkSpec
 from .validation import check_int, check_positive, check_rate, check_type_probs
@@ -433,7 +433,7 @@ class GeneticAlgorithm:
         n_elite = min(elitism, survivors.shape[0])
         parents, children = pop.genomes, pop.children
         n_child = pop_size - n_elite
-        rng = philox(st.seed, gen, PURPOSE_SELECTION)
+        rng = philox(st.seed, gen, Purpose.SELECTION)
         surv_fit = pop.fitness[survivors]
         if self.selection == "preference":
             i1, i2 = select_preference(surv_fit, n_child, self.fitness_pref, rng)

@@ -31,8 +31,9 @@ def _rank_key(scores):
 class ArchitectureSearch(RegressorMixin, BaseEstimator):
     """Evolve network traits; every candidate is trained by SGD kernels and ranked on validation MSE.
 
-    Each generation trains all its new candidates in parallel (one Numba
-    ``prange`` over candidates, parameters in one ragged float32 buffer),
+    Each generation trains all its new candidates in parallel (a ``nogil``
+    kernel over candidates on fastga's threads, parameters in one ragged
+    float32 buffer),
     each from a fresh Glorot initialisation for the same number of
     ``epochs``. Survivors keep their trained weights and score and are never
     trained again, so every candidate gets the same budget. Diverged
