@@ -31,7 +31,8 @@ from fastga.spec import NetworkSpec
 from fastga.validation import check_type_probs
 
 from . import naive
-from .kernel_drivers import copy_rows, crossover_neuron, crossover_single_point, crossover_uniform, mutate
+from .kernel_drivers import (copy_rows, crossover_neuron, crossover_single_point,
+                             crossover_uniform, mutate)
 
 __all__ = ["Case", "CASES", "TINY_SHAPES", "BENCH_SHAPES", "make_spec"]
 
@@ -140,7 +141,8 @@ def _make_init(scheme, scale):
 def _fast_init(d):
     s = d["spec"]
     run_rows(init_genomes, d["genomes"].shape[0], d["genomes"], d["seed"],
-             int(Init[d["scheme"].upper()]), float(d["scale"]), s.sizes_array, s.w_offsets, s.b_offsets)
+             int(Init[d["scheme"].upper()]), float(d["scale"]), s.sizes_array, s.w_offsets,
+             s.b_offsets)
     return d["genomes"].copy()
 
 

@@ -12,7 +12,7 @@ exponentials are :func:`~fastga.kernels.exp.exp32_nonpos` (vectorised); the
 logarithm of the sum, which lies in ``[1, n_out]``, is taken of a float64
 product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
-the loss NaN, as in the reference.
+the loss NaN, as in the NumPy reference (``tests/naive.py``).
 
 One kernel per metric (:func:`fastga.evaluation.fitness_kernel` picks it), so
 a run compiles only the one it uses. Each computes networks ``lo .. hi-1`` of

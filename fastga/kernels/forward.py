@@ -174,9 +174,10 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
     Flat indices of C-contiguous float32 arrays: a genome's (n_in, n_out)
     weight matrix has ``ldw = n_out``. The rows are split into tiles of
     :data:`~fastga.kernels.simd.TILE_ROWS` (``dense_tile`` of
-    :mod:`fastga.kernels.tiles`; the last one may have fewer); the inputs into chunks of :func:`k_chunk`,
-    each read by every tile while in L1, the partial sums kept in ``out``
-    (the same bits as one pass). The caller guarantees the indices.
+    :mod:`fastga.kernels.tiles`; the last one may have fewer); the inputs
+    into chunks of :func:`k_chunk`, each read by every tile while in L1, the
+    partial sums kept in ``out`` (the same bits as one pass). The caller
+    guarantees the indices.
     """
     kc = k_chunk(n_k, n_rows)
     for k0 in range(0, max(n_k, 1), kc):
