@@ -10,7 +10,8 @@ from fastga.spec import ACTIVATIONS, NetworkSpec
 
 from . import naive
 from .cases import CASES, TINY_SHAPES, make_spec
-from .kernel_drivers import crossover_neuron, mutate
+from .kernel_drivers import (copy_rows, crossover_neuron, crossover_single_point,
+                             crossover_uniform, mutate)
 
 
 def _shape_id(shape):
@@ -334,8 +335,9 @@ def test_crossover_neuron_parents_buffer_unchanged():
     np.testing.assert_array_equal(inputs["parents"], before)
 
 
-def test_kernel_signatures_used_by_the_driver():
-    """Smoke test of the exact call patterns of fastga.ga (int seed as uint64)."""
+def test_operators_at_extreme_seeds_and_generations():
+    """The row functions (through the test drivers) with a uint64 seed of
+    2**63 - 1 and generation 10**6, as the GA passes them."""
     spec = NetworkSpec([3, 2, 2], ["relu", "softmax"])
     rng = np.random.default_rng(0)
     parents = rng.standard_normal((4, spec.n_params)).astype(np.float32)
@@ -354,6 +356,38 @@ def test_kernel_signatures_used_by_the_driver():
                                 2.0, 0.1)
     np.testing.assert_array_equal(children, ref_g)
     np.testing.assert_array_equal(counts, ref_c)
+
+
+@pytest.mark.parametrize("shape", [TINY_SHAPES[1], TINY_SHAPES[6]], ids=["P6", "P9"])
+@pytest.mark.parametrize("kind", ["neuron", "single_point", "uniform", "none"])
+def test_breed_equals_copy_crossover_then_mutate(kind, shape):
+    """The fused breeding kernel gives the bits of the one-operator drivers run
+    in turn (elites copied, children crossed, then mutated): the same streams."""
+    case = CASES[f"breed_{kind}"]
+    d = case.make(**shape, seed=5)
+    children, counts = case.fast(d)
+    s = d["spec"]
+    parents = d["parents"]
+    n_elite = d["elite_src"].shape[0]
+    rows = np.arange(n_elite, parents.shape[0], dtype=np.int64)
+    expected = np.full_like(parents, np.nan)
+    copy_rows(parents, d["elite_src"], expected, np.arange(n_elite, dtype=np.int64))
+    args = (parents, expected, d["p1"], d["p2"], rows, d["seed"], d["generation"])
+    if kind == "neuron":
+        crossover_neuron(*args, s.sizes_array, s.w_offsets, s.b_offsets, d["max_crossover"],
+                         d["crossover_prob"])
+    elif kind == "single_point":
+        crossover_single_point(*args, d["crossover_prob"])
+    elif kind == "uniform":
+        crossover_uniform(*args, d["crossover_prob"])
+    else:
+        copy_rows(parents, d["p1"], expected, rows)
+    expected_counts = np.empty(rows.shape[0], dtype=np.int64)
+    mutate(expected, rows, d["seed"], d["generation"], d["rate"], d["cum_probs"], 2.0, 2.0, 0.3,
+           expected_counts)
+    assert expected_counts.sum() > 0
+    np.testing.assert_array_equal(children.view(np.int32), expected.view(np.int32))
+    np.testing.assert_array_equal(counts, expected_counts)
 
 
 def test_workspace_reuse_across_batch_sizes_and_metrics():
