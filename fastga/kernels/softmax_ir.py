@@ -103,9 +103,9 @@ def softmax_tile(typingctx, n_out, w, w_off, x, x_off, n_k, b, b_off, y, y_off, 
     leaving the registers: for each 16-sample vector of the block it computes
     ``z_j = b[b_off + j] + sum_k x[x_off + k * LANES + s] w[w_off + k * n_out
     + j]`` (flat indices of the float32 arrays, the sum in the order of ``k``,
-    one fused multiply-add per step, as :func:`dense_tile`), then the
-    statistics of :func:`softmax_stats` of those ``z``, written to the
-    (LANES,) outputs. Nothing is checked: the caller guarantees the indices.
+    one fused multiply-add per step, as
+    :func:`fastga.kernels.tiles_ir.dense_tile`), then the statistics of
+    :func:`softmax_stats` of those ``z``, written to the (LANES,) outputs. Nothing is checked: the caller guarantees the indices.
     """
     if not isinstance(n_out, types.BaseTuple):
         return None
