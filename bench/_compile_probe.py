@@ -31,10 +31,6 @@ KERNELS = {
     "fused_classify": "fastga.kernels.fitness",
     "fused_mse": "fastga.kernels.fitness",
     "breed": "fastga.kernels.breed",
-    # The one-operator kernels (tests and benchmarks; the GA calls breed).
-    "copy_rows": "fastga.kernels.crossover",
-    "crossover_neuron": "fastga.kernels.crossover",
-    "mutate": "fastga.kernels.mutation",
 }
 
 
@@ -63,9 +59,6 @@ def _kernel_args(name, spec, P=4, B=30):
                       np.zeros((64, spec.n_outputs), np.float32), B, *fit, ()),
         "breed": (g, ch, rows[:1], rows[1:], rows[1:], np.uint64(0), 1, 0, *arrays, 0.5, 1.0, 0.1,
                   cum, 2.0, 2.0, 0.1, np.zeros(P - 1, np.int64), 0, P),
-        "copy_rows": (g, rows, ch, rows),
-        "crossover_neuron": (g, ch, rows, rows, rows, np.uint64(0), 1, *arrays, 0.5, 1.0),
-        "mutate": (ch, rows, np.uint64(0), 1, 0.1, cum, 2.0, 2.0, 0.1, np.zeros(P, np.int64)),
     }[name]
 
 

@@ -21,10 +21,9 @@ from bench.conftest import record
 from bench.peak import interleaved_medians
 from fastga.evaluation import run_rows
 from fastga.kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
-from fastga.kernels.crossover import crossover_neuron
-from fastga.kernels.mutation import mutate
 from fastga.registry import Crossover
 from tests.cases import CASES
+from tests.kernel_drivers import crossover_neuron, mutate
 
 FULL_SHAPES = [dict(P=1000, B=1, sizes=(784, 16, 10)), dict(P=256, B=1, sizes=(784, 128, 64, 10))]
 SMOKE_SHAPES = [dict(P=20, B=1, sizes=(30, 8, 4)), dict(P=8, B=1, sizes=(30, 12, 6, 4))]

@@ -22,9 +22,9 @@ import threading
 
 import numpy as np
 
-from .kernels.fitness import (METRICS, fused_classify, fused_mse, fused_softmax_ce,
-                              softmax_tile_outputs)
+from .kernels.fitness import fused_classify, fused_mse, fused_softmax_ce, softmax_tile_outputs
 from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer, hidden_acts
+from .registry import Metric, code_of
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
            "sample_slabs", "SLAB_MIN_BLOCKS", "fitness_kernel",
@@ -104,21 +104,17 @@ def _pool(n_threads):
     return _executor
 
 
-def run_rows(kernel, n_rows, *args):
+def run_rows(kernel, n_rows, *args, pieces=None):
     """``kernel(*args, lo, hi)`` over pieces ``[lo, hi)`` of ``range(n_rows)``, in parallel.
 
-    The kernels are Numba functions with ``nogil=True`` that compute rows
-    (networks) ``lo .. hi-1`` and write only those rows' outputs, so the
-    result does not depend on which thread runs which piece. The pieces
-    (about 4 per thread, so that a descheduled thread on a loaded machine
-    holds up little) are taken in turn by ``numba.get_num_threads()``
-    threads, the caller's included.
-
-    Python threads instead of ``parallel=True``: Numba's parfor passes and
-    the gufunc of a ``prange`` loop add 1-2 s of compile time per kernel
-    (issue 3: the whole GA must compile in 10 s), and these kernels are
-    called a few times per generation, so a thread hand-off (tens of
-    microseconds) costs nothing measurable.
+    fastga's one model of parallelism (see :mod:`fastga.kernels`): the
+    kernels are Numba functions with ``nogil=True`` that compute rows
+    (networks, children, candidates) ``lo .. hi-1`` and write only those
+    rows' outputs, so the result does not depend on which thread runs which
+    piece. The pieces (``pieces``, default :data:`PIECES_PER_THREAD` per
+    thread, so that a descheduled thread on a loaded machine holds up little;
+    ``n_rows`` for rows of very unequal cost, taken in order) are taken in
+    turn by ``numba.get_num_threads()`` threads, the caller's included.
     """
     import numba
 
@@ -126,7 +122,7 @@ def run_rows(kernel, n_rows, *args):
     if n_threads <= 1:
         kernel(*args, 0, n_rows)
         return
-    n_pieces = min(n_rows, PIECES_PER_THREAD * n_threads)
+    n_pieces = min(n_rows, PIECES_PER_THREAD * n_threads if pieces is None else max(1, pieces))
     bounds = [n_rows * k // n_pieces for k in range(n_pieces + 1)]
     pieces = iter(range(n_pieces))
     lock = threading.Lock()
@@ -154,16 +150,10 @@ def is_direct(n_inputs, n_samples):
     (:func:`fastga.kernels.forward.dense_tiles`): no panel, no product in
     memory, but each network reads all the inputs, so they must stay in
     cache: ``4 * n_inputs * padded(n_samples) <= DIRECT_INPUT_BYTES``. Larger
-    inputs take one BLAS GEMM per piece of networks. The choice depends on the
-    shapes only (results do not depend on the thread count either way).
-
-    1 thread, share of the GEMM peak (``bench/cpu_share.py``, a 2-core Intel
-    Xeon with AVX-512), before the tiles' K-chunks and without array
-    assignments in the block loop: digits P=512, B=1437, 64-32-10: 0.52-0.54
-    by GEMM, 0.69-0.77 direct; P=1024, B=256, 784-16-10: 0.67-0.69 /
-    0.86-0.89; P=256, B=1024, 784-16-10 (inputs of 3.2 MB): 0.81-0.86 by
-    GEMM, 0.33-0.46 direct whole (:func:`sample_slabs` splits such inputs).
-    Now, direct: digits 0.82-0.84, P=1024, B=256 0.89-0.92.
+    inputs take one BLAS GEMM per piece of networks (or, for the fused
+    fitness, :func:`sample_slabs`). The choice depends on the shapes only
+    (results do not depend on the thread count either way); the threshold's
+    measurements are in ``bench/README.md``, "Design measurements".
     """
     return 4 * int(n_inputs) * padded(n_samples) <= DIRECT_INPUT_BYTES
 
@@ -202,12 +192,8 @@ def _pipeline(spec, genomes, rows, X, ws, epilogue):
     threads); BLAS is limited to one thread for the duration of the call
     (process-wide, with threadpoolctl, a core dependency). The pieces depend
     on the shapes only, so the results do not depend on the thread count.
-
-    Piece size (1-thread CPU time, share of the GEMM peak, 784-16-10 at
-    P=256, B=1024 / digits 64-32-10 at P=512, B=1437): 1 MB 0.74 / 0.42, 4 MB
-    0.82 / 0.43, 16 MB 0.81 / 0.43, the former 32 MB chunks in three
-    hand-offs 0.62 / 0.35. Below about 1 MB the inputs' packing, which BLAS
-    repeats for every call, costs more than the cache saves.
+    Much smaller pieces lose more to the inputs' packing, which BLAS repeats
+    for every call, than the cache saves (see ``bench/README.md``).
     """
     global _blas
     import numba
@@ -291,10 +277,7 @@ def sample_slabs(n_inputs, n_samples):
     :data:`DIRECT_INPUT_BYTES` (the GEMM path); otherwise the fewest slabs of
     whole blocks that each fit, as even as can be, each on the direct path.
     Every network reads one slab's inputs from L2 while they stay there, its
-    first-layer weights once per slab. P=256, B=1024, 784-16-10 (four slabs
-    of 256 samples), share of the GEMM peak, interleaved A/B: 1 thread
-    0.81-0.82 by GEMM, 0.84-0.86 in slabs; 2 threads 0.86 / 0.87. The slabs
-    depend on the shapes only.
+    first-layer weights once per slab. The slabs depend on the shapes only.
     """
     if is_direct(n_inputs, n_samples):
         return [(0, n_samples)]
@@ -317,7 +300,7 @@ def fitness_kernel(spec, metric):
     is a softmax, else :func:`~fastga.kernels.fitness.fused_classify`.
     """
     other_acts = hidden_acts(spec.activations)
-    if METRICS[metric] == METRICS["mse"]:
+    if code_of(Metric, metric, "metric") == Metric.MSE:
         return fused_mse, (other_acts,)
     if spec.activations[-1] == "softmax":
         return fused_softmax_ce, (softmax_tile_outputs(spec.sizes), other_acts)
@@ -358,9 +341,8 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
                   lambda hT, direct, lo, hi: run(hT, direct, y_pad, n_samples, lo, hi, out))
         return out
     # One hand-off of pieces of networks for all the slabs (a piece runs its
-    # networks on each slab in turn): a hand-off per slab left a thread idle
-    # at the end of each (2 threads: 0.76 of the GEMM peak against 0.87 for
-    # the GEMM path; see sample_slabs).
+    # networks on each slab in turn): a hand-off per slab would leave a
+    # thread idle at the end of each.
     XB = _input_blocks(ws, X)
     parts = [(XB[s0 // LANES * n_in:padded(s1) // LANES * n_in], y_pad[s0:padded(s1)], s1 - s0,
               outputs()) for s0, s1 in slabs]

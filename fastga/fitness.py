@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._random import philox
-from .kernels.fitness import METRICS
-from .kernels.rng import PURPOSE_BATCH
+from .registry import Metric, Purpose, names
 from .validation import check_int, check_labels, check_targets, check_X
 
 __all__ = ["SupervisedFitness"]
@@ -41,8 +40,8 @@ class SupervisedFitness:
     """
 
     def __init__(self, X, y, metric="cross_entropy", batch_size=None, seed=0, n_outputs=None):
-        if metric not in METRICS:
-            raise ValueError(f"metric: expected one of {sorted(METRICS)}, got {metric!r}")
+        if metric not in names(Metric):
+            raise ValueError(f"metric: expected one of {sorted(names(Metric))}, got {metric!r}")
         self.X = check_X(X)
         n = self.X.shape[0]
         if metric == "mse":
@@ -62,7 +61,7 @@ class SupervisedFitness:
         n = self.X.shape[0]
         if self.batch_size is None or self.batch_size >= n:
             return None
-        rng = philox(self.seed, generation, PURPOSE_BATCH)
+        rng = philox(self.seed, generation, Purpose.BATCH)
         return np.sort(rng.choice(n, size=self.batch_size, replace=False))
 
     def __call__(self, population):

@@ -8,8 +8,8 @@ from ._random import resolve_seed
 from .evaluation import Workspace, fitness_rows, forward_rows, run_rows
 from .fileio import (array_field, build_checked, checkpoint_meta, jsonable, read_checkpoint,
                      require, save_npz)
-from .kernels.fitness import METRICS
-from .kernels.init import INIT_SCHEMES, init_genomes
+from .kernels.init import init_genomes
+from .registry import Init, Metric, names
 from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_positive, check_rows, check_targets, check_X
 
@@ -101,8 +101,8 @@ class Population:
         """
         spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
         size = check_int(size, "size", minimum=1)
-        if init not in INIT_SCHEMES:
-            raise ValueError(f"init: expected one of {sorted(INIT_SCHEMES)}, got {init!r}")
+        if init not in names(Init):
+            raise ValueError(f"init: expected one of {sorted(names(Init))}, got {init!r}")
         if scale is None:
             scale = {"uniform": 0.15, "normal": 1.0, "glorot": 1.0}[init]
         scale = check_positive(scale, "scale")
@@ -115,7 +115,7 @@ class Population:
         pop.fitness = np.full(size, np.nan)
         pop.generation = 0
         pop.workspace = Workspace()
-        run_rows(init_genomes, size, pop._buffers[0], seed, INIT_SCHEMES[init], float(scale),
+        run_rows(init_genomes, size, pop._buffers[0], seed, int(Init[init.upper()]), float(scale),
                  spec.sizes_array, spec.w_offsets, spec.b_offsets)
         return pop
 
@@ -221,8 +221,8 @@ class Population:
         return self.fitness
 
     def _check_xy(self, X, y, metric):
-        if metric not in METRICS:
-            raise ValueError(f"metric: expected one of {sorted(METRICS)}, got {metric!r}")
+        if metric not in names(Metric):
+            raise ValueError(f"metric: expected one of {sorted(names(Metric))}, got {metric!r}")
         X = check_X(X, self.spec.n_inputs)
         if metric == "mse":
             y = check_targets(y, X.shape[0], self.spec.n_outputs)

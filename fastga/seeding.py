@@ -2,7 +2,7 @@
 
 Individual 0 is the given network exactly; individual ``i >= 1`` is that
 network plus ``sigma * N(0, 1)`` noise on every weight and bias, drawn from
-the counter-based stream ``(seed, 0, i, PURPOSE_SEEDING)``, so the
+the counter-based stream ``(seed, 0, i, Purpose.SEEDING)``, so the
 population is the same for any thread count. Hand it to
 ``GeneticAlgorithm.run(..., population=pop)`` or
 ``GeneticMLPClassifier.fit(X, y, population=pop)`` to evolve on from a
@@ -21,37 +21,43 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._random import resolve_seed
+from .evaluation import run_rows
 from .kernels.rng import random_normal, stream_key
 from .network import Network
 from .population import Population
+from .registry import Purpose
 from .spec import LEAKY_SLOPE, NetworkSpec, activation_code
 from .validation import check_int, check_positive
 
-__all__ = ["PURPOSE_SEEDING", "from_keras", "perturb_rows", "seed_population"]
-
-#: Stream purpose of the seeding noise (distinct from every other purpose).
-PURPOSE_SEEDING = 61
+__all__ = ["from_keras", "perturb_rows", "seed_population"]
 
 _NAMES = {0: "linear", 1: "relu", 2: "leaky_relu", 3: "sigmoid", 4: "tanh", 5: "softmax"}
 
 
-@njit(parallel=True, cache=True)
 def perturb_rows(genomes, base, seed, sigma, start):
     """Row ``i >= start`` of ``genomes`` := ``base + sigma * N(0, 1)``; rows before ``start`` := ``base``.
 
     Row ``i`` draws weight ``k`` from counters ``2k, 2k + 1`` of stream
-    ``(seed, 0, i, PURPOSE_SEEDING)``; each thread writes only its own rows.
+    ``(seed, 0, i, Purpose.SEEDING)``, so the rows are the same for any
+    thread count; :func:`fastga.evaluation.run_rows` runs
+    :func:`perturb_kernel` over pieces of rows.
     """
+    run_rows(perturb_kernel, genomes.shape[0], genomes, base, seed, sigma, start)
+
+
+@njit(nogil=True, cache=True)
+def perturb_kernel(genomes, base, seed, sigma, start, lo, hi):
+    """Rows ``lo .. hi-1`` of :func:`perturb_rows`."""
     n = genomes.shape[1]
-    for i in prange(genomes.shape[0]):
+    for i in range(lo, hi):
         if i < start:
             for k in range(n):
                 genomes[i, k] = base[k]
             continue
-        key = stream_key(seed, 0, i, PURPOSE_SEEDING)
+        key = stream_key(seed, 0, i, Purpose.SEEDING)
         for k in range(n):
             genomes[i, k] = np.float32(base[k] + sigma * random_normal(key, 2 * k))
 

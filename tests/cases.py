@@ -23,16 +23,16 @@ import numpy as np
 
 from fastga.evaluation import fitness_rows, run_rows
 from fastga.kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
-from fastga.registry import Crossover, code_of
-from fastga.kernels.crossover import copy_rows, crossover_neuron, crossover_single_point, crossover_uniform
-from fastga.kernels.init import INIT_SCHEMES, init_genomes
-from fastga.kernels.mutation import mutate
+from fastga.kernels.init import init_genomes
 from fastga.population import Population
+from fastga.registry import Crossover, Init, code_of
 from fastga.selection import n_survivors, preference_probabilities, rank_order
 from fastga.spec import NetworkSpec
 from fastga.validation import check_type_probs
 
 from . import naive
+from .kernel_drivers import (copy_rows, crossover_neuron, crossover_single_point,
+                             crossover_uniform, mutate)
 
 __all__ = ["Case", "CASES", "TINY_SHAPES", "BENCH_SHAPES", "make_spec"]
 
@@ -141,12 +141,13 @@ def _make_init(scheme, scale):
 def _fast_init(d):
     s = d["spec"]
     run_rows(init_genomes, d["genomes"].shape[0], d["genomes"], d["seed"],
-             INIT_SCHEMES[d["scheme"]], float(d["scale"]), s.sizes_array, s.w_offsets, s.b_offsets)
+             int(Init[d["scheme"].upper()]), float(d["scale"]), s.sizes_array, s.w_offsets,
+             s.b_offsets)
     return d["genomes"].copy()
 
 
 def _ref_init(d):
-    return naive.init_genomes(d["P"], d["spec"].sizes, d["seed"], INIT_SCHEMES[d["scheme"]],
+    return naive.init_genomes(d["P"], d["spec"].sizes, d["seed"], int(Init[d["scheme"].upper()]),
                               d["scale"])
 
 

@@ -11,7 +11,8 @@ kernel draws. Transcendental functions on single draws use :mod:`math`
 whose stream is defined with float32 polynomials (:func:`log32`,
 :func:`cos2pi32`, restated here in NumPy float32 steps).
 
-Nothing here imports fastga's kernels: the references depend on NumPy only.
+Nothing here imports fastga's kernels: the references depend on NumPy and
+on the codes of :mod:`fastga.registry` only.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ import math
 
 import numpy as np
 
+from fastga.registry import Init, Mutation, Purpose
+
 # ---------------------------------------------------------------- the RNG
 MASK64 = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15
 M1 = 0xBF58476D1CE4E5B9
 M2 = 0x94D049BB133111EB
-
-PURPOSE_INIT = 1
-PURPOSE_CROSSOVER = 2
-PURPOSE_MUTATION = 3
 
 
 def mix64(z):
@@ -72,24 +71,24 @@ def uniforms(key, start, count):
 def init_genomes(P, sizes, seed, scheme, scale):
     """Genomes of ``P`` networks; row ``i`` uses stream (seed, 0, i, INIT).
 
-    scheme 0 (uniform): per layer, weights ``(2u - 1) * scale`` drawn in
-    order, biases 0. scheme 1 (normal): every parameter ``scale * N(0, 1)``,
-    each normal using two counters. scheme 2 (glorot): as 0 with the limit
-    ``sqrt(6 / (n_in + n_out))``.
+    ``scheme`` (an :class:`~fastga.registry.Init` code): UNIFORM, per layer,
+    weights ``(2u - 1) * scale`` drawn in order, biases 0; NORMAL, every
+    parameter ``scale * N(0, 1)``, each normal using two counters; GLOROT, as
+    UNIFORM with the limit ``sqrt(6 / (n_in + n_out))``.
     """
     sizes = [int(s) for s in sizes]
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     out = np.zeros((P, n_params), dtype=np.float32)
     for i in range(P):
-        key = stream_key(seed, 0, i, PURPOSE_INIT)
-        if scheme == 1:
+        key = stream_key(seed, 0, i, Purpose.INIT)
+        if scheme == Init.NORMAL:
             for k in range(n_params):
                 out[i, k] = np.float32(scale * random_normal(key, 2 * k))
             continue
         ctr = 0
         pos = 0
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            limit = scale if scheme == 0 else math.sqrt(6.0 / (n_in + n_out))
+            limit = scale if scheme == Init.UNIFORM else math.sqrt(6.0 / (n_in + n_out))
             for k in range(n_in * n_out):
                 out[i, pos + k] = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * limit)
                 ctr += 1
@@ -260,7 +259,7 @@ def crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes,
     for r, c in enumerate(rows):
         a, b = parents[p1[r]], parents[p2[r]]
         child = a.copy()
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        key = stream_key(seed, generation, c, Purpose.CROSSOVER)
         if random_uniform(key, 0) < crossover_prob:
             q = random_uniform(key, 1) * max_crossover
             for n, (w_idx, b_idx) in enumerate(neuron_slices(sizes)):
@@ -277,7 +276,7 @@ def crossover_single_point(parents, children, p1, p2, rows, seed, generation, cr
     out = np.array(children, copy=True)
     n = parents.shape[1]
     for r, c in enumerate(rows):
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        key = stream_key(seed, generation, c, Purpose.CROSSOVER)
         split = n
         if n > 1 and random_uniform(key, 0) < crossover_prob:
             split = min(1 + int(math.floor(random_uniform(key, 1) * (n - 1))), n - 1)
@@ -292,7 +291,7 @@ def crossover_uniform(parents, children, p1, p2, rows, seed, generation, crossov
     out = np.array(children, copy=True)
     n = parents.shape[1]
     for r, c in enumerate(rows):
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
+        key = stream_key(seed, generation, c, Purpose.CROSSOVER)
         child = parents[p1[r]].copy()
         if random_uniform(key, 0) < crossover_prob:
             for k in range(n):
@@ -387,7 +386,7 @@ def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_ma
     for r, g in enumerate(rows):
         if rate <= 0.0:
             continue
-        key = stream_key(seed, generation, g, PURPOSE_MUTATION)
+        key = stream_key(seed, generation, g, Purpose.MUTATION)
         m = 0
         n_gauss = 0
         pos = -1
@@ -403,11 +402,11 @@ def mutate(genomes, rows, seed, generation, rate, type_probs, shift_max, swap_ma
             t = (a & 0xFFFF) / 65536.0
             kind = int((cum[:3] <= t).sum())
             w = out[g, pos]
-            if kind == 0:
+            if kind == Mutation.SHIFT:
                 w = F32(w * (v * F32(shift_max)))
-            elif kind == 1:
+            elif kind == Mutation.SIGN:
                 w = F32(-w)
-            elif kind == 2:
+            elif kind == Mutation.SWAP:
                 w = F32((v + v - F32(1.0)) * F32(swap_max))
             else:
                 w = F32(w + F32(sigma) * mutation_normal(key, n_gauss))

@@ -96,7 +96,7 @@ def test_training_kernel_equals_keras_sgd_step_for_step(act):
     lay = build_layout([t], 1, 1, act)
     p = np.empty(lay.n_params, np.float32)
     v = np.empty_like(p)
-    init_candidates(p, v, lay.layer_ptr, lay.layers, 3, 0, np.array([0]))
+    init_candidates(p, v, lay.layer_ptr, lay.layers, 3, 0, np.array([0]), 0, 1)
     model = fastga.to_keras(Network(lay.specs[0], p))
     _, shuffle_key, drop_key = candidate_keys(3, 0, 0)
     val, _, steps = train_one(p, v, lay.layers, t.batch_size, t.learning_rate, t.momentum, t.decay,

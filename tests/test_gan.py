@@ -121,7 +121,7 @@ def test_replay_buffer_diversity_sharing_and_features():
     from fastga._random import philox
     from fastga.gan import DiscriminatorFitness
     from fastga.gan.discriminator import import_keras
-    from fastga.gan.evolver import PURPOSE_REAL
+    from fastga.registry import Purpose
 
     keras = import_keras(1)
     X, _ = _real()
@@ -147,7 +147,7 @@ def test_replay_buffer_diversity_sharing_and_features():
     # Feature matching on D's penultimate features (here: the flattened image).
     feat = DiscriminatorFitness(model, X, (4, 4), score="features", n_real=8, **kw)
     f = feat(pop)
-    real = X[philox(3, pop.generation, PURPOSE_REAL).integers(0, X.shape[0], size=8)].astype(np.float64)
+    real = X[philox(3, pop.generation, Purpose.REAL).integers(0, X.shape[0], size=8)].astype(np.float64)
     sd_r = real.std(axis=0)
     scale = sd_r + 1e-3 * sd_r.mean()
     for i in range(pop.size):

@@ -5,13 +5,13 @@ import pytest
 
 from fastga import evaluation
 from fastga.kernels.forward import LANES
-from fastga.kernels.crossover import crossover_neuron
-from fastga.kernels.mutation import mutate
 from fastga.population import Population
 from fastga.spec import ACTIVATIONS, NetworkSpec
 
 from . import naive
 from .cases import CASES, TINY_SHAPES, make_spec
+from .kernel_drivers import (copy_rows, crossover_neuron, crossover_single_point,
+                             crossover_uniform, mutate)
 
 
 def _shape_id(shape):
@@ -335,8 +335,9 @@ def test_crossover_neuron_parents_buffer_unchanged():
     np.testing.assert_array_equal(inputs["parents"], before)
 
 
-def test_kernel_signatures_used_by_the_driver():
-    """Smoke test of the exact call patterns of fastga.ga (int seed as uint64)."""
+def test_operators_at_extreme_seeds_and_generations():
+    """The row functions (through the test drivers) with a uint64 seed of
+    2**63 - 1 and generation 10**6, as the GA passes them."""
     spec = NetworkSpec([3, 2, 2], ["relu", "softmax"])
     rng = np.random.default_rng(0)
     parents = rng.standard_normal((4, spec.n_params)).astype(np.float32)
@@ -355,6 +356,38 @@ def test_kernel_signatures_used_by_the_driver():
                                 2.0, 0.1)
     np.testing.assert_array_equal(children, ref_g)
     np.testing.assert_array_equal(counts, ref_c)
+
+
+@pytest.mark.parametrize("shape", [TINY_SHAPES[1], TINY_SHAPES[6]], ids=["P6", "P9"])
+@pytest.mark.parametrize("kind", ["neuron", "single_point", "uniform", "none"])
+def test_breed_equals_copy_crossover_then_mutate(kind, shape):
+    """The fused breeding kernel gives the bits of the one-operator drivers run
+    in turn (elites copied, children crossed, then mutated): the same streams."""
+    case = CASES[f"breed_{kind}"]
+    d = case.make(**shape, seed=5)
+    children, counts = case.fast(d)
+    s = d["spec"]
+    parents = d["parents"]
+    n_elite = d["elite_src"].shape[0]
+    rows = np.arange(n_elite, parents.shape[0], dtype=np.int64)
+    expected = np.full_like(parents, np.nan)
+    copy_rows(parents, d["elite_src"], expected, np.arange(n_elite, dtype=np.int64))
+    args = (parents, expected, d["p1"], d["p2"], rows, d["seed"], d["generation"])
+    if kind == "neuron":
+        crossover_neuron(*args, s.sizes_array, s.w_offsets, s.b_offsets, d["max_crossover"],
+                         d["crossover_prob"])
+    elif kind == "single_point":
+        crossover_single_point(*args, d["crossover_prob"])
+    elif kind == "uniform":
+        crossover_uniform(*args, d["crossover_prob"])
+    else:
+        copy_rows(parents, d["p1"], expected, rows)
+    expected_counts = np.empty(rows.shape[0], dtype=np.int64)
+    mutate(expected, rows, d["seed"], d["generation"], d["rate"], d["cum_probs"], 2.0, 2.0, 0.3,
+           expected_counts)
+    assert expected_counts.sum() > 0
+    np.testing.assert_array_equal(children.view(np.int32), expected.view(np.int32))
+    np.testing.assert_array_equal(counts, expected_counts)
 
 
 def test_workspace_reuse_across_batch_sizes_and_metrics():
@@ -434,18 +467,91 @@ def test_activation_accuracy_across_the_float32_range(act):
 
 
 # ------------------------------------------- the register tiles, one block
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 from numba import njit  # noqa: E402
 
+from fastga.kernels import softmax_ir, tiles, tiles_ir, tiles_numba  # noqa: E402
+from fastga.kernels.bits import bit_blend  # noqa: E402
+from fastga.kernels.exp import exp32_nonpos  # noqa: E402
 from fastga.kernels.forward import LANES, dense_tiles, scratch  # noqa: E402
-from fastga.kernels.intrinsics import bias_rows, bit_blend, softmax_stats, softmax_tile  # noqa: E402
+from fastga.kernels.simd import TILE_ROWS, exp32_vectors  # noqa: E402
 
 TINY = np.float32(2.0 ** -60)
 
 
+def _block_fns(dense_tile, bias_rows, softmax_stats, softmax_tile):
+    """The test's one-block wrappers around one backend's tiles (compiled once each)."""
+
+    @njit
+    def dense_block(w, n_in, n_out, b, X, relu, use_alt, split):
+        """The tiles reading ``X`` (at row 2 of a bigger array) or, with
+        ``use_alt``, the same values in the other source; out at row 1. The
+        sum over the inputs in two calls (the second one accumulating) from
+        input ``split`` on."""
+        big = scratch(n_in + 2, LANES)
+        big[:] = np.nan
+        big[2:] = X
+        alt = scratch(n_in, LANES)
+        alt[:] = X
+        out = scratch(n_out + 2, LANES)
+        out[:] = -7.0
+        x_off = 0 if use_alt else 2 * LANES
+        for r0 in range(0, n_out, TILE_ROWS):
+            nr = min(TILE_ROWS, n_out - r0)
+            dense_tile(w, r0, n_out, big, alt, use_alt, x_off, LANES, split, b, r0, out,
+                       (1 + r0) * LANES, LANES, nr, relu and split >= n_in, False)
+            if split < n_in:
+                dense_tile(w, r0 + split * n_out, n_out, big, alt, use_alt,
+                           x_off + split * LANES, LANES, n_in - split, b, r0, out,
+                           (1 + r0) * LANES, LANES, nr, relu, True)
+        return out
+
+    @njit
+    def bias_block(src, off, n_rows, b, relu):
+        out = scratch(n_rows + 2, LANES)
+        out[:] = -7.0
+        bias_rows(src, off, src.shape[1], n_rows, b, 0, out, LANES, relu)
+        return out
+
+    @njit
+    def stats_block(Z, y, tiny):
+        st = scratch(5, LANES)
+        big = scratch(Z.shape[0] + 1, LANES)
+        big[0] = np.nan
+        big[1:] = Z
+        softmax_stats(big, LANES, Z.shape[0], y, 0, tiny, st[4], st[3], st[0], st[1], st[2])
+        return st[4], st[3], st[0], st[1], st[2]
+
+    @njit
+    def softmax_tile_block(tile_out, w, H, b, y, tiny):
+        st = scratch(5, LANES)
+        big = scratch(H.shape[0] + 3, LANES)
+        big[:3] = np.nan
+        big[3:] = H
+        softmax_tile(tile_out, w, 0, big, 3 * LANES, H.shape[0], b, 0, y, 0, tiny, st[4], st[3],
+                     st[0], st[1], st[2])
+        return st[4], st[3], st[0], st[1], st[2]
+
+    return dict(dense=dense_block, bias=bias_block, stats=stats_block, softmax=softmax_tile_block)
+
+
+#: Both tile backends, called directly: the IR tiles and their Numba twins.
+BACKENDS = {
+    "ir": _block_fns(tiles_ir.dense_tile, tiles_ir.bias_rows, softmax_ir.softmax_stats,
+                     softmax_ir.softmax_tile),
+    "numba": _block_fns(tiles_numba.dense_tile, tiles_numba.bias_rows,
+                        tiles_numba.softmax_stats, tiles_numba.softmax_tile),
+}
+
+
 @njit
 def _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt):
-    """The tiles reading ``X`` (at row 2 of a bigger array) or, with
-    ``use_alt``, the same values in the other source; out at row 1."""
+    """forward.dense_tiles (the backend in use, in K-chunks) on one block, as
+    the ``dense`` wrapper of :func:`_block_fns`."""
     big = scratch(n_in + 2, LANES)
     big[:] = np.nan
     big[2:] = X
@@ -456,35 +562,6 @@ def _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt):
     x_off = 0 if use_alt else 2 * LANES
     dense_tiles(w, 0, n_out, n_out, big, alt, use_alt, x_off, LANES, n_in, b, 0, out, LANES, relu)
     return out
-
-
-@njit
-def _bias_rows_block(src, off, n_rows, b, relu):
-    out = scratch(n_rows + 2, LANES)
-    out[:] = -7.0
-    bias_rows(src, off, src.shape[1], n_rows, b, 0, out, LANES, relu)
-    return out
-
-
-@njit
-def _stats_block(Z, y, tiny):
-    st = scratch(5, LANES)
-    big = scratch(Z.shape[0] + 1, LANES)
-    big[0] = np.nan
-    big[1:] = Z
-    softmax_stats(big, LANES, Z.shape[0], y, 0, tiny, st[4], st[3], st[0], st[1], st[2])
-    return st[4], st[3], st[0], st[1], st[2]
-
-
-@njit
-def _softmax_tile_block(tile_out, w, H, b, y, tiny):
-    st = scratch(5, LANES)
-    big = scratch(H.shape[0] + 3, LANES)
-    big[:3] = np.nan
-    big[3:] = H
-    softmax_tile(tile_out, w, 0, big, 3 * LANES, H.shape[0], b, 0, y, 0, tiny, st[4], st[3],
-                 st[0], st[1], st[2])
-    return st[4], st[3], st[0], st[1], st[2]
 
 
 def _check_stats(got, ref):
@@ -498,46 +575,70 @@ def _check_stats(got, ref):
     np.testing.assert_allclose(zl[ok], r_zl[ok], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 4), (17, 7), (64, 10), (300, 7),
-                                        (784, 16)])
-@pytest.mark.parametrize("relu", [False, True])
-def test_dense_tiles_match_reference(n_in, n_out, relu):
-    """Also in K-chunks (300 and 784 inputs: 3 and 7 chunks, see forward.k_chunk)."""
+def _check_dense(got, n_in, n_out, w, b, X, relu):
+    ref = naive.dense_tile(w.reshape(n_in, n_out), b, X, relu)
+    # The float32 sum's error bound: (n_in + 1) * 2**-24 * sum of |terms|.
+    mag = np.abs(w.reshape(n_in, n_out).astype(np.float64)).T @ np.nan_to_num(np.abs(X)) \
+        + np.abs(b)[:, None]
+    inner = got[1:-1]
+    assert np.array_equal(np.isnan(inner), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    assert np.all(np.abs(inner[ok] - ref[ok]) <= (n_in + 1) * 2.0 ** -24 * mag[ok] + 1e-30)
+    assert np.all(got[0] == -7.0) and np.all(got[-1] == -7.0)  # nothing else written
+
+
+def _dense_inputs(n_in, n_out):
     rng = np.random.default_rng(n_in * 31 + n_out)
     w = rng.standard_normal(n_in * n_out).astype(np.float32)
     b = rng.standard_normal(n_out).astype(np.float32)
     X = rng.standard_normal((n_in, LANES)).astype(np.float32)
     X[0, 5] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
-    ref = naive.dense_tile(w.reshape(n_in, n_out), b, X, relu)
-    # The float32 sum's error bound: (n_in + 1) * 2**-24 * sum of |terms|.
-    mag = np.abs(w.reshape(n_in, n_out).astype(np.float64)).T @ np.nan_to_num(np.abs(X)) \
-        + np.abs(b)[:, None]
+    return w, b, X
+
+
+@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 4), (17, 7), (64, 10), (300, 7),
+                                        (784, 16)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_tiles_match_reference(n_in, n_out, relu):
+    """Also in K-chunks (300 and 784 inputs: 3 and 7 chunks, see forward.k_chunk)."""
+    w, b, X = _dense_inputs(n_in, n_out)
     for use_alt in (False, True):
-        got = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)[1:-1]
-        assert np.array_equal(np.isnan(got), np.isnan(ref))
-        ok = ~np.isnan(ref)
-        assert np.all(np.abs(got[ok] - ref[ok]) <= (n_in + 1) * 2.0 ** -24 * mag[ok] + 1e-30)
-        full = _dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt)
-        assert np.all(full[0] == -7.0) and np.all(full[-1] == -7.0)  # nothing else written
+        _check_dense(_dense_tiles_block(w, n_in, n_out, b, X, relu, use_alt), n_in, n_out, w, b,
+                     X, relu)
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("n_in,n_out", [(1, 1), (5, 3), (9, 6), (40, 10)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_tile_backends_match_reference(backend, n_in, n_out, relu):
+    """Each backend's tile, in one pass and with the sum split in two
+    (``accumulate``), every row count of a tile (n_out mod TILE_ROWS)."""
+    w, b, X = _dense_inputs(n_in, n_out)
+    for use_alt in (False, True):
+        for split in sorted({n_in, max(1, n_in // 2)}):
+            got = BACKENDS[backend]["dense"](w, n_in, n_out, b, X, relu, use_alt, split)
+            _check_dense(got, n_in, n_out, w, b, X, relu)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("n_rows", [1, 3, 16])
 @pytest.mark.parametrize("relu", [False, True])
-def test_bias_rows_match_reference(n_rows, relu):
+def test_bias_rows_match_reference(backend, n_rows, relu):
     rng = np.random.default_rng(n_rows)
     src = rng.standard_normal((n_rows + 3, 2 * LANES)).astype(np.float32)
     src[1, LANES + 3] = np.nan  # NaN: ReLU gives 0, no ReLU keeps NaN
     b = rng.standard_normal(n_rows).astype(np.float32)
     off = 1 * src.shape[1] + LANES  # rows 1.., the second block of samples
-    got = _bias_rows_block(src, off, n_rows, b, relu)
+    got = BACKENDS[backend]["bias"](src, off, n_rows, b, relu)
     v = src[1:1 + n_rows, LANES:].astype(np.float64) + b[:, None]
     ref = np.where(v > 0, v, 0.0) if relu else v
     np.testing.assert_array_equal(got[1:-1], ref.astype(np.float32))
     assert np.all(got[0] == -7.0) and np.all(got[-1] == -7.0)
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("n_out", [1, 2, 3, 10, 13])
-def test_softmax_stats_match_reference(n_out):
+def test_softmax_stats_match_reference(backend, n_out):
     rng = np.random.default_rng(n_out)
     Z = (30.0 * rng.standard_normal((n_out, LANES))).astype(np.float32)  # wide: tiny terms
     Z[:, 1] = 2.0                                  # all tied: the first index wins
@@ -551,11 +652,12 @@ def test_softmax_stats_match_reference(n_out):
     if n_out > 2:
         y[3] = 2           # tied with index 1, which comes first: a miss
         y[8] = int(np.argmax(Z[:, 8]))  # a hit
-    _check_stats(_stats_block(Z, y, TINY), naive.softmax_stats(Z, y, float(TINY)))
+    _check_stats(BACKENDS[backend]["stats"](Z, y, TINY), naive.softmax_stats(Z, y, float(TINY)))
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("n_out", [1, 2, 3, 10, 12])
-def test_softmax_tile_matches_reference(n_out):
+def test_softmax_tile_matches_reference(backend, n_out):
     """Logits from exact float32 sums (multiples of 1/8), so ties are ties."""
     rng = np.random.default_rng(100 + n_out)
     n_k = 7
@@ -565,9 +667,81 @@ def test_softmax_tile_matches_reference(n_out):
     H[:, 9] = 0.0                 # every logit is its bias
     H[2, 10] = np.nan             # a NaN input: every logit NaN
     y = rng.integers(0, n_out, LANES).astype(np.int32)
-    got = _softmax_tile_block((0,) * n_out, w, H, b, y, TINY)
+    got = BACKENDS[backend]["softmax"]((0,) * n_out, w, H, b, y, TINY)
     Z = naive.dense_tile(w.reshape(n_k, n_out), b, H, False)
     _check_stats(got, naive.softmax_stats(Z, y, float(TINY)))
+
+
+@njit
+def _exp32_numba(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp32_nonpos(x[i])
+    return out
+
+
+@njit
+def _exp32_ir(x):
+    out = np.empty_like(x)
+    exp32_vectors(x, out, x.shape[0] // 16)
+    return out
+
+
+def test_exp32_ir_and_numba_agree_bit_for_bit():
+    """The softmax tiles' IR exponential and exp32_nonpos share their constants
+    (fastga.kernels.exp) and give the same bits: around the lower clamp,
+    far below it, around 0, up to the upper clamp, random, and special values."""
+    f32 = np.float32
+    lo = f32(-87.0)
+    near_lo = lo + np.arange(-300, 300, dtype=np.int32).astype(f32) * np.spacing(lo)
+    special = np.array([0.0, -0.0, -1e-45, -1e-30, -np.inf, np.nan, -3.4e38, -1e4, -88.0, -87.5,
+                        -86.99, 88.29, 88.3, 1.0, -1.0, -0.5, 0.5], dtype=f32)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([near_lo, special, np.linspace(-200.0, 88.3, 20000, dtype=f32),
+                        rng.uniform(-90.0, 0.0, 40000).astype(f32),
+                        -np.logspace(-40, 38, 4000, dtype=f32),
+                        np.logspace(-40, 1.9, 2000, dtype=f32)])
+    x = np.ascontiguousarray(np.concatenate([x, np.zeros((-x.size) % 16, f32)]))
+    a = _exp32_numba(x)
+    b = _exp32_ir(x)
+    np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
+    ok = np.isfinite(x) & (x >= -87.0)
+    np.testing.assert_allclose(a[ok], np.exp(x[ok].astype(np.float64)), rtol=3e-7)
+
+
+def test_tiles_backend_comes_from_the_environment():
+    assert tiles.BACKEND == (os.environ.get("FASTGA_TILES") or "ir")
+    expected = tiles_ir if tiles.BACKEND == "ir" else tiles_numba
+    assert tiles.dense_tile is expected.dense_tile
+    assert tiles.CACHE == (tiles.BACKEND == "ir")
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_with_tiles(value, args):
+    env = dict(os.environ, FASTGA_TILES=value, PYTHONPATH=str(_ROOT))
+    return subprocess.run([sys.executable, *args], cwd=_ROOT, env=env, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.skipif(os.environ.get("FASTGA_TILES", "ir") != "ir", reason="runs the other backend")
+def test_numba_tiles_path_matches_reference():
+    """The forward pass and the fused fitness through the Numba twins
+    (``FASTGA_TILES=numba``, a fresh process: the choice is made at import),
+    against the NumPy reference on tiny shapes, both paths."""
+    sel = ("backend_comes_from or (test_case_matches_reference and (forward or fused) "
+           "and (P5-B7 or P6-B9)) or in_sample_slabs and relu")
+    res = _run_with_tiles("numba", ["-m", "pytest", "-q", "-x", "-p", "no:randomly",
+                                    "-p", "no:cacheprovider", str(Path(__file__)), "-k", sel])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert " passed" in res.stdout
+
+
+def test_bad_tiles_backend_is_a_clear_error():
+    res = _run_with_tiles("avx", ["-c", "import fastga"])
+    assert res.returncode != 0
+    assert "FASTGA_TILES: expected one of ('ir', 'numba'), got 'avx'" in res.stderr
 
 
 @njit

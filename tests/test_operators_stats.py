@@ -11,14 +11,13 @@ import pytest
 from scipy import stats
 
 from fastga.ga import GeneticAlgorithm
-from fastga.kernels.crossover import crossover_neuron, crossover_single_point, crossover_uniform
-from fastga.kernels.mutation import mutate
 from fastga.population import Population
 from fastga.selection import n_survivors, preference_probabilities
 from fastga.spec import NetworkSpec
 from fastga.validation import check_type_probs
 
 from . import naive
+from .kernel_drivers import crossover_neuron, crossover_single_point, crossover_uniform, mutate
 
 SPEC = NetworkSpec([6, 5, 4], ["relu", "softmax"])  # 35 + 24 = 59 parameters
 

@@ -6,6 +6,7 @@ from numba import njit
 from scipy import stats
 
 from fastga.kernels import rng as krng
+from fastga.registry import Purpose
 
 from . import naive
 
@@ -84,10 +85,10 @@ def test_mix64_known_values():
 
 
 def test_stream_keys_vector_matches_scalar():
-    keys = krng.stream_keys(np.uint64(9), 4, 50, krng.PURPOSE_MUTATION)
+    keys = krng.stream_keys(np.uint64(9), 4, 50, Purpose.MUTATION)
     assert keys.dtype == np.uint64
     for i in range(50):
-        assert keys[i] == _key(9, 4, i, krng.PURPOSE_MUTATION)
+        assert keys[i] == _key(9, 4, i, Purpose.MUTATION)
 
 
 def test_same_key_same_numbers():
@@ -243,7 +244,7 @@ def test_mutation_normals_distribution():
     bit the reference, and N(0, 1) by moments and Kolmogorov-Smirnov."""
     from fastga.kernels.mutation import NORMAL_BLOCK, _draw_normals
 
-    key = _key(4, 2, 9, krng.PURPOSE_MUTATION)
+    key = _key(4, 2, 9, Purpose.MUTATION)
     n = 100_000 // NORMAL_BLOCK * NORMAL_BLOCK
     z = np.empty(n, dtype=np.float32)
     for g0 in range(0, n, NORMAL_BLOCK):

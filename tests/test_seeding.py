@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from fastga import GeneticAlgorithm, Network, NetworkSpec, SupervisedFitness
-from fastga.seeding import PURPOSE_SEEDING, from_keras, perturb_rows, seed_population
+from fastga.registry import Purpose
+from fastga.seeding import from_keras, perturb_rows, seed_population
 
 from . import naive
 
@@ -23,7 +24,7 @@ def reference_perturb(P, base, seed, sigma, start):
         if i < start:
             out[i] = base
             continue
-        key = naive.stream_key(seed, 0, i, PURPOSE_SEEDING)
+        key = naive.stream_key(seed, 0, i, Purpose.SEEDING)
         for k in range(base.shape[0]):
             out[i, k] = np.float32(float(base[k]) + sigma * naive.random_normal(key, 2 * k))
     return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._random import philox
-from ..kernels.rng import PURPOSE_USER
+from ..registry import Purpose
 from ..validation import check_X
 
 __all__ = ["SampleQuality"]
@@ -66,7 +66,7 @@ class SampleQuality:
         y = np.asarray(y).reshape(-1).astype(np.int64)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y: expected {X.shape[0]} labels, got {y.shape[0]}")
-        rng = philox(int(self.random_state), 0, PURPOSE_USER)
+        rng = philox(int(self.random_state), 0, Purpose.USER)
         order = rng.permutation(X.shape[0])
         n_hold = max(1, min(X.shape[0] // 5, 1000))
         hold, train = order[:n_hold], order[n_hold:][: int(self.max_train)]

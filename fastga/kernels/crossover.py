@@ -1,25 +1,21 @@
-"""Crossover kernels: each writes only its own child rows of ``children``.
+"""Crossover of one child: row functions of the breeding kernel.
 
-Parents are read from ``parents`` (the current generation's buffer) and
-children written into ``children`` (the other buffer), so reads and writes
-never alias. The random draws of child ``c`` come from the stream
-``(seed, generation, c, CROSSOVER)``, which makes the result independent of
-the thread count.
-
-The work on one child is a row function (``*_row``), shared by the kernels
-here (one operator over many rows, used by the tests and benchmarks) and by
-the GA's fused breeding kernel :func:`fastga.kernels.breed.breed`. Each row
-function writes every gene of the child exactly once.
+Each ``*_row`` function writes one child row from two parent rows (the
+parents' buffer and the children's are different arrays, so reads and
+writes never alias), every gene exactly once, drawing from the child's
+stream ``key`` (``(seed, generation, child, CROSSOVER)``), which makes the
+result independent of the thread count. The GA's fused breeding kernel
+:func:`fastga.kernels.breed.breed` calls them; ``tests/kernel_drivers.py``
+runs each over many rows to test it against its NumPy reference.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .intrinsics import bit_blend
-from .rng import PURPOSE_CROSSOVER, random_u64, random_uniform, stream_key
+from .bits import bit_blend
+from .rng import random_u64, random_uniform
 
-__all__ = ["copy_rows", "crossover_neuron", "crossover_single_point", "crossover_uniform",
-           "copy_row", "neuron_row", "single_point_row", "uniform_row"]
+__all__ = ["copy_row", "neuron_row", "single_point_row", "uniform_row"]
 
 
 @njit(cache=True)
@@ -31,7 +27,12 @@ def copy_row(src, dst):
 
 @njit(cache=True, inline="always")
 def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossover_prob, take):
-    """Neuron-wise crossover of one child (see :func:`crossover_neuron`).
+    """Neuron-wise crossover of one child.
+
+    With probability ``crossover_prob`` the child draws a share ``q ~
+    U[0, max_crossover)`` and takes every neuron of every layer (its column
+    of incoming weights and its bias) from ``pb`` with probability ``q``,
+    else from ``pa``; otherwise it is a copy of ``pa``.
 
     Draw 0 decides whether to cross, draw 1 gives ``q``, then one draw per
     neuron, layer by layer; each layer's choices are drawn first, then the
@@ -67,7 +68,9 @@ def neuron_row(pa, pb, child, key, sizes, w_offs, b_offs, max_crossover, crossov
 
 @njit(cache=True, inline="always")
 def single_point_row(pa, pb, child, key, crossover_prob):
-    """Single-point crossover of one child (see :func:`crossover_single_point`)."""
+    """Single-point crossover of one child: with probability ``crossover_prob``
+    genes ``[0, k)`` from ``pa`` and ``[k, n)`` from ``pb``, ``k`` uniform in
+    ``[1, n)``; otherwise a copy of ``pa``."""
     n = child.shape[0]
     split = n
     if n > 1 and random_uniform(key, 0) < crossover_prob:
@@ -83,7 +86,9 @@ def single_point_row(pa, pb, child, key, crossover_prob):
 
 @njit(cache=True, inline="always")
 def uniform_row(pa, pb, child, key, crossover_prob):
-    """Uniform crossover of one child (see :func:`crossover_uniform`)."""
+    """Uniform crossover of one child: with probability ``crossover_prob`` each
+    gene from either parent with probability 1/2 (one random bit per gene);
+    otherwise a copy of ``pa``."""
     n = child.shape[0]
     if random_uniform(key, 0) >= crossover_prob:
         copy_row(pa, child)
@@ -99,58 +104,3 @@ def uniform_row(pa, pb, child, key, crossover_prob):
             m = np.int32(-np.int64((bits >> np.uint64(k)) & one))
             p = b + np.uint64(k)
             child[p] = bit_blend(pa[p], pb[p], m)
-
-
-@njit(parallel=True, cache=True)
-def copy_rows(src, src_rows, dst, dst_rows):
-    """``dst[dst_rows[r]] = src[src_rows[r]]`` for every r (elites)."""
-    for r in prange(src_rows.shape[0]):
-        copy_row(src[src_rows[r]], dst[dst_rows[r]])
-
-
-@njit(parallel=True, cache=True)
-def crossover_neuron(parents, children, p1, p2, rows, seed, generation, sizes, w_offs, b_offs,
-                     max_crossover, crossover_prob):
-    """Neuron-wise crossover (the GeneticMLP reference's operator, done right).
-
-    Child ``rows[r]`` is a copy of parent ``p1[r]``, except that with
-    probability ``crossover_prob`` it draws a share ``q ~ U[0, max_crossover)``
-    and every neuron of every layer is, with probability ``q``, taken whole
-    from parent ``p2[r]``: its column of incoming weights and its bias.
-    """
-    width = 1
-    for s in sizes:
-        width = max(width, s)
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
-        c = rows[r]
-        take = np.empty(width, dtype=np.int32)
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        neuron_row(parents[p1[r]], parents[p2[r]], children[c], key, sizes, w_offs, b_offs,
-                   max_crossover, crossover_prob, take)
-
-
-@njit(parallel=True, cache=True)
-def crossover_single_point(parents, children, p1, p2, rows, seed, generation, crossover_prob):
-    """Single-point crossover on the flat genome (the GA-GAN reference's operator).
-
-    With probability ``crossover_prob`` the child takes genes ``[0, k)`` from
-    ``p1[r]`` and ``[k, n)`` from ``p2[r]`` with ``k`` uniform in ``[1, n)``;
-    otherwise it is a copy of ``p1[r]``.
-    """
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
-        c = rows[r]
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        single_point_row(parents[p1[r]], parents[p2[r]], children[c], key, crossover_prob)
-
-
-@njit(parallel=True, cache=True)
-def crossover_uniform(parents, children, p1, p2, rows, seed, generation, crossover_prob):
-    """Uniform crossover: with probability ``crossover_prob`` each gene comes
-    from either parent with probability 1/2 (one random bit per gene)."""
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
-        c = rows[r]
-        key = stream_key(seed, generation, c, PURPOSE_CROSSOVER)
-        uniform_row(parents[p1[r]], parents[p2[r]], children[c], key, crossover_prob)

@@ -8,11 +8,11 @@ stored and the result does not depend on the thread count.
 
 Cross-entropy of a softmax output is computed from the logits,
 ``log(sum_j exp(z_j - m)) - (z_y - m)`` with ``m = max_j z_j``. The
-exponentials are :func:`~fastga.kernels.forward.exp32_nonpos` (vectorised); the
+exponentials are :func:`~fastga.kernels.exp.exp32_nonpos` (vectorised); the
 logarithm of the sum, which lies in ``[1, n_out]``, is taken of a float64
 product of up to :func:`log_group` consecutive sums (one ``log`` per group
 instead of per sample; the product cannot overflow). A non-finite logit makes
-the loss NaN, as in the reference.
+the loss NaN, as in the NumPy reference (``tests/naive.py``).
 
 One kernel per metric (:func:`fastga.evaluation.fitness_kernel` picks it), so
 a run compiles only the one it uses. Each computes networks ``lo .. hi-1`` of
@@ -46,10 +46,8 @@ other_acts : tuple
     :func:`~fastga.kernels.forward.hidden_acts` of the networks' activations
     (type-level: ``()`` compiles the hidden layers' other activations out).
 
-Compile time: these are plain ``nogil`` loops over networks, not
-``parallel=True`` kernels: Numba's parfor passes and the gufunc built for a
-``prange`` loop cost 1-2 s of compile time per kernel, and cheap Python
-threads share the networks out just as well. The block helpers are plain
+Compile time: these are plain ``nogil`` loops over networks (see
+:mod:`fastga.kernels` for the model of parallelism). The block helpers are plain
 functions, compiled once and inlined by LLVM; a per-network function with
 one caller (``network_softmax_ce``, ``network_mse``) is ``inline="always"``
 into its kernel (one copy: a plain function is compiled to machine code on
@@ -64,16 +62,11 @@ import numpy as np
 from numba import njit
 
 from .forward import STAT_ROWS, activate_block, hidden_block, layer_buffer, logits_block
-from .intrinsics import MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
+from .tiles import CACHE, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
 
-__all__ = ["METRICS", "fused_softmax_ce", "fused_classify", "fused_mse",
-           "network_softmax_ce", "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
+__all__ = ["fused_softmax_ce", "fused_classify", "fused_mse", "network_softmax_ce",
+           "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
 
-#: Metric names and codes. Every metric reports a loss-like value and the
-#: accuracy (classification metrics only); the driver turns them into fitness.
-METRICS = {"cross_entropy": 0, "accuracy": 1, "mse": 2}
-
-_SOFTMAX = 5
 _EPS = 1e-7
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -123,7 +116,7 @@ def argmax_block(res, n_out, mx, best, chk, nl):
             chk[s] += v * _F0
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
                        buf, tmp, se, se2, zl, chk, hit, acc, tile_out, other_acts):
     """``(loss sum, hits, output sum, output sum of squares)`` of one network with a
@@ -131,9 +124,9 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
 
     ``buf`` (:func:`~fastga.kernels.forward.layer_buffer`), ``tmp`` (2 nl),
     ``se``, ``se2``, ``zl``, ``chk``, ``hit`` (nl,) float32 and ``acc`` (5, nl)
-    float64 are scratch, allocated once per kernel call (about 1 us of allocations per
-    network otherwise). The statistics are written by
-    :func:`~fastga.kernels.intrinsics.softmax_tile` or ``softmax_stats``;
+    float64 are scratch, allocated once per kernel call, not per network. The
+    statistics are written by ``softmax_tile`` or ``softmax_stats`` (see
+    :mod:`fastga.kernels.tiles`);
     the loop over lanes that folds them into ``acc`` reads them only."""
     n_blocks = (n_samples + nl - 1) // nl
     n_layers = sizes.shape[0] - 1
@@ -201,7 +194,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     return loss, hits, s1, s2
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
                      buf, tmp, mx, chk, best, acc, other_acts):
     """Like :func:`network_softmax_ce` for any output activation: cross-entropy
@@ -237,7 +230,7 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
     return _lane_sums(acc, nl)
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
 def network_mse(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_samples, nl, buf,
                 tmp, acc, other_acts):
     """``(squared error sum / n_out, 0, output sum, output sum of squares)`` of one network;
@@ -280,7 +273,7 @@ def _lane_sums(acc, nl):
     return loss, hits, s1, s2
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=CACHE, error_model="numpy")
 def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                      loss_out, acc_out, moments_out, lanes, lo, hi, tile_out, other_acts):
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
@@ -288,7 +281,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
 
     ``tile_out`` (see :func:`softmax_tile_outputs`): a tuple of as many zeros as
     there are outputs, for the output layer and its softmax statistics in
-    registers (:func:`~fastga.kernels.intrinsics.softmax_tile`), or ``()``.
+    registers (``softmax_tile`` of :mod:`fastga.kernels.tiles`), or ``()``.
     Its length is part of its type, so the kernel is compiled, and cached,
     for the one number of outputs a run uses, instead of with a branch for
     every possible number (compile time). ``other_acts`` (see
@@ -313,7 +306,7 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
         moments_out[r, 1] = s2
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=CACHE, error_model="numpy")
 def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
                    loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
     """Mean cross-entropy ``-log(max(p_y, 1e-7))`` and accuracy of networks
@@ -334,7 +327,7 @@ def fused_classify(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_
         moments_out[r, 1] = s2
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
               loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
     """Mean squared error (averaged over the outputs) of networks ``genomes[rows]``;

@@ -3,10 +3,11 @@
 **Direct path** (inputs that fit in a core's L2 cache,
 :func:`fastga.evaluation.is_direct`): every layer, the first included, is
 computed in the epilogue by register tiles
-(:func:`~fastga.kernels.intrinsics.dense_tile`: 4 output rows x 64 samples
+(:func:`~fastga.kernels.tiles_ir.dense_tile`: 4 output rows x 64 samples
 of accumulators held in AVX-512 registers over the whole sum, written in
-LLVM IR with explicit 16-lane vectors; wide layers in K-chunks that stay in
-L1, :func:`k_chunk`). Each network reads the inputs in blocks of ``LANES``
+LLVM IR with explicit 16-lane vectors, or its plain-Numba twin, see
+:mod:`fastga.kernels.tiles`; wide layers in K-chunks that stay in L1,
+:func:`k_chunk`). Each network reads the inputs in blocks of ``LANES``
 samples, transposed and contiguous, which stay in cache from network to
 network; nothing of size (networks x samples) is written. The fused fitness
 of inputs too big for the cache runs on this path in slabs of samples
@@ -26,7 +27,8 @@ that releases the GIL; :func:`fastga.evaluation.run_rows` gives each thread
 whole networks, so results do not depend on the thread count. It works on
 blocks of :data:`LANES` samples: every scratch row is ``LANES`` floats,
 64-byte aligned (:func:`scratch`), and the exponential is a polynomial
-(:func:`exp32`) that vectorises (the C library's ``exp`` does not). The
+(:func:`~fastga.kernels.exp.exp32`) that vectorises (the C library's ``exp``
+does not). The
 caller pads the sample axis to a multiple of ``LANES``; padded lanes are
 computed and ignored.
 
@@ -34,19 +36,21 @@ The kernels take raw arrays and trust them: the Python callers in
 :mod:`fastga.evaluation` validate shapes and offsets before any kernel runs.
 
 Caching: Numba's cache of a function is invalidated by a change of its own
-source file only. After editing :mod:`fastga.kernels.intrinsics` (or a
-helper another module's kernels inline), delete
-``fastga/kernels/__pycache__/*.nbi`` and ``*.nbc``; an installed release
-brings all its files anew.
+source file only. After editing a helper that other modules' kernels
+compile in (the tiles, :mod:`fastga.kernels.exp`, :mod:`fastga.kernels.bits`),
+delete ``fastga/kernels/__pycache__/*.nbi`` and ``*.nbc``; an installed
+release brings all its files anew. The kernels that call the tiles are
+cached for the default tile backend only (:data:`fastga.kernels.tiles.CACHE`).
 """
 
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ..spec import LEAKY_SLOPE
-from .intrinsics import (TILE_ROWS, TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile,
-                         i32_as_f32, prefetch)
+from ..registry import LEAKY_SLOPE, Activation
+from .bits import address, prefetch
+from .exp import exp32, exp32_nonpos
+from .tiles import CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows, dense_tile
 
 __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
            "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
@@ -54,33 +58,20 @@ __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "
            "forward_epilogue"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
-#: samples of one :func:`~fastga.kernels.intrinsics.dense_tile`.
+#: samples of one tile (:mod:`fastga.kernels.tiles`).
 LANES = VECTOR_LANES * TILE_VECTORS
 
 #: Byte alignment of the blocks the tiles read and write: a 64-byte vector
-#: that straddles two cache lines costs two loads (the digits shape's first
-#: layer ran at 0.86 of the GEMM peak with inputs 16 bytes off a line, 0.99
-#: aligned).
+#: that straddles two cache lines costs two loads.
 ALIGN = 64
 
-_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
+# The codes of the activation functions below, as plain ints.
+_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = (
+    int(Activation.LINEAR), int(Activation.RELU), int(Activation.LEAKY_RELU),
+    int(Activation.SIGMOID), int(Activation.TANH), int(Activation.SOFTMAX))
 _SLOPE = np.float32(LEAKY_SLOPE)
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
-
-# Cephes' expf: exp(x) = 2**n * exp(r), |r| <= ln(2)/2, r = x - n ln 2 in two parts.
-_LOG2E = np.float32(1.44269504088896341)
-_LN2_HI = np.float32(0.693359375)
-_LN2_LO = np.float32(-2.12194440e-4)
-_P0 = np.float32(1.9875691500e-4)
-_P1 = np.float32(1.3981999507e-3)
-_P2 = np.float32(8.3334519073e-3)
-_P3 = np.float32(4.1665795894e-2)
-_P4 = np.float32(1.6666665459e-1)
-_P5 = np.float32(5.0000001201e-1)
-_HALF = np.float32(0.5)
-_EXP_LO = np.float32(-87.0)
-_EXP_HI = np.float32(88.3)
 
 
 @njit(cache=True, error_model="numpy")
@@ -91,41 +82,6 @@ def scratch(n_rows, n_cols):
     buf = np.empty(n + ALIGN // 4, dtype=np.float32)
     off = ((-address(buf)) % ALIGN) // 4
     return buf[off:off + n].reshape((n_rows, n_cols))
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def exp32_nonpos(x):
-    """:func:`exp32` of an ``x <= 88.3`` (or NaN), the same value, without the
-    upper clamp and the overflow select (a softmax's ``z - max z``; also the
-    body of :func:`exp32`)."""
-    x0 = x
-    x = x if x > _EXP_LO else _EXP_LO
-    n = np.floor(x * _LOG2E + _HALF)
-    r = x - n * _LN2_HI
-    r = r - n * _LN2_LO
-    z = r * r
-    p = _P0 * r + _P1
-    p = p * r + _P2
-    p = p * r + _P3
-    p = p * r + _P4
-    p = p * r + _P5
-    p = p * z + r + _F1
-    scale = i32_as_f32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    e = p * scale
-    return e if x0 == x0 else x0
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def exp32(x):
-    """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
-
-    Branch-free, so a loop of it vectorises. Below -87 it returns about
-    ``exp(-87)`` (1.6e-38), which is 0 next to any term of a softmax; above
-    88.3 it returns inf (the true value overflows at 88.72); NaN gives NaN.
-    """
-    e = exp32_nonpos(x if x < _EXP_HI else _EXP_HI)  # NaN goes in as _EXP_HI ...
-    e = e if x < _EXP_HI else np.float32(np.inf)
-    return e if x == x else x  # ... and comes out as itself
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -187,8 +143,8 @@ def activate_block(v, n, act, tmp, nl):
 
 #: Bytes of one K-chunk of :func:`dense_tiles` (its inputs and weights), to
 #: stay in a core's L1 data cache while every tile of the chunk reads it (see
-#: :func:`k_chunk`). Tuned on a 48 KB L1d (Intel); on a 32 KB one (AMD Zen 4)
-#: 24 KB measured the same. The chunks change no bit.
+#: :func:`k_chunk`; tuned on a 48 KB L1d, see ``bench/README.md``). The
+#: chunks change no bit.
 K_CHUNK_BYTES = 40 << 10
 
 
@@ -198,17 +154,16 @@ def k_chunk(n_k, n_out):
     them where a block's inputs and the weights fit :data:`K_CHUNK_BYTES`, else
     the most that fit, a multiple of 16 (at least 16).
 
-    Without chunks, each tile of 4 output rows reads the block's whole (n_k,
-    LANES) inputs again, from L2 where they exceed L1 (784 inputs: 200 KB):
-    the 784-16 first layer ran at 0.70-0.87 of the GEMM peak in one pass,
-    0.95-0.97 in chunks of 128 inputs (32 KB, then 8 KB of weights).
+    Without chunks, each tile of 4 output rows would read the block's whole
+    (n_k, LANES) inputs again, from L2 where they exceed L1 (784 inputs:
+    200 KB).
     """
     if 4 * n_k * (LANES + n_out) <= K_CHUNK_BYTES:
         return max(n_k, 1)
     return max(16, K_CHUNK_BYTES // (4 * (LANES + n_out)) // 16 * 16)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_off, out, out_off,
                 relu):
     """``out[out_off + r * LANES + s] = sum_k xs[x_off + k * ldx + s] w[w_off + k * ldw + r]
@@ -218,10 +173,11 @@ def dense_tiles(w, w_off, ldw, n_rows, x, x_alt, use_alt, x_off, ldx, n_k, b, b_
 
     Flat indices of C-contiguous float32 arrays: a genome's (n_in, n_out)
     weight matrix has ``ldw = n_out``. The rows are split into tiles of
-    :data:`~fastga.kernels.intrinsics.TILE_ROWS` (:func:`~fastga.kernels.intrinsics.dense_tile`; the
-    last one may have fewer); the inputs into chunks of :func:`k_chunk`,
-    each read by every tile while in L1, the partial sums kept in ``out``
-    (the same bits as one pass). The caller guarantees the indices.
+    :data:`~fastga.kernels.simd.TILE_ROWS` (``dense_tile`` of
+    :mod:`fastga.kernels.tiles`; the last one may have fewer); the inputs
+    into chunks of :func:`k_chunk`, each read by every tile while in L1, the
+    partial sums kept in ``out`` (the same bits as one pass). The caller
+    guarantees the indices.
     """
     kc = k_chunk(n_k, n_rows)
     for k0 in range(0, max(n_k, 1), kc):
@@ -276,7 +232,7 @@ def layer_buffer(sizes, nl):
     return scratch(2 * width + STAT_ROWS, nl)
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy", inline="always")
 def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
                  other_acts):
     """The row of ``buf`` from which the pre-activations of the last layer of
@@ -285,7 +241,7 @@ def logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
                         sizes.shape[0] - 1, other_acts)
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy", inline="always")
 def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
                  other_acts):
     """The row of ``buf`` from which the activations of the last hidden layer of
@@ -298,7 +254,7 @@ def hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
     return row
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl, n_dense,
                  other_acts):
     """Pre-activations of layer ``n_dense`` (1 = the first) of network ``r`` on
@@ -316,21 +272,18 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
     :func:`layer_buffer`: the layers are written to its
     two halves in turn, addressed by row offsets, never by array variables
     (each assignment of an array costs Numba's reference counting two atomic
-    operations; with views per block the digits shape's first layer ran at
-    0.90 of the GEMM peak instead of 1.03). A ReLU is applied in the same pass
+    operations, a measurable share of a small layer). A ReLU is applied in the same pass
     as the layer it follows (the last layer's too, where it is the output
     activation: applying it again is a no-op).
 
     ``other_acts`` (see :func:`hidden_acts`): ``()`` where every hidden layer
     is ReLU, else ``(0,)``. Its length is part of its type, so with ``()``
     the calls of :func:`activate_block` between layers are compiled out: the
-    code of a branch that is never taken still slowed the tiles' loop (the
-    digits shape's first layer at 0.98 of the GEMM peak with it, 1.04
-    without).
+    code of a branch that is never taken still slows the tiles' loop.
     """
     width = (buf.shape[0] - STAT_ROWS) // 2
     h1 = sizes[1]
-    relu = acts[0] == _RELU
+    relu = acts[0] == Activation.RELU
     cur = 0
     first = 0
     if not direct:
@@ -338,8 +291,7 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
         row = r * h1
         # The next block's product rows (the next network's first block after
         # the last one) are prefetched: a row of hT is read in short pieces,
-        # 4 KB apart, which the hardware prefetcher does not follow (1-thread
-        # CPU time -1 to -3% on the three benchmark shapes).
+        # 4 KB apart, which the hardware prefetcher does not follow.
         nxt_b = b0 + nl
         nxt_row = row
         if nxt_b >= hT.shape[1]:
@@ -362,7 +314,8 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
         from_buf = layer > 0
         x_off = cur * nl if from_buf else b0 * sizes[0]
         dense_tiles(genome, w_offs[layer], n_out, n_out, hT, buf, from_buf, x_off, nl,
-                    sizes[layer], genome, b_offs[layer], buf, nxt * nl, acts[layer] == _RELU)
+                    sizes[layer], genome, b_offs[layer], buf, nxt * nl,
+                    acts[layer] == Activation.RELU)
         cur = nxt
     return cur
 
@@ -384,7 +337,7 @@ def gather_first_layer(genomes, rows, w_off, n_in, n_out, panel, lo, hi):
                 dst[i] = src[i * n_out + j]
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always", error_model="numpy")
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
 def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, lanes, buf, tmp,
                     other_acts):
     """Outputs ``out_r[b, :]`` of one network (row block ``r`` of ``hT``), see
@@ -405,7 +358,7 @@ def forward_network(hT, r, direct, genome, sizes, w_offs, b_offs, acts, out_r, l
                 out_r[b0 + s, j] = res[j, s]
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=CACHE, error_model="numpy")
 def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out, lanes, lo,
                      hi, other_acts):
     """Outputs ``out[r, b, :]`` of networks ``genomes[rows]`` from first-layer products.

@@ -1,4 +1,4 @@
-"""Mutation kernels, in place on the children's rows.
+"""Mutation of one genome row, in place: the row function of the breeding kernel.
 
 Only the mutated positions are drawn: the gap to the next mutated weight is
 geometric, so a generation costs about ``rate * n_params`` draws per child
@@ -45,16 +45,19 @@ same whatever block they fall in.
 While it mutates a child, :func:`mutate_row` prefetches the rows the
 caller works on next (see its ``next_*`` arguments): the crossover of the
 next child is a memory-bound pass, this loop is compute-bound, so the loads
-overlap the arithmetic (``fastga.kernels.breed``: 8-13% of a breeding step).
+overlap the arithmetic.
+
+:func:`fastga.kernels.breed.breed` calls :func:`mutate_row` for each child;
+``tests/kernel_drivers.py`` runs it over many rows for the tests.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .intrinsics import f32_as_i32, i32_as_f32, prefetch
-from .rng import PURPOSE_MUTATION, cos2pi32, log32, random_u64, stream_key
+from .bits import f32_as_i32, i32_as_f32, prefetch
+from .rng import cos2pi32, log32, random_u64
 
-__all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate", "mutate_row"]
+__all__ = ["BLOCK", "NORMAL_BASE", "NORMAL_BLOCK", "mutate_row"]
 
 #: Mutations drawn per vectorised block.
 BLOCK = 256
@@ -111,8 +114,10 @@ def _draw_normals(key, g0, sigma32, normals):
 @njit(cache=True, inline="always")
 def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kinds, vals,
                normals, next_a, next_b, next_c):
-    """Mutate one genome ``row`` in place from stream ``key``; returns the number
-    of mutated weights (see :func:`mutate`). Scratch: ``gaps`` and ``kinds``
+    """Mutate one genome ``row`` in place from stream ``key`` (``(seed,
+    generation, row, MUTATION)``); returns the number of mutated weights.
+    ``rate`` lies in [0, 1]; ``cum_probs`` is a float64 array of 4
+    non-decreasing values ending at 1 (see the module docstring). Scratch: ``gaps`` and ``kinds``
     int32 and ``vals`` float32 of :data:`BLOCK` (or any length > 0), ``normals``
     float32 of :data:`NORMAL_BLOCK` (or any length > 0).
 
@@ -177,24 +182,3 @@ def mutate_row(row, key, rate, cum_probs, shift_max, swap_max, sigma, gaps, kind
                 prefetch(next_b, line)
                 prefetch(next_c, line)
             ni += np.uint64(is_gauss)
-
-
-@njit(parallel=True, cache=True)
-def mutate(genomes, rows, seed, generation, rate, cum_probs, shift_max, swap_max, sigma, counts):
-    """Mutate ``genomes[rows]`` in place; ``counts[r]`` gets the number of mutated weights.
-
-    Row ``rows[r]`` draws from the stream ``(seed, generation, rows[r], MUTATION)``.
-    ``rate`` must lie in [0, 1]; ``cum_probs`` is a float64 array of 4
-    non-decreasing values ending at 1.
-    """
-    for i in prange(rows.shape[0]):
-        r = np.int64(i)
-        g = rows[r]
-        key = stream_key(seed, generation, g, PURPOSE_MUTATION)
-        gaps = np.empty(BLOCK, dtype=np.int32)
-        kinds = np.empty(BLOCK, dtype=np.int32)
-        vals = np.empty(BLOCK, dtype=np.float32)
-        normals = np.empty(NORMAL_BLOCK, dtype=np.float32)
-        none = vals[:0]
-        counts[r] = mutate_row(genomes[g], key, rate, cum_probs, shift_max, swap_max, sigma,
-                               gaps, kinds, vals, normals, none, none, none)

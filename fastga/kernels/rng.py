@@ -17,13 +17,11 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .intrinsics import f32_as_i32, i32_as_f32
+from ..registry import Purpose
+from .bits import f32_as_i32, i32_as_f32
 
 __all__ = [
     "GAMMA",
-    "PURPOSE_CROSSOVER",
-    "PURPOSE_INIT",
-    "PURPOSE_MUTATION",
     "mix64",
     "stream_key",
     "random_u64",
@@ -43,13 +41,9 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
-#: Stream purposes: one key space each, so streams never overlap.
-PURPOSE_INIT = 1
-PURPOSE_CROSSOVER = 2
-PURPOSE_MUTATION = 3
-PURPOSE_SELECTION = 4
-PURPOSE_BATCH = 5
-PURPOSE_USER = 6
+# The purposes of the streams are :class:`fastga.registry.Purpose`; a kernel
+# passes a member (``stream_key(seed, gen, i, Purpose.INIT)``), a compile-time
+# constant.
 
 
 def _u64(context, builder, ty, val):
@@ -75,10 +69,9 @@ def _draw_ir(context, builder, key_ty, key, ctr_ty, ctr):
 
 
 def _ints(*tys):
-    """Integers, or members of an ``IntEnum`` of :mod:`fastga.registry` (cast like ints)."""
-    return all(isinstance(t, types.Integer)
-               or (isinstance(t, types.IntEnumMember) and isinstance(t.dtype, types.Integer))
-               for t in tys)
+    """Whether every type is an integer (or an ``IntEnum`` member, such as a
+    :class:`~fastga.registry.Purpose`)."""
+    return all(isinstance(t, (types.Integer, types.IntEnumMember)) for t in tys)
 
 
 # The stream functions are intrinsics (a few LLVM instructions each, typed

@@ -7,10 +7,12 @@ row ``(n_in, n_out, activation, w_offset, b_offset)`` per weight layer, the
 offsets absolute in the buffer). A second buffer of the same layout holds
 the momentum (velocity) of every parameter.
 
-:func:`train_candidates` runs a ``prange`` over candidates; the thread that
-gets candidate ``c`` runs that candidate's whole training (Glorot
-initialisation is done before by :func:`init_candidates`) and writes only
-that candidate's slices and its entries of the outputs. All randomness
+:func:`train_candidates` trains candidates ``lo .. hi-1`` and releases the
+GIL; :func:`fastga.evaluation.run_rows` shares the candidates out to
+threads. The thread that gets candidate ``c`` runs that candidate's whole
+training (Glorot initialisation is done before by :func:`init_candidates`,
+over ranges of candidates the same way) and writes only that candidate's
+slices and its entries of the outputs. All randomness
 (epoch shuffles, dropout masks, initial weights) comes from counter-based
 streams keyed by ``(seed, generation, candidate id, purpose)``, so the result
 is bit-identical for any number of threads.
@@ -34,15 +36,12 @@ every table, offset and hyperparameter before calling them.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..spec import LEAKY_SLOPE
+from ..registry import LEAKY_SLOPE, Activation, Purpose
 from .rng import random_u64, random_uniform, stream_key
 
 __all__ = [
-    "PURPOSE_ARCH_INIT",
-    "PURPOSE_SHUFFLE",
-    "PURPOSE_DROPOUT",
     "act_forward",
     "act_backward",
     "candidate_keys",
@@ -55,12 +54,10 @@ __all__ = [
     "predict_one",
 ]
 
-#: Stream purposes of the search (distinct from those in :mod:`.rng`).
-PURPOSE_ARCH_INIT = 7
-PURPOSE_SHUFFLE = 8
-PURPOSE_DROPOUT = 9
-
-_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
+# The codes of the activation functions below, as plain ints.
+_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = (
+    int(Activation.LINEAR), int(Activation.RELU), int(Activation.LEAKY_RELU),
+    int(Activation.SIGMOID), int(Activation.TANH), int(Activation.SOFTMAX))
 
 
 # ----------------------------------------------------------------- randomness
@@ -73,9 +70,9 @@ def candidate_keys(seed, generation, cid):
     specialisation of a kernel compiled before.
     """
     out = np.empty(3, dtype=np.uint64)
-    out[0] = stream_key(seed, generation, cid, PURPOSE_ARCH_INIT)
-    out[1] = stream_key(seed, generation, cid, PURPOSE_SHUFFLE)
-    out[2] = stream_key(seed, generation, cid, PURPOSE_DROPOUT)
+    out[0] = stream_key(seed, generation, cid, Purpose.ARCH_INIT)
+    out[1] = stream_key(seed, generation, cid, Purpose.SHUFFLE)
+    out[2] = stream_key(seed, generation, cid, Purpose.DROPOUT)
     return out
 
 
@@ -162,12 +159,11 @@ def act_backward(a, g, n, act):
 
 
 # ------------------------------------------------------------ initialisation
-@njit(parallel=True, cache=True)
-def init_candidates(params, velocity, layer_ptr, layers, seed, generation, ids):
-    """Glorot-uniform weights, zero biases and zero velocity for every candidate."""
-    n_cand = layer_ptr.shape[0] - 1
-    for c in prange(n_cand):
-        key = stream_key(seed, generation, ids[c], PURPOSE_ARCH_INIT)
+@njit(nogil=True, cache=True)
+def init_candidates(params, velocity, layer_ptr, layers, seed, generation, ids, lo, hi):
+    """Glorot-uniform weights, zero biases and zero velocity for candidates ``lo .. hi-1``."""
+    for c in range(lo, hi):
+        key = stream_key(seed, generation, ids[c], Purpose.ARCH_INIT)
         ctr = 0
         for li in range(layer_ptr[c], layer_ptr[c + 1]):
             n_in = layers[li, 0]
@@ -396,11 +392,11 @@ def train_one(params, velocity, layers, batch_size, lr, momentum, decay, dropout
     return val, train_mse, step
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def train_candidates(params, velocity, layer_ptr, layers, batch_sizes, lrs, momenta, decays,
                      dropouts, X, y, Xv, yv, epochs, seed, generation, ids,
-                     val_mse, train_mse, steps):
-    """Train every candidate in parallel (one thread per candidate at a time).
+                     val_mse, train_mse, steps, lo, hi):
+    """Train candidates ``lo .. hi-1``, one after the other.
 
     Parameters
     ----------
@@ -418,12 +414,13 @@ def train_candidates(params, velocity, layer_ptr, layers, batch_sizes, lrs, mome
     seed, generation : int; ids : int64 (C,)
         Stream keys of candidate ``c`` are ``(seed, generation, ids[c], purpose)``.
     val_mse, train_mse : float64 (C,); steps : int64 (C,)
-        Written; entry ``c`` by the thread of candidate ``c`` only.
+        Written at ``[c]`` for ``lo <= c < hi`` only.
+    lo, hi : int
+        The candidates to train.
     """
-    n_cand = layer_ptr.shape[0] - 1
-    for c in prange(n_cand):
-        shuffle_key = stream_key(seed, generation, ids[c], PURPOSE_SHUFFLE)
-        drop_key = stream_key(seed, generation, ids[c], PURPOSE_DROPOUT)
+    for c in range(lo, hi):
+        shuffle_key = stream_key(seed, generation, ids[c], Purpose.SHUFFLE)
+        drop_key = stream_key(seed, generation, ids[c], Purpose.DROPOUT)
         lay = layers[layer_ptr[c]:layer_ptr[c + 1]]
         v, t, s = train_one(params, velocity, lay, batch_sizes[c], lrs[c], momenta[c], decays[c],
                             dropouts[c], X, y, Xv, yv, epochs, shuffle_key, drop_key)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._random import philox, resolve_seed
+from ..registry import Purpose
 from ..validation import check_int
 from .trainer import check_data
 
@@ -30,9 +31,6 @@ FUNCTIONS = {
     "sinc": lambda x: np.sinc(x / np.pi),
     "gauss": lambda x: np.exp(-((x - np.pi) ** 2)),
 }
-
-_PURPOSE_DATA = 31
-_PURPOSE_SPLIT = 32
 
 
 def get_function(name):
@@ -81,7 +79,7 @@ def create_data(func, n=10000, low=0.0, high=2 * np.pi, random_state=None):
     high = _finite(high, "high")
     if not low < high:
         raise ValueError(f"high: must be above low ({low}), got {high}")
-    rng = philox(resolve_seed(random_state), 0, _PURPOSE_DATA)
+    rng = philox(resolve_seed(random_state), 0, Purpose.DATA)
     x = rng.choice(np.linspace(low, high, n + 1000), n, replace=False)
     with np.errstate(all="ignore"):  # non-finite values are reported just below
         y = np.asarray(func(x), dtype=np.float64)
@@ -135,7 +133,7 @@ def split_data(X, y, val_size=0.2, test_size=0.2, random_state=None):
     n_test = max(1, int(round(test_size * n)))
     if n - n_val - n_test < 1:
         raise ValueError(f"X: {n} samples are too few for a training, validation and test set")
-    perm = philox(resolve_seed(random_state), 0, _PURPOSE_SPLIT).permutation(n)
+    perm = philox(resolve_seed(random_state), 0, Purpose.SPLIT).permutation(n)
     te, va, tr = perm[:n_test], perm[n_test:n_test + n_val], perm[n_test + n_val:]
     return DataSplit(X[tr], y[tr], X[va], y[va], X[te], y[te])
 

@@ -11,15 +11,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from .._random import philox, resolve_seed
 from ..history import History
 from ..progress import progress_bar
+from ..registry import Purpose
 from ..spec import activation_code
 from ..validation import check_int, check_rate
 from .trainer import check_data, train_candidates
 from .traits import TraitBounds, breed, mutate, randomize
 
 __all__ = ["ArchitectureSearch"]
-
-_PURPOSE_TRAITS = 41
-_PURPOSE_VALSPLIT = 42
 
 
 def _rank_key(scores):
@@ -31,8 +29,9 @@ def _rank_key(scores):
 class ArchitectureSearch(RegressorMixin, BaseEstimator):
     """Evolve network traits; every candidate is trained by SGD kernels and ranked on validation MSE.
 
-    Each generation trains all its new candidates in parallel (one Numba
-    ``prange`` over candidates, parameters in one ragged float32 buffer),
+    Each generation trains all its new candidates in parallel (a ``nogil``
+    kernel over candidates on fastga's threads, parameters in one ragged
+    float32 buffer),
     each from a fresh Glorot initialisation for the same number of
     ``epochs``. Survivors keep their trained weights and score and are never
     trained again, so every candidate gets the same budget. Diverged
@@ -154,7 +153,7 @@ class ArchitectureSearch(RegressorMixin, BaseEstimator):
             n_val = max(1, int(round(frac * X.shape[0])))
             if X.shape[0] - n_val < 1:
                 raise ValueError(f"X: {X.shape[0]} samples are too few to hold out a validation set")
-            perm = philox(seed, 0, _PURPOSE_VALSPLIT).permutation(X.shape[0])
+            perm = philox(seed, 0, Purpose.VALSPLIT).permutation(X.shape[0])
             X_val, y_val = X[perm[:n_val]], y[perm[:n_val]]
             X, y = X[perm[n_val:]], y[perm[n_val:]]
         else:
@@ -169,7 +168,7 @@ class ArchitectureSearch(RegressorMixin, BaseEstimator):
         try:
             for gen in range(n_gen):
                 t0 = time.perf_counter()
-                rng = philox(seed, gen, _PURPOSE_TRAITS)
+                rng = philox(seed, gen, Purpose.TRAITS)
                 if gen == 0:
                     keep, new = [], [randomize(rng, bounds) for _ in range(p)]
                 else:

@@ -2,17 +2,18 @@
 
 :func:`train_candidates` lays every candidate's parameters out in ONE ragged
 float32 buffer (and a second one for momentum), checks every argument, and
-hands them to :func:`fastga.kernels.training.train_candidates`, which trains
-all candidates in parallel, each for the same number of epochs.
+hands them to :func:`fastga.kernels.training.train_candidates`, run over the
+candidates by :func:`fastga.evaluation.run_rows` (one candidate a piece), so
+they train in parallel, each for the same number of epochs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from ..evaluation import run_rows
 from ..kernels.training import init_candidates
 from ..kernels.training import train_candidates as _train_kernel
 from ..network import Network
@@ -156,19 +157,19 @@ def train_candidates(traits_list, X, y, X_val, y_val, epochs, seed, generation=0
     params = np.empty(layout.n_params, dtype=np.float32)
     velocity = np.empty(layout.n_params, dtype=np.float32)
     ids_o = np.ascontiguousarray(ids[order])
-    init_candidates(params, velocity, layout.layer_ptr,
-                    layout.layers, seed, generation, ids_o)
+    run_rows(init_candidates, n_cand, params, velocity, layout.layer_ptr, layout.layers, seed,
+             generation, ids_o)
     val = np.empty(n_cand, dtype=np.float64)
     trn = np.empty(n_cand, dtype=np.float64)
     steps = np.empty(n_cand, dtype=np.int64)
-    with numba.parallel_chunksize(1):
-        _train_kernel(params, velocity, layout.layer_ptr, layout.layers,
-                      np.array([t.batch_size for t in ordered], dtype=np.int64),
-                      np.array([t.learning_rate for t in ordered], dtype=np.float64),
-                      np.array([t.momentum for t in ordered], dtype=np.float64),
-                      np.array([t.decay for t in ordered], dtype=np.float64),
-                      np.array([t.dropout for t in ordered], dtype=np.float64),
-                      X, y, X_val, y_val, epochs, seed, generation, ids_o, val, trn, steps)
+    run_rows(_train_kernel, n_cand, params, velocity, layout.layer_ptr, layout.layers,
+             np.array([t.batch_size for t in ordered], dtype=np.int64),
+             np.array([t.learning_rate for t in ordered], dtype=np.float64),
+             np.array([t.momentum for t in ordered], dtype=np.float64),
+             np.array([t.decay for t in ordered], dtype=np.float64),
+             np.array([t.dropout for t in ordered], dtype=np.float64),
+             X, y, X_val, y_val, epochs, seed, generation, ids_o, val, trn, steps,
+             pieces=n_cand)
     inv = np.empty(n_cand, dtype=np.int64)
     inv[order] = np.arange(n_cand)
     networks = [None] * n_cand
