@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import philox, resolve_seed
-from .compilation import compile_ahead, tasks_for
 from .evaluation import run_rows
 from .history import History
 from .kernels.breed import CROSSOVER_KINDS, breed
@@ -322,9 +321,6 @@ class GeneticAlgorithm:
             from .validation import check_X
 
             inputs = check_X(inputs, spec.n_inputs, name="inputs")
-        # The first run in a process: its kernels compile at once over the
-        # CPUs (fastga.compilation), not one after the other on first use.
-        compile_ahead(spec, tasks_for(fitness))
         if warm_start is None:
             warm_start = hasattr(self, "state_")
         if not warm_start or not hasattr(self, "state_"):

@@ -1,4 +1,4 @@
-"""Compiling ahead over processes (fastga.compilation).
+"""Warm-up compilation over processes (fastga.compilation).
 
 The signature checks run in fresh interpreters: in this process other tests
 have compiled many signatures already, which would hide a task that
@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import fastga
-import fastga.ga
 from fastga import compilation
 from fastga.compilation import (ENV_JOBS, compile_ahead, default_jobs, run_tasks,
                                 split_tasks, tasks_for)
@@ -111,6 +110,21 @@ def test_tasks_for_a_run():
     assert tasks_for(lambda pop: np.zeros(pop.size)) == ["breed", "forward"]
     fit = fastga.SupervisedFitness(X, np.zeros((4, 2), np.float32), "mse")
     assert tasks_for(fit) == ["breed", "forward", "fitness:mse"]
+    assert tasks_for(metric="cross_entropy") == ["breed", "forward", "fitness:cross_entropy"]
+    with pytest.raises(ValueError, match="tasks"):
+        tasks_for(metric="hinge")
+
+
+def test_compile_ahead_is_public_and_takes_the_fitness(monkeypatch):
+    assert fastga.compile_ahead is compile_ahead and "compile_ahead" in fastga.__all__
+    seen = []
+    monkeypatch.setattr(compilation, "_kernels", lambda spec, task: seen.append(task) or [])
+    fit = fastga.SupervisedFitness(np.zeros((4, 5), np.float32), np.zeros(4, np.int64), "accuracy")
+    fastga.compile_ahead([5, 4, 3], fitness=fit, n_jobs=2)
+    assert seen == ["breed", "forward", "fitness:accuracy"]
+    seen.clear()
+    fastga.compile_ahead([5, 4, 3], n_jobs=2)
+    assert seen == ["breed", "forward"]
 
 
 def test_default_jobs(monkeypatch):
@@ -219,15 +233,43 @@ def test_the_helper_finds_this_fastga(monkeypatch, installed):
     assert env["PYTHONPATH"] == expected
 
 
-def test_the_run_asks_for_its_tasks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(fastga.ga, "compile_ahead", lambda spec, tasks: calls.append(tasks))
+def test_a_library_run_starts_no_process(monkeypatch):
+    # Every kernel counts as cold and compile_ahead would use 4 processes:
+    # were run() or fit() to call it, it would start a helper.
+    def no_process(*a, **k):
+        raise AssertionError("a library call started a process")
+
+    monkeypatch.setenv(ENV_JOBS, "4")
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    with pytest.raises(AssertionError, match="started a process"):  # the trap works
+        compile_ahead(SPEC, TASKS3)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    fit = fastga.SupervisedFitness(X, rng.integers(0, 3, 20), "accuracy")
-    fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0).run(fit, 1)
-    assert calls == [["breed", "forward", "fitness:accuracy"]]
+    y = rng.integers(0, 3, 20)
+    fit = fastga.SupervisedFitness(X, y, "accuracy")
+    ga = fastga.GeneticAlgorithm(SPEC, pop_size=8, random_state=0).run(fit, 1)
+    assert np.isfinite(ga.best_fitness_)
+    clf = fastga.GeneticMLPClassifier(architecture=(4,), pop_size=8, generations=1,
+                                      random_state=0).fit(X, y)
+    assert clf.n_generations_ == 1
+
+
+def test_import_fastga_compiles_nothing():
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from numba.core.registry import CPUDispatcher
+        import fastga
+        fastga.compile_ahead  # the public name is there without a call
+        compiled = [f"{m}.{n}" for m, mod in list(sys.modules.items()) if m.startswith("fastga")
+                    for n, f in vars(mod).items()
+                    if isinstance(f, CPUDispatcher) and f.signatures]
+        print(json.dumps({"compiled": compiled, "kernels": "fastga.kernels.breed" in sys.modules}))
+        """
+    )
+    got = _python(code)
+    assert got["kernels"] and got["compiled"] == []
 
 
 def test_helper_usage_error():

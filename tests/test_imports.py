@@ -239,3 +239,24 @@ def test_only_the_command_line_imports_the_commands(graph):
            for m, targets in graph.items() if not (m.startswith("fastga.commands") or m in cli)
            for t, line in targets.items() if t.startswith("fastga.commands")]
     assert not bad, "\n".join(bad)
+
+
+def _reachable(graph, start):
+    seen, todo = set(), [start]
+    while todo:
+        for w in graph.get(todo.pop(), ()):
+            if w not in seen:
+                seen.add(w)
+                todo.append(w)
+    return seen
+
+
+def test_warm_up_compilation_sits_below_the_ga(graph):
+    # fastga.compilation runs the kernels the GA uses; the GA, the estimators
+    # and everything above them may import it, never the reverse.
+    above = {"fastga.ga", "fastga.estimators", "fastga.gan", "fastga.search", "fastga.distributed",
+             "fastga.commands", "fastga.cli"}
+    reach = _reachable(graph, "fastga.compilation")
+    bad = sorted(m for m in reach if m.partition(".")[0] == "fastga"
+                 and any(m == a or m.startswith(a + ".") for a in above))
+    assert not bad, f"fastga.compilation imports (directly or not): {bad}"
