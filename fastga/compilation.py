@@ -47,6 +47,7 @@ from .fitness import SupervisedFitness
 from .kernels.breed import breed
 from .kernels.forward import forward_epilogue
 from .kernels.init import init_genomes
+from .kernels.training import init_candidates, train_candidates
 from .population import Population
 from .spec import NetworkSpec
 
@@ -66,9 +67,12 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``forward``: the forward pass of :meth:`fastga.Population.forward` and
 #:   :meth:`fastga.Network.predict` on inputs that fit the direct path;
 #: * ``fitness:METRIC``: the fused fitness kernel of ``METRIC``
-#:   (:func:`fastga.evaluation.fitness_kernel`).
+#:   (:func:`fastga.evaluation.fitness_kernel`);
+#: * ``train``: the SGD kernels of :mod:`fastga.kernels.training`, which
+#:   :class:`fastga.search.ArchitectureSearch` runs (the activations are
+#:   values of a table there, so one compilation serves every spec).
 TASKS = {"breed": 5.5, "forward": 1.5, "fitness:cross_entropy": 4.2, "fitness:accuracy": 4.2,
-         "fitness:mse": 1.2}
+         "fitness:mse": 1.2, "train": 6.0}
 
 #: Seconds a helper takes to start and import fastga, added to its load.
 _START_COST = 0.5
@@ -119,6 +123,8 @@ def _kernels(spec, task):
         return [init_genomes, breed]
     if task == "forward":
         return [forward_epilogue]
+    if task == "train":
+        return [init_candidates, train_candidates]
     return [fitness_kernel(spec, task.split(":", 1)[1])[0]]
 
 
@@ -152,10 +158,30 @@ def _breed_once(spec):
              0.1, cum_probs, 2.0, 2.0, 0.1, np.empty(pop.size - 1, dtype=np.int64))
 
 
+def _train_once(spec):
+    """Initialise and train one candidate of ``spec`` for an epoch, with the
+    argument types :func:`fastga.search.trainer.train_candidates` passes."""
+    layers = np.array([(spec.sizes[i], spec.sizes[i + 1], spec.act_codes[i], spec.w_offsets[i],
+                        spec.b_offsets[i]) for i in range(spec.n_layers)], dtype=np.int64)
+    layer_ptr = np.array([0, spec.n_layers], dtype=np.int64)
+    params = np.empty(spec.n_params, dtype=np.float32)
+    velocity = np.empty(spec.n_params, dtype=np.float32)
+    ids = np.zeros(1, dtype=np.int64)
+    init_candidates(params, velocity, layer_ptr, layers, 0, 0, ids)
+    X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
+    y = np.zeros((_SAMPLES, spec.n_outputs), dtype=np.float32)
+    with numba.parallel_chunksize(1):
+        train_candidates(params, velocity, layer_ptr, layers, np.full(1, 4, dtype=np.int64),
+                         np.full(1, 0.01), np.zeros(1), np.zeros(1), np.zeros(1), X, y, X, y, 1,
+                         0, 0, ids, np.empty(1), np.empty(1), np.empty(1, dtype=np.int64))
+
+
 def _run_task(spec, task):
     X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
     if task == "breed":
         _breed_once(spec)
+    elif task == "train":
+        _train_once(spec)
     elif task == "forward":
         pop = _tiny_population(spec)
         pop.forward(X)

@@ -56,3 +56,17 @@ def test_islands_arguments_are_checked_before_ray(tmp_path, capsys):
     assert code == 2 and "pop_size" in capsys.readouterr().err
     code = main(["digits", "--islands", "2", "--resume", "x.npz", "--out", str(tmp_path), "--quiet"])
     assert code == 2 and "--checkpoint/--resume" in capsys.readouterr().err
+
+
+def test_arch_compiles_ahead_before_its_search(tmp_path, monkeypatch, capsys):
+    import fastga.commands.arch as cmd
+
+    calls = []
+    monkeypatch.setattr(cmd, "compile_ahead", lambda spec, tasks: calls.append((spec, tasks)))
+    code = main(["arch", "--samples", "60", "--population", "2", "--generations", "1",
+                 "--epochs", "1", "--no-keras", "--out", str(tmp_path), "--quiet"])
+    assert code == 0 and (tmp_path / "best.npz").exists()
+    ((spec, tasks),) = calls
+    assert spec.activations == ("tanh", "linear") and tasks == ["train", "forward"]
+    assert main(["arch", "--activation", "nope", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "activation" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from fastga.compilation import (ENV_JOBS, compile_ahead, default_jobs, run_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SIGNATURES = textwrap.dedent(
+PRELUDE = textwrap.dedent(
     """
     import importlib, json, sys
     import numpy as np
@@ -33,13 +33,19 @@ SIGNATURES = textwrap.dedent(
 
     def signatures():
         out = {}
-        for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng"):
+        for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng",
+                  "training"):
             mod = importlib.import_module("fastga.kernels." + m)
             for name in dir(mod):
                 f = getattr(mod, name)
                 if isinstance(f, CPUDispatcher) and f.__module__ == mod.__name__:
                     out[m + "." + name] = sorted(str(s) for s in f.signatures)
         return out
+    """
+)
+
+SIGNATURES = PRELUDE + textwrap.dedent(
+    """
 
     sizes, acts, metric = json.loads(sys.argv[1])
     spec = NetworkSpec(sizes, acts)
@@ -86,6 +92,31 @@ def test_tasks_compile_every_signature_a_run_uses(case):
     got = _python(SIGNATURES, json.dumps(case), env={ENV_JOBS: "1"})
     assert got["after"] == got["before"]
     assert got["before"]["breed.breed"] and got["before"]["forward.forward_epilogue"]
+
+
+SEARCH_SIGNATURES = PRELUDE + textwrap.dedent(
+    """
+    from fastga.search import ArchitectureSearch, make_splits
+
+    activation = sys.argv[1]
+    run_tasks(NetworkSpec([1, 1, 1], [activation, "linear"]), ["train", "forward"])
+    before = signatures()
+    d = make_splits("sin", 60, random_state=0)
+    s = ArchitectureSearch(population_size=3, generations=1, epochs=1, activation=activation,
+                           random_state=0).fit(d.X_train, d.y_train, d.X_val, d.y_val)
+    s.predict(d.X_test)
+    print(json.dumps({"before": before, "after": signatures()}))
+    """
+)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_train_task_compiles_what_a_search_uses(activation):
+    # The command line's warm-up of fastga arch: the search's SGD kernels and
+    # the best network's forward pass, of networks of any depth.
+    got = _python(SEARCH_SIGNATURES, activation, env={ENV_JOBS: "1"})
+    assert got["after"] == got["before"]
+    assert got["before"]["training.train_candidates"]
 
 
 def test_split_tasks_gives_every_task_once():
