@@ -12,6 +12,8 @@ over the range). Before the search, its kernels compile over the CPUs
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import os
 import time
 
@@ -54,8 +56,6 @@ def add_parser(subparsers):
 
 
 def _has_keras():
-    import importlib.util
-
     return importlib.util.find_spec("keras") is not None or \
         importlib.util.find_spec("tensorflow") is not None
 
@@ -83,8 +83,6 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
     ax2.set_ylabel("error")
     ax2.set_xlabel("x")
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
