@@ -1,14 +1,15 @@
 """Run every kernel of a GA once and print the seconds it took (a subprocess of
 ``test_bench_compile.py``; NUMBA_CACHE_DIR is set by the caller).
 
-``python bench/_compile_probe.py`` runs three GA runs (every crossover kind),
-a forward pass and an MSE evaluation; ``python bench/_compile_probe.py NAME``
-calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead.
+``python bench/_compile_probe.py`` compiles ahead as the ``fastga`` commands
+do (:func:`fastga.compile_ahead`), then runs three GA runs (every crossover
+kind), a forward pass and an MSE evaluation; ``python bench/_compile_probe.py
+NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead.
 Times are wall-clock and CPU (``process_time``: compilation is single-threaded,
 so on a loaded machine the CPU time is the better figure); ``helpers_cpu_s``
-is the CPU time of the helper processes that :mod:`fastga.compilation`
-started (the GA runs compile their kernels over the CPUs; with
-``FASTGA_COMPILE_JOBS=1`` everything compiles in this process).
+is the CPU time of the helper processes that :func:`fastga.compile_ahead`
+started (with ``FASTGA_COMPILE_JOBS=1`` it starts none and everything
+compiles in this process).
 """
 
 import json
@@ -18,7 +19,8 @@ import time
 t0 = time.perf_counter()
 import numpy as np  # noqa: E402
 
-from fastga import GeneticAlgorithm, NetworkSpec, Population, SupervisedFitness  # noqa: E402
+from fastga import (GeneticAlgorithm, NetworkSpec, Population, SupervisedFitness,  # noqa: E402
+                    compile_ahead)
 
 t_import = time.perf_counter() - t0
 
@@ -75,6 +77,7 @@ def main(argv):
         rng = np.random.default_rng(0)
         X = rng.standard_normal((30, 6)).astype(np.float32)
         y = rng.integers(0, 3, 30)
+        compile_ahead(spec, fitness=SupervisedFitness(X, y))
         for crossover in ("neuron", "single_point", "uniform"):
             ga = GeneticAlgorithm(spec, pop_size=8, crossover=crossover, random_state=0)
             ga.run(SupervisedFitness(X, y), 2)

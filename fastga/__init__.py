@@ -5,6 +5,7 @@ kernels run the batched forward pass, crossover and mutation in place, and a
 thin Python driver does the selection.
 """
 
+from .compilation import compile_ahead
 from .fitness import SupervisedFitness
 from .algorithm import Algorithm
 from .ga import GAState, GeneticAlgorithm
@@ -30,6 +31,7 @@ __all__ = [
     "Population",
     "SupervisedFitness",
     "__version__",
+    "compile_ahead",
     "to_keras",
     "to_onnx",
 ]

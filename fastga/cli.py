@@ -1,25 +1,24 @@
 """The ``fastga`` command line.
 
-Each sub-command lives beside the feature it runs and registers itself
-through a module-level ``add_parser(subparsers)`` that sets ``func`` on its
-parser; this module only collects them.
+Each sub-command is a module of :mod:`fastga.commands` with a module-level
+``add_parser(subparsers)`` that sets ``func`` on its parser; this module only
+collects them. The commands sit on top of the library and import it, never
+the reverse.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-# (module, description) of every sub-command; a module whose optional
-# dependencies are missing still registers, and fails with a clear message
-# only when run.
-SUBCOMMANDS = [
-    "fastga.commands.gan",
-    "fastga.commands.digits",
-    "fastga.commands.arch",
-    "fastga.commands.evaluate",
-]
+from . import __version__
+from .commands import arch, digits, evaluate, gan
+
+# Every sub-command, in the order of ``--help``. A command whose optional
+# dependencies (TensorFlow, Ray) are missing still registers, and fails with
+# a clear message only when run.
+_COMMANDS = (gan, digits, arch, evaluate)
+SUBCOMMANDS = [command.__name__ for command in _COMMANDS]
 
 
 def build_parser():
@@ -27,12 +26,10 @@ def build_parser():
         prog="fastga",
         description="Fast neuroevolution on multi-core CPUs.",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"fastga {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(name).add_parser(sub)
+    for command in _COMMANDS:
+        command.add_parser(sub)
     return parser
 
 

@@ -1,44 +1,55 @@
-"""Compiling a run's kernels ahead of it, spread over processes.
+"""Warm-up compilation: a run's kernels compiled ahead of it, over processes.
 
-Numba compiles a kernel in the process that first calls it, on one core:
-its compiler holds a process-wide lock, so threads cannot share the work.
-A GA's first run compiles the breeding kernel, a fitness kernel and the
-forward pass (``predict``) one after the other, about 11 s of CPU on the
-benchmark machine (issue 3: at most 10 s for the first call of the whole
-GA). :func:`compile_ahead` compiles them at the same time, in the calling
-process and in up to ``n_jobs - 1`` helper processes (``python -m
-fastga.compilation``, fresh interpreters: nothing of the caller's
-``__main__`` runs again). Every kernel is ``cache=True``, so each process
-writes what it compiled to Numba's cache, and the caller loads the helpers'
-part from there on its first call (a few tens of milliseconds a kernel).
+Numba compiles a kernel in the process that first calls it, on one core (its
+compiler holds a process-wide lock, so threads cannot share the work), and a
+GA's first run compiles the breeding kernel, a fitness kernel and the
+forward pass one after the other. :func:`compile_ahead` compiles them at the
+same time, in the calling process and in up to ``n_jobs - 1`` helper
+processes (``python -m fastga.compilation``: fresh interpreters, so nothing
+of the caller's ``__main__`` runs again). Every kernel is ``cache=True``:
+each process writes what it compiled to Numba's cache, and the caller loads
+the helpers' part from there on first use.
 
-Each task runs the library's own code on a few samples of tiny networks of
-the same :class:`~fastga.NetworkSpec` (kernel signatures depend on the
-spec's activations and number of outputs, never on the sizes of the data),
-so it compiles exactly the signatures the run uses
-(``tests/test_compilation.py`` checks that a run after the tasks compiles
-nothing more).
+It is opt-in: the ``fastga`` commands call it before their run; a library
+call (:meth:`fastga.GeneticAlgorithm.run`, an estimator's ``fit``) never
+starts a process. It only helps a cold first run; with a warm cache it
+starts nothing.
+
+Each task runs the driver's own code on tiny networks of the run's
+:class:`~fastga.NetworkSpec` (kernel signatures depend on the spec's
+activations and number of outputs, never on the sizes of the data), so it
+compiles exactly the signatures the run uses; ``tests/test_compilation.py``
+checks that a run after the tasks compiles nothing more. The tasks call the
+kernels, not the GA driver, so that this module sits below it.
 
 Nothing is started where it cannot help: with one CPU, with
 ``FASTGA_COMPILE_JOBS=1`` (the helpers run with it), where Numba's JIT or
 cache is off, in a frozen application (its executable is not a Python), or
 where every kernel of the tasks is compiled in this process already or found
-in the cache. A helper that fails or outlives
-``timeout`` costs nothing but its time: the caller then compiles what it
-did not, on first use, as without this module.
-
-:meth:`fastga.GeneticAlgorithm.run` calls :func:`compile_ahead` before a
-run's first generation with the tasks of its fitness (see
-:func:`run_tasks`).
+in the cache. A helper that fails or outlives ``timeout`` costs only its
+time (the caller compiles what it did not, on first use), and no helper
+outlives the call, even on an error or Ctrl-C.
 """
 
 import json
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import time
 
+import numba
 import numpy as np
+
+from .evaluation import fitness_kernel, run_rows
+from .fitness import SupervisedFitness
+from .kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
+from .kernels.forward import forward_epilogue
+from .kernels.init import init_genomes
+from .kernels.training import init_candidates, train_candidates
+from .population import Population
+from .spec import NetworkSpec
 
 __all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "tasks_for",
            "default_jobs"]
@@ -47,8 +58,8 @@ __all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "ta
 #: default (``1``: compile in the calling process only, on first use).
 ENV_JOBS = "FASTGA_COMPILE_JOBS"
 
-#: The tasks and their compile cost (CPU seconds on the benchmark machine with
-#: an empty cache; used only to balance the processes):
+#: The tasks and their relative compile cost (CPU seconds with an empty cache,
+#: ``bench/README.md``; used only to balance the processes):
 #:
 #: * ``breed``: :func:`~fastga.kernels.init.init_genomes` and
 #:   :func:`~fastga.kernels.breed.breed` (every crossover kind: the kind is an
@@ -56,9 +67,12 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``forward``: the forward pass of :meth:`fastga.Population.forward` and
 #:   :meth:`fastga.Network.predict` on inputs that fit the direct path;
 #: * ``fitness:METRIC``: the fused fitness kernel of ``METRIC``
-#:   (:func:`fastga.evaluation.fitness_kernel`).
+#:   (:func:`fastga.evaluation.fitness_kernel`);
+#: * ``train``: the SGD kernels of :mod:`fastga.kernels.training`, which
+#:   :class:`fastga.search.ArchitectureSearch` runs (the activations are
+#:   values of a table there, so one compilation serves every spec).
 TASKS = {"breed": 5.5, "forward": 1.5, "fitness:cross_entropy": 4.2, "fitness:accuracy": 4.2,
-         "fitness:mse": 1.2}
+         "fitness:mse": 1.2, "train": 6.0}
 
 #: Seconds a helper takes to start and import fastga, added to its load.
 _START_COST = 0.5
@@ -81,17 +95,18 @@ def default_jobs():
         return os.cpu_count() or 1
 
 
-def tasks_for(fitness=None):
-    """The tasks of a GA run whose fitness is ``fitness``: ``breed``, ``forward``
-    (the outputs a fitness of outputs scores, the fitted network's
-    ``predict``), and ``fitness:METRIC`` where ``fitness`` is a
-    :class:`~fastga.SupervisedFitness`."""
-    from .fitness import SupervisedFitness
-
+def tasks_for(fitness=None, metric=None):
+    """The tasks of a GA run: ``breed``, ``forward`` (the outputs a fitness of
+    outputs scores, the fitted network's ``predict``), and ``fitness:METRIC``
+    where ``fitness`` is a :class:`~fastga.SupervisedFitness` of ``METRIC`` or
+    ``metric`` is given (an estimator's fit: ``cross_entropy`` for the
+    classifier, ``mse`` for the regressor)."""
+    if metric is None and isinstance(fitness, SupervisedFitness):
+        metric = fitness.metric
     tasks = ["breed", "forward"]
-    if isinstance(fitness, SupervisedFitness):
-        tasks.append(f"fitness:{fitness.metric}")
-    return tasks
+    if metric is not None:
+        tasks.append(f"fitness:{metric}")
+    return _check_tasks(tasks)
 
 
 def _check_tasks(tasks):
@@ -105,16 +120,11 @@ def _check_tasks(tasks):
 def _kernels(spec, task):
     """The top-level kernels ``task`` compiles for networks of ``spec``."""
     if task == "breed":
-        from .kernels.breed import breed
-        from .kernels.init import init_genomes
-
         return [init_genomes, breed]
     if task == "forward":
-        from .kernels.forward import forward_epilogue
-
         return [forward_epilogue]
-    from .evaluation import fitness_kernel
-
+    if task == "train":
+        return [init_candidates, train_candidates]
     return [fitness_kernel(spec, task.split(":", 1)[1])[0]]
 
 
@@ -132,19 +142,46 @@ def _ready(kernel):
 
 
 def _tiny_population(spec):
-    from .population import Population
-
     genomes = np.zeros((2, spec.n_params), dtype=np.float32)  # no init kernel
     return Population(spec, genomes)
+
+
+def _breed_once(spec):
+    """Initialise a tiny population and breed it once, with the argument types
+    :class:`~fastga.GeneticAlgorithm` passes to the kernels (every crossover
+    and mutation kind is a value, not a type)."""
+    pop = Population.random(spec, 4, random_state=0)
+    rows = np.arange(pop.size, dtype=np.int64)
+    cum_probs = np.array([0.8, 0.9, 1.0, 1.0])
+    run_rows(breed, pop.size, pop.genomes, pop.children, BreedPlan(rows[:1], rows[1:], rows[1:]),
+             np.uint64(0), 0, Layout(spec.sizes_array, spec.w_offsets, spec.b_offsets),
+             CrossoverParams(0, 0.5, 1.0), MutationParams(0.1, cum_probs, 2.0, 2.0, 0.1),
+             np.empty(pop.size - 1, dtype=np.int64))
+
+
+def _train_once(spec):
+    """Initialise and train one candidate of ``spec`` for an epoch, with the
+    argument types :func:`fastga.search.trainer.train_candidates` passes."""
+    layers = np.array([(spec.sizes[i], spec.sizes[i + 1], spec.act_codes[i], spec.w_offsets[i],
+                        spec.b_offsets[i]) for i in range(spec.n_layers)], dtype=np.int64)
+    layer_ptr = np.array([0, spec.n_layers], dtype=np.int64)
+    params = np.empty(spec.n_params, dtype=np.float32)
+    velocity = np.empty(spec.n_params, dtype=np.float32)
+    ids = np.zeros(1, dtype=np.int64)
+    init_candidates(params, velocity, layer_ptr, layers, 0, 0, ids, 0, 1)
+    X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
+    y = np.zeros((_SAMPLES, spec.n_outputs), dtype=np.float32)
+    train_candidates(params, velocity, layer_ptr, layers, np.full(1, 4, dtype=np.int64),
+                     np.full(1, 0.01), np.zeros(1), np.zeros(1), np.zeros(1), X, y, X, y, 1,
+                     0, 0, ids, np.empty(1), np.empty(1), np.empty(1, dtype=np.int64), 0, 1)
 
 
 def _run_task(spec, task):
     X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
     if task == "breed":
-        from .ga import GeneticAlgorithm
-
-        ga = GeneticAlgorithm(spec, pop_size=8, elitism=1, random_state=0)
-        ga.run(lambda pop: np.zeros(pop.size), 1)
+        _breed_once(spec)
+    elif task == "train":
+        _train_once(spec)
     elif task == "forward":
         pop = _tiny_population(spec)
         pop.forward(X)
@@ -187,9 +224,6 @@ def split_tasks(tasks, n_jobs):
 
 
 def _site_dirs():
-    import site
-    import sysconfig
-
     dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
     try:
         dirs.update(site.getsitepackages())
@@ -204,20 +238,26 @@ def _helper_command(spec, tasks):
     return [sys.executable, "-m", "fastga.compilation", arg]
 
 
-def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
-    """Compile the kernels of ``tasks`` for networks of ``spec``, over processes.
+def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
+    """Compile the kernels of a run on networks of ``spec`` ahead of it, over processes.
+
+    Call it once, before the first run in a process, to shorten a cold
+    start (an empty Numba cache); it returns at once when there is nothing
+    to share out.
 
     Parameters
     ----------
     spec : NetworkSpec or sequence
-    tasks : sequence of str
-        Names of :data:`TASKS` (see :func:`tasks_for`).
+    tasks : sequence of str, optional
+        Names of :data:`TASKS`; default :func:`tasks_for` ``(fitness)``.
     n_jobs : int, optional
         Processes, the caller's included; default :func:`default_jobs`.
         ``1`` compiles nothing ahead.
     timeout : float
         Seconds to wait for the helpers; one still running then is stopped
         (the caller compiles its part on first use).
+    fitness : callable, optional
+        The run's fitness, for the default ``tasks``.
 
     Returns
     -------
@@ -225,15 +265,18 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
         ``"here"`` and ``"helpers"``: the tasks this process ran and those
         each helper ran (empty where nothing was started), ``"failed"``:
         the helpers' tasks that did not finish, ``"seconds"``: wall time.
-    """
-    from .spec import NetworkSpec
 
+    Examples
+    --------
+    >>> import fastga
+    >>> fit = fastga.SupervisedFitness(X, y)                  # doctest: +SKIP
+    >>> fastga.compile_ahead([64, 32, 10], fitness=fit)       # doctest: +SKIP
+    >>> fastga.GeneticAlgorithm([64, 32, 10]).run(fit, 100)   # doctest: +SKIP
+    """
     spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
-    tasks = _check_tasks(tasks)
+    tasks = tasks_for(fitness) if tasks is None else _check_tasks(tasks)
     n_jobs = default_jobs() if n_jobs is None else int(n_jobs)
     report = {"here": [], "helpers": [], "failed": [], "seconds": 0.0}
-    import numba
-
     if (n_jobs <= 1 or _running or numba.config.DISABLE_JIT
             or os.environ.get("NUMBA_DISABLE_CACHE")
             # A frozen application's executable is the application itself, not
@@ -291,8 +334,6 @@ def compile_ahead(spec, tasks, n_jobs=None, timeout=600.0):
 
 
 def _main(argv):
-    from .spec import NetworkSpec
-
     if len(argv) != 1:
         print("usage: python -m fastga.compilation "
               "'{\"spec\": {\"sizes\": [...], \"activations\": [...]}, \"tasks\": [...]}'",

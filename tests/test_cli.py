@@ -36,3 +36,37 @@ def test_bad_argument_is_a_clear_error(tmp_path, capsys):
 def test_python_dash_m_and_help():
     proc = subprocess.run([sys.executable, "-m", "fastga", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "digits" in proc.stdout
+
+
+def test_digits_compiles_ahead_before_its_run(tmp_path, monkeypatch):
+    import fastga.commands.digits as cmd
+
+    calls = []
+    monkeypatch.setattr(cmd, "compile_ahead", lambda spec, tasks: calls.append((spec, tasks)))
+    code = main(["digits", "--generations", "1", "--pop-size", "10", "--hidden", "8",
+                 "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    ((spec, tasks),) = calls
+    assert spec.sizes == (64, 8, 10) and spec.activations[-1] == "softmax"
+    assert tasks == ["breed", "forward", "fitness:cross_entropy"]
+
+
+def test_islands_arguments_are_checked_before_ray(tmp_path, capsys):
+    code = main(["digits", "--islands", "30", "--pop-size", "20", "--out", str(tmp_path), "--quiet"])
+    assert code == 2 and "pop_size" in capsys.readouterr().err
+    code = main(["digits", "--islands", "2", "--resume", "x.npz", "--out", str(tmp_path), "--quiet"])
+    assert code == 2 and "--checkpoint/--resume" in capsys.readouterr().err
+
+
+def test_arch_compiles_ahead_before_its_search(tmp_path, monkeypatch, capsys):
+    import fastga.commands.arch as cmd
+
+    calls = []
+    monkeypatch.setattr(cmd, "compile_ahead", lambda spec, tasks: calls.append((spec, tasks)))
+    code = main(["arch", "--samples", "60", "--population", "2", "--generations", "1",
+                 "--epochs", "1", "--no-keras", "--out", str(tmp_path), "--quiet"])
+    assert code == 0 and (tmp_path / "best.npz").exists()
+    ((spec, tasks),) = calls
+    assert spec.activations == ("tanh", "linear") and tasks == ["train", "forward"]
+    assert main(["arch", "--activation", "nope", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "activation" in capsys.readouterr().err

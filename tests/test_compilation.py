@@ -1,4 +1,4 @@
-"""Compiling ahead over processes (fastga.compilation).
+"""Warm-up compilation over processes (fastga.compilation).
 
 The signature checks run in fresh interpreters: in this process other tests
 have compiled many signatures already, which would hide a task that
@@ -16,14 +16,13 @@ import numpy as np
 import pytest
 
 import fastga
-import fastga.ga
 from fastga import compilation
 from fastga.compilation import (ENV_JOBS, compile_ahead, default_jobs, run_tasks,
                                 split_tasks, tasks_for)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SIGNATURES = textwrap.dedent(
+PRELUDE = textwrap.dedent(
     """
     import importlib, json, sys
     import numpy as np
@@ -34,13 +33,19 @@ SIGNATURES = textwrap.dedent(
 
     def signatures():
         out = {}
-        for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng"):
+        for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng",
+                  "training"):
             mod = importlib.import_module("fastga.kernels." + m)
             for name in dir(mod):
                 f = getattr(mod, name)
                 if isinstance(f, CPUDispatcher) and f.__module__ == mod.__name__:
                     out[m + "." + name] = sorted(str(s) for s in f.signatures)
         return out
+    """
+)
+
+SIGNATURES = PRELUDE + textwrap.dedent(
+    """
 
     sizes, acts, metric = json.loads(sys.argv[1])
     spec = NetworkSpec(sizes, acts)
@@ -89,6 +94,31 @@ def test_tasks_compile_every_signature_a_run_uses(case):
     assert got["before"]["breed.breed"] and got["before"]["forward.forward_epilogue"]
 
 
+SEARCH_SIGNATURES = PRELUDE + textwrap.dedent(
+    """
+    from fastga.search import ArchitectureSearch, make_splits
+
+    activation = sys.argv[1]
+    run_tasks(NetworkSpec([1, 1, 1], [activation, "linear"]), ["train", "forward"])
+    before = signatures()
+    d = make_splits("sin", 60, random_state=0)
+    s = ArchitectureSearch(population_size=3, generations=1, epochs=1, activation=activation,
+                           random_state=0).fit(d.X_train, d.y_train, d.X_val, d.y_val)
+    s.predict(d.X_test)
+    print(json.dumps({"before": before, "after": signatures()}))
+    """
+)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_train_task_compiles_what_a_search_uses(activation):
+    # The command line's warm-up of fastga arch: the search's SGD kernels and
+    # the best network's forward pass, of networks of any depth.
+    got = _python(SEARCH_SIGNATURES, activation, env={ENV_JOBS: "1"})
+    assert got["after"] == got["before"]
+    assert got["before"]["training.train_candidates"]
+
+
 def test_split_tasks_gives_every_task_once():
     tasks = ["breed", "forward", "fitness:cross_entropy"]
     for n_jobs in (1, 2, 3, 8):
@@ -111,6 +141,21 @@ def test_tasks_for_a_run():
     assert tasks_for(lambda pop: np.zeros(pop.size)) == ["breed", "forward"]
     fit = fastga.SupervisedFitness(X, np.zeros((4, 2), np.float32), "mse")
     assert tasks_for(fit) == ["breed", "forward", "fitness:mse"]
+    assert tasks_for(metric="cross_entropy") == ["breed", "forward", "fitness:cross_entropy"]
+    with pytest.raises(ValueError, match="tasks"):
+        tasks_for(metric="hinge")
+
+
+def test_compile_ahead_is_public_and_takes_the_fitness(monkeypatch):
+    assert fastga.compile_ahead is compile_ahead and "compile_ahead" in fastga.__all__
+    seen = []
+    monkeypatch.setattr(compilation, "_kernels", lambda spec, task: seen.append(task) or [])
+    fit = fastga.SupervisedFitness(np.zeros((4, 5), np.float32), np.zeros(4, np.int64), "accuracy")
+    fastga.compile_ahead([5, 4, 3], fitness=fit, n_jobs=2)
+    assert seen == ["breed", "forward", "fitness:accuracy"]
+    seen.clear()
+    fastga.compile_ahead([5, 4, 3], n_jobs=2)
+    assert seen == ["breed", "forward"]
 
 
 def test_default_jobs(monkeypatch):
@@ -219,17 +264,43 @@ def test_the_helper_finds_this_fastga(monkeypatch, installed):
     assert env["PYTHONPATH"] == expected
 
 
-def test_a_plain_run_starts_no_process(monkeypatch):
-    def no_process(*args, **kwargs):
+def test_a_library_run_starts_no_process(monkeypatch):
+    # Every kernel counts as cold and compile_ahead would use 4 processes:
+    # were run() or fit() to call it, it would start a helper.
+    def no_process(*a, **k):
         raise AssertionError("a library call started a process")
 
+    monkeypatch.setenv(ENV_JOBS, "4")
+    monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
     monkeypatch.setattr(subprocess, "Popen", no_process)
+    with pytest.raises(AssertionError, match="started a process"):  # the trap works
+        compile_ahead(SPEC, TASKS3)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
-    spec = fastga.NetworkSpec([5, 4, 3], ["relu", "softmax"])
-    fit = fastga.SupervisedFitness(X, rng.integers(0, 3, 20), "accuracy")
-    ga = fastga.GeneticAlgorithm(spec, pop_size=8, random_state=0).run(fit, 1)
-    assert len(ga.history_) == 2
+    y = rng.integers(0, 3, 20)
+    fit = fastga.SupervisedFitness(X, y, "accuracy")
+    ga = fastga.GeneticAlgorithm(SPEC, pop_size=8, random_state=0).run(fit, 1)
+    assert np.isfinite(ga.best_fitness_)
+    clf = fastga.GeneticMLPClassifier(architecture=(4,), pop_size=8, generations=1,
+                                      random_state=0).fit(X, y)
+    assert clf.n_generations_ == 1
+
+
+def test_import_fastga_compiles_nothing():
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from numba.core.registry import CPUDispatcher
+        import fastga
+        fastga.compile_ahead  # the public name is there without a call
+        compiled = [f"{m}.{n}" for m, mod in list(sys.modules.items()) if m.startswith("fastga")
+                    for n, f in vars(mod).items()
+                    if isinstance(f, CPUDispatcher) and f.signatures]
+        print(json.dumps({"compiled": compiled, "kernels": "fastga.kernels.breed" in sys.modules}))
+        """
+    )
+    got = _python(code)
+    assert got["kernels"] and got["compiled"] == []
 
 
 def test_helper_usage_error():

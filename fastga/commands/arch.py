@@ -6,22 +6,30 @@ disjoint training, validation and test sets), runs
 ``best.npz`` (the best network with its traits, function and scores in the
 metadata; read it with ``fastga evaluate``), ``best.keras`` (or ``best.h5``
 with ``--h5``) when TensorFlow is installed, and ``best_fit.png`` (the fit
-over the range).
+over the range). Before the search, its kernels compile over the CPUs
+(:func:`fastga.compile_ahead`).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import os
 import time
 
 import numpy as np
 
+from ..compilation import compile_ahead
+from ..export.keras import save_keras
+from ..fileio import atomic_write_bytes
+from ..search import ArchitectureSearch, make_splits
+from ..search.data import FUNCTIONS, get_function
+from ..spec import NetworkSpec, activation_code
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers):
-    from ..search.data import FUNCTIONS
-
     p = subparsers.add_parser(
         "arch",
         help="evolve network architectures and SGD hyperparameters that learn a function",
@@ -48,8 +56,6 @@ def add_parser(subparsers):
 
 
 def _has_keras():
-    import importlib.util
-
     return importlib.util.find_spec("keras") is not None or \
         importlib.util.find_spec("tensorflow") is not None
 
@@ -60,8 +66,6 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..fileio import atomic_write_bytes
 
     x = np.linspace(low, high, 600, dtype=np.float32).reshape(-1, 1)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
@@ -79,8 +83,6 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
     ax2.set_ylabel("error")
     ax2.set_xlabel("x")
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
@@ -89,9 +91,6 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
 
 
 def run(args):
-    from ..search import ArchitectureSearch, make_splits
-    from ..search.data import get_function
-
     func = get_function(args.function)
     t0 = time.perf_counter()
     data = make_splits(func, args.samples, args.low, args.high, args.val_size, args.test_size,
@@ -100,6 +99,10 @@ def run(args):
                                 epochs=args.epochs, activation=args.activation,
                                 mutation_rate=args.mutation_rate, random_state=args.seed,
                                 verbose=not args.quiet)
+    # The candidates' SGD, and the forward pass of the best one (any depth:
+    # the kernels depend on the activations, not on the sizes).
+    activation_code(args.activation, "activation")  # the search's own message on a bad name
+    compile_ahead(NetworkSpec([1, 1, 1], [args.activation, "linear"]), ["train", "forward"])
     search.fit(data.X_train, data.y_train, data.X_val, data.y_val)
     wall = time.perf_counter() - t0
     test_mse = search.mse(data.X_test, data.y_test)
@@ -120,8 +123,6 @@ def run(args):
     print(f"saved {npz}")
     if not args.no_keras:
         if _has_keras():
-            from ..export.keras import save_keras
-
             path = os.path.join(args.out, "best.h5" if args.h5 else "best.keras")
             save_keras(search.best_network_, path)
             print(f"saved {path}")

@@ -12,12 +12,15 @@ import os
 
 import numpy as np
 
+from ..export.keras import _import_keras
+from ..fileio import load_npz
+from ..network import Network
+from ..search.data import FUNCTIONS, get_function
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers):
-    from ..search.data import FUNCTIONS
-
     p = subparsers.add_parser(
         "evaluate",
         help="print a saved network's prediction and the true value at an angle",
@@ -34,15 +37,10 @@ def add_parser(subparsers):
 
 def _predictor(path):
     """``(predict(X) -> (n, 1), meta)`` for a .npz network or a Keras model."""
-    from ..fileio import load_npz
-    from ..network import Network
-
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".keras", ".h5"):
         if not os.path.exists(path):
             raise FileNotFoundError(f"MODEL: no such file: {path!r}")
-        from ..export.keras import _import_keras
-
         model = _import_keras().models.load_model(path)
         sibling = os.path.splitext(path)[0] + ".npz"
         meta = load_npz(sibling, kind="network")[1] if os.path.exists(sibling) else {}
@@ -52,8 +50,6 @@ def _predictor(path):
 
 
 def run(args):
-    from ..search.data import get_function
-
     for a in args.angle:
         if not math.isfinite(a):
             raise ValueError(f"angle: must be finite, got {a}")

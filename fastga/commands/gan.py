@@ -5,7 +5,9 @@ Runs on scikit-learn's 8x8 digits by default, or on MNIST from a local file
 ``--out``: ``samples_gen{N}.png`` every ``--sample-every`` generations,
 ``samples_final.png``, ``generator.npz`` (the best generator, readable with
 :meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png`` and
-``history.csv``. TensorFlow is imported only when the command runs.
+``history.csv``. TensorFlow is imported only when the command runs. Before
+the run, the generators' kernels compile over the CPUs
+(:func:`fastga.compile_ahead`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import os
 import sys
 
 import numpy as np
+
+from ..compilation import compile_ahead, tasks_for
+from ..datasets import load_digits_split, load_mnist
+from ..fileio import atomic_write_bytes
+from ..gan import GAN_SETTINGS, GANEvolver
+from ..gan.plots import save_loss_plot, save_sample_grid
 
 __all__ = ["add_parser", "run"]
 
@@ -70,8 +78,6 @@ def add_parser(subparsers):
 
 
 def _load_data(args):
-    from ..datasets import load_digits_split, load_mnist
-
     if args.mnist is None:
         X, _, y, _ = load_digits_split()
         return X, y, "digits"
@@ -95,10 +101,6 @@ def run(args):
     except ImportError:
         print("fastga gan: error: TensorFlow is not installed (pip install 'fastga[gan]')", file=sys.stderr)
         return 3
-    from ..fileio import atomic_write_bytes
-    from ..gan import GAN_SETTINGS, GANEvolver
-    from ..gan.plots import save_loss_plot, save_sample_grid
-
     if args.sample_every < 0:
         raise ValueError(f"--sample-every: must be >= 0, got {args.sample_every}")
     n_gen, n_samp = args.grid
@@ -135,6 +137,7 @@ def run(args):
             grid(evolver, f"gen{g:04d}")
         return False
 
+    compile_ahead(ev._spec(X.shape[1]), tasks_for())  # the discriminator scores: no fused fitness
     ev.fit(X, y, callbacks=[every_n])
     h = ev.history_
     final = grid(ev, "final")
