@@ -44,9 +44,11 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ..spec import LEAKY_SLOPE
+from ..registry import Activation
+from .activations import activate_block
+from .exp import exp32, exp32_nonpos
 from .intrinsics import (TILE_ROWS, TILE_VECTORS, VECTOR_LANES, address, bias_rows, dense_tile,
-                         i32_as_f32, prefetch)
+                         prefetch)
 
 __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
            "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
@@ -63,26 +65,6 @@ LANES = VECTOR_LANES * TILE_VECTORS
 #: aligned).
 ALIGN = 64
 
-_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = 0, 1, 2, 3, 4, 5
-_SLOPE = np.float32(LEAKY_SLOPE)
-_F0 = np.float32(0.0)
-_F1 = np.float32(1.0)
-
-# Cephes' expf: exp(x) = 2**n * exp(r), |r| <= ln(2)/2, r = x - n ln 2 in two parts.
-_LOG2E = np.float32(1.44269504088896341)
-_LN2_HI = np.float32(0.693359375)
-_LN2_LO = np.float32(-2.12194440e-4)
-_P0 = np.float32(1.9875691500e-4)
-_P1 = np.float32(1.3981999507e-3)
-_P2 = np.float32(8.3334519073e-3)
-_P3 = np.float32(4.1665795894e-2)
-_P4 = np.float32(1.6666665459e-1)
-_P5 = np.float32(5.0000001201e-1)
-_HALF = np.float32(0.5)
-_EXP_LO = np.float32(-87.0)
-_EXP_HI = np.float32(88.3)
-
-
 @njit(cache=True, error_model="numpy")
 def scratch(n_rows, n_cols):
     """An uninitialised float32 (n_rows, n_cols) block whose data start on an
@@ -91,98 +73,6 @@ def scratch(n_rows, n_cols):
     buf = np.empty(n + ALIGN // 4, dtype=np.float32)
     off = ((-address(buf)) % ALIGN) // 4
     return buf[off:off + n].reshape((n_rows, n_cols))
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def exp32_nonpos(x):
-    """:func:`exp32` of an ``x <= 88.3`` (or NaN), the same value, without the
-    upper clamp and the overflow select (a softmax's ``z - max z``; also the
-    body of :func:`exp32`)."""
-    x0 = x
-    x = x if x > _EXP_LO else _EXP_LO
-    n = np.floor(x * _LOG2E + _HALF)
-    r = x - n * _LN2_HI
-    r = r - n * _LN2_LO
-    z = r * r
-    p = _P0 * r + _P1
-    p = p * r + _P2
-    p = p * r + _P3
-    p = p * r + _P4
-    p = p * r + _P5
-    p = p * z + r + _F1
-    scale = i32_as_f32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    e = p * scale
-    return e if x0 == x0 else x0
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def exp32(x):
-    """``exp(x)`` of a float32, within 2 ulp on [-87, 88.3].
-
-    Branch-free, so a loop of it vectorises. Below -87 it returns about
-    ``exp(-87)`` (1.6e-38), which is 0 next to any term of a softmax; above
-    88.3 it returns inf (the true value overflows at 88.72); NaN gives NaN.
-    """
-    e = exp32_nonpos(x if x < _EXP_HI else _EXP_HI)  # NaN goes in as _EXP_HI ...
-    e = e if x < _EXP_HI else np.float32(np.inf)
-    return e if x == x else x  # ... and comes out as itself
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def activate_block(v, n, act, tmp, nl):
-    """Apply activation ``act`` in place to rows ``v[:n]`` of a block (n, LANES).
-
-    ``tmp`` is float32 scratch of at least ``2 * LANES`` (softmax only).
-    """
-    # Row views (``vj = v[j]``) keep every inner index a plain loop counter,
-    # which Numba's negative-index handling needs for contiguous SIMD access.
-    if act == _RELU:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                vj[s] = x if x > _F0 else _F0
-    elif act == _LEAKY:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                vj[s] = x if x > _F0 else x * _SLOPE
-    elif act == _SIGMOID:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] = 1.0 / (1.0 + np.exp(-vj[s]))
-    elif act == _TANH:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] = np.tanh(vj[s])
-    elif act == _SOFTMAX:
-        m = tmp[:nl]
-        t = tmp[nl:2 * nl]
-        v0 = v[0]
-        for s in range(nl):
-            m[s] = v0[s]
-            t[s] = _F0
-        for j in range(1, n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                ms = m[s]
-                m[s] = x if x > ms else ms
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                e = exp32(vj[s] - m[s])
-                vj[s] = e
-                t[s] += e
-        for s in range(nl):
-            t[s] = _F1 / t[s]
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] *= t[s]
 
 
 #: Bytes of one K-chunk of :func:`dense_tiles` (its inputs and weights), to
@@ -248,7 +138,7 @@ def _activate_hidden(other_acts, buf, row, n, act, tmp, nl):
         return lambda other_acts, buf, row, n, act, tmp, nl: None
 
     def impl(other_acts, buf, row, n, act, tmp, nl):
-        if act != _RELU:
+        if act != Activation.RELU:
             activate_block(buf[row:row + n], n, act, tmp, nl)
 
     return impl
@@ -330,7 +220,7 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
     """
     width = (buf.shape[0] - STAT_ROWS) // 2
     h1 = sizes[1]
-    relu = acts[0] == _RELU
+    relu = acts[0] == Activation.RELU
     cur = 0
     first = 0
     if not direct:
@@ -362,7 +252,8 @@ def layers_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tm
         from_buf = layer > 0
         x_off = cur * nl if from_buf else b0 * sizes[0]
         dense_tiles(genome, w_offs[layer], n_out, n_out, hT, buf, from_buf, x_off, nl,
-                    sizes[layer], genome, b_offs[layer], buf, nxt * nl, acts[layer] == _RELU)
+                    sizes[layer], genome, b_offs[layer], buf, nxt * nl,
+                    acts[layer] == Activation.RELU)
         cur = nxt
     return cur
 
