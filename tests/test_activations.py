@@ -58,3 +58,30 @@ def test_training_forward_and_backward_match_reference(act):
     act_backward(a, z, gz, n, int(act))
     np.testing.assert_allclose(gz, naive_training.activation_vjp(z[None, :], g[None, :], name)[0],
                                rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("path", ["direct", "gemm"])
+@pytest.mark.parametrize("act", ACTS, ids=_ids)
+def test_population_losses_and_evaluate_with_every_hidden_activation(act, path, monkeypatch):
+    """The fused fitness (Population.losses / evaluate) on both paths of the
+    forward pass, with ``act`` on both hidden layers, against NumPy."""
+    from fastga import NetworkSpec, evaluation
+    from fastga.population import Population
+
+    monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 0 if path == "gemm" else 1 << 40)
+    name = act.name.lower()
+    rng = np.random.default_rng(7)
+    for output in ("softmax", "linear"):
+        spec = NetworkSpec([6, 9, 5, 4], [name, name, output])
+        genomes = (0.6 * rng.standard_normal((5, spec.n_params))).astype(np.float32)
+        X = (2 * rng.standard_normal((70, 6))).astype(np.float32)
+        y = rng.integers(0, 4, 70)
+        pop = Population(spec, genomes)
+        loss, acc = pop.losses(X, y)
+        ref_loss, ref_acc, _ = naive.fused_fitness(genomes, spec.sizes, spec.activations, X, y,
+                                                   "cross_entropy")
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(acc, ref_acc)
+        Y = rng.standard_normal((70, 4))
+        ref_mse, _, _ = naive.fused_fitness(genomes, spec.sizes, spec.activations, X, Y, "mse")
+        np.testing.assert_allclose(pop.evaluate(X, Y, "mse"), -ref_mse, rtol=1e-5)
