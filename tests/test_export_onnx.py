@@ -39,8 +39,11 @@ def test_onnxruntime_matches_fastga(acts):
     got = _run(model, X)
     assert got.shape == (57, 4) and got.dtype == np.float32
     np.testing.assert_allclose(got, net.predict(X), atol=1e-5, rtol=0)
-    ops = [n.op_type for n in model.graph.node]
-    assert ops.count("MatMul") == 3 and ops.count("Add") == 3
+    # per layer: MatMul, the bias Add, then the activation's nodes of the registry
+    expected = []
+    for act in acts:
+        expected += ["MatMul", "Add"] + [s.op for s in ACTIVATION_EXPORT[Activation[act.upper()]].onnx]
+    assert [n.op_type for n in model.graph.node] == expected
     if "leaky_relu" in acts:
         leaky = [n for n in model.graph.node if n.op_type == "LeakyRelu"]
         assert all(abs(a.f - 0.01) < 1e-9 for n in leaky for a in n.attribute if a.name == "alpha")
