@@ -49,6 +49,7 @@ class Activation(IntEnum):
     SIGMOID = 3
     TANH = 4
     SOFTMAX = 5
+    GELU = 6
 
 
 class OnnxStep(NamedTuple):
@@ -103,6 +104,11 @@ ACTIVATION_EXPORT = {
     Activation.TANH: ActivationExport("tanh", None, (OnnxStep("Tanh"),)),
     Activation.SOFTMAX: ActivationExport("softmax", None,
                                          (OnnxStep("Softmax", attrs=(("axis", -1),)),)),
+    # Keras' gelu is the exact form (approximate=False). ONNX's Gelu operator
+    # needs opset 20: 0.5 x (1 + erf(x / sqrt 2)) from opset-13 operators.
+    Activation.GELU: ActivationExport("gelu", None, (
+        OnnxStep("Mul", (0.7071067811865476,)), OnnxStep("Erf"), OnnxStep("Add", (1.0,)),
+        OnnxStep("Mul", (ONNX_INPUT,)), OnnxStep("Mul", (0.5,)))),
 }
 
 

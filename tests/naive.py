@@ -131,6 +131,7 @@ ACTIVATIONS = {
     "sigmoid": _sigmoid,
     "tanh": np.tanh,
     "softmax": _softmax,
+    "gelu": lambda Z: 0.5 * Z * np.vectorize(math.erfc)(-Z / math.sqrt(2.0)),
 }
 
 

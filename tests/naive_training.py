@@ -5,6 +5,8 @@ and dropout masks) is taken from the same counter-based helpers the kernel
 uses, so a reference run and a kernel run can be compared step by step.
 """
 
+import math
+
 import numpy as np
 
 LEAKY_SLOPE = 0.01
@@ -12,6 +14,9 @@ LEAKY_SLOPE = 0.01
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
+
+
+_erfc = np.vectorize(math.erfc)
 
 
 def _softmax(z):
@@ -35,6 +40,9 @@ ACTIVATIONS = {
     "sigmoid": (_sigmoid, lambda z, g: g * _sigmoid(z) * (1 - _sigmoid(z))),
     "tanh": (np.tanh, lambda z, g: g * (1 - np.tanh(z) ** 2)),
     "softmax": (_softmax, _softmax_vjp),
+    "gelu": (lambda z: 0.5 * z * _erfc(-z / math.sqrt(2.0)),
+             lambda z, g: g * (0.5 * _erfc(-z / math.sqrt(2.0))
+                               + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))),
 }
 
 
