@@ -2,7 +2,8 @@
 
 Each kind of code is one :class:`enum.IntEnum` here, and nowhere else:
 
-- :class:`Activation`: the layers' activations;
+- :class:`Activation`: the layers' activations (and :data:`ACTIVATION_EXPORT`,
+  how the Keras and ONNX exporters write each);
 - :class:`Metric`: what a fused fitness kernel scores;
 - :class:`Crossover`: the crossover kinds of the breeding kernel;
 - :class:`Mutation`: the mutation kinds (the order of ``type_probs``);
@@ -18,10 +19,13 @@ never overlap (``tests/test_registry.py`` checks it again).
 This module imports nothing of fastga: it sits below the kernels.
 """
 
+from __future__ import annotations
+
 from enum import IntEnum, unique
+from typing import NamedTuple
 
 __all__ = ["Activation", "Metric", "Crossover", "Mutation", "Init", "Purpose", "LEAKY_SLOPE",
-           "code_of", "names"]
+           "ActivationExport", "OnnxStep", "ONNX_INPUT", "ACTIVATION_EXPORT", "code_of", "names"]
 
 #: Negative slope of ``leaky_relu`` (the same in every kernel and export).
 LEAKY_SLOPE = 0.01
@@ -29,7 +33,15 @@ LEAKY_SLOPE = 0.01
 
 @unique
 class Activation(IntEnum):
-    """Activations of a layer (``NetworkSpec(..., activations=[...])``)."""
+    """Activations of a layer (``NetworkSpec(..., activations=[...])``).
+
+    Adding one: a member here, a row of :data:`ACTIVATION_EXPORT`, its math
+    in :mod:`fastga.kernels.activations` (the block function of the forward
+    pass, the training forward and backward), its NumPy references in
+    ``tests/naive.py`` and ``tests/naive_training.py``, and a line of the
+    NumPy ``predict`` in the README. ``tests/test_registry.py`` fails until
+    every one of them is there.
+    """
 
     LINEAR = 0
     RELU = 1
@@ -37,6 +49,67 @@ class Activation(IntEnum):
     SIGMOID = 3
     TANH = 4
     SOFTMAX = 5
+    GELU = 6
+
+
+class OnnxStep(NamedTuple):
+    """One ONNX node of an activation: ``op(previous, *args)`` with ``attrs``.
+
+    ``previous`` is the output of the step before (the layer's
+    pre-activation for the first step). Each of ``args`` is a float (a
+    float32 scalar constant) or :data:`ONNX_INPUT`, the layer's
+    pre-activation itself.
+    """
+
+    op: str
+    args: tuple = ()
+    attrs: tuple = ()  # (name, value) pairs
+
+
+#: The ``args`` entry of an :class:`OnnxStep` that stands for the layer's pre-activation.
+ONNX_INPUT = "x"
+
+
+class ActivationExport(NamedTuple):
+    """How an activation is written in Keras and ONNX.
+
+    Attributes
+    ----------
+    keras : str
+        The Keras activation of that name (``Dense(activation=keras)``,
+        ``Activation(keras)``), equal to fastga's.
+    keras_layer : tuple or None
+        ``(class name, ((argument, value), ...))`` where Keras' function of
+        that name differs from fastga's (its default parameters): the export
+        writes a linear ``Dense`` and that layer, and seeding accepts the
+        layer with those values only, and refuses the function.
+    onnx : tuple of OnnxStep
+        The nodes after ``Add(MatMul(x, W), b)``, in order (none: linear).
+    """
+
+    keras: str
+    keras_layer: tuple | None
+    onnx: tuple
+
+
+#: One row per :class:`Activation`: what the Keras and ONNX exporters write
+#: and what seeding reads back from Keras.
+ACTIVATION_EXPORT = {
+    Activation.LINEAR: ActivationExport("linear", None, ()),
+    Activation.RELU: ActivationExport("relu", None, (OnnxStep("Relu"),)),
+    Activation.LEAKY_RELU: ActivationExport(
+        "leaky_relu", ("LeakyReLU", (("negative_slope", LEAKY_SLOPE),)),
+        (OnnxStep("LeakyRelu", attrs=(("alpha", LEAKY_SLOPE),)),)),
+    Activation.SIGMOID: ActivationExport("sigmoid", None, (OnnxStep("Sigmoid"),)),
+    Activation.TANH: ActivationExport("tanh", None, (OnnxStep("Tanh"),)),
+    Activation.SOFTMAX: ActivationExport("softmax", None,
+                                         (OnnxStep("Softmax", attrs=(("axis", -1),)),)),
+    # Keras' gelu is the exact form (approximate=False). ONNX's Gelu operator
+    # needs opset 20: 0.5 x (1 + erf(x / sqrt 2)) from opset-13 operators.
+    Activation.GELU: ActivationExport("gelu", None, (
+        OnnxStep("Mul", (0.7071067811865476,)), OnnxStep("Erf"), OnnxStep("Add", (1.0,)),
+        OnnxStep("Mul", (ONNX_INPUT,)), OnnxStep("Mul", (0.5,)))),
+}
 
 
 @unique

@@ -28,13 +28,21 @@ from .evaluation import run_rows
 from .kernels.rng import random_normal, stream_key
 from .network import Network
 from .population import Population
-from .registry import Purpose
-from .spec import LEAKY_SLOPE, NetworkSpec, activation_code
+from .registry import ACTIVATION_EXPORT, Purpose
+from .spec import NetworkSpec, activation_name
 from .validation import check_int, check_positive
 
 __all__ = ["from_keras", "perturb_rows", "seed_population"]
 
-_NAMES = {0: "linear", 1: "relu", 2: "leaky_relu", 3: "sigmoid", 4: "tanh", 5: "softmax"}
+#: Keras activation functions equal to fastga's, by name -> fastga name.
+_KERAS_FUNCTIONS = {e.keras: activation_name(a) for a, e in ACTIVATION_EXPORT.items()
+                    if e.keras_layer is None}
+#: Keras activation functions whose defaults differ from fastga's -> the layer to use instead.
+_KERAS_DIFFERENT = {e.keras: e.keras_layer for e in ACTIVATION_EXPORT.values()
+                    if e.keras_layer is not None}
+#: Keras layer class -> (fastga name, the arguments it must have).
+_KERAS_LAYERS = {e.keras_layer[0]: (activation_name(a), dict(e.keras_layer[1]))
+                 for a, e in ACTIVATION_EXPORT.items() if e.keras_layer is not None}
 
 
 def perturb_rows(genomes, base, seed, sigma, start):
@@ -66,15 +74,44 @@ def _keras_layer_kind(layer):
     return type(layer).__name__
 
 
+def _keras_function(act_fn, layer):
+    """fastga's name of a Keras activation function (of a Dense or Activation layer)."""
+    act_name = getattr(act_fn, "__name__", str(act_fn))
+    if act_name in _KERAS_DIFFERENT:
+        cls, kwargs = _KERAS_DIFFERENT[act_name]
+        args = ", ".join(f"{k}={v}" for k, v in kwargs)
+        raise ValueError(f"model: {_keras_layer_kind(layer)} layer {layer.name!r} uses Keras' "
+                         f"{act_name} function, whose defaults differ from fastga's; use a "
+                         f"{cls}({args}) layer")
+    if act_name not in _KERAS_FUNCTIONS:
+        raise ValueError(f"model: {_keras_layer_kind(layer)} layer {layer.name!r} has activation "
+                         f"{act_name!r}, not one of {sorted(_KERAS_FUNCTIONS)}")
+    return _KERAS_FUNCTIONS[act_name]
+
+
+def _keras_activation_layer(layer, kind):
+    """fastga's name of a Keras activation layer that writes one of fastga's activations."""
+    name, expected = _KERAS_LAYERS[kind]
+    cfg = layer.get_config()
+    for arg, value in expected.items():
+        got = cfg.get(arg, getattr(layer, arg, None))
+        if got is None or abs(float(got) - value) > 1e-7:
+            raise ValueError(f"model: {kind} layer {layer.name!r} has {arg}={got}; fastga's "
+                             f"{name} has {arg}={value}")
+    return name
+
+
 def from_keras(model):
     """A :class:`~fastga.Network` equal to a Keras model made of Dense layers.
 
-    Accepted layers, in a chain: ``Dense`` (activation linear, relu,
-    sigmoid, tanh or softmax; a missing bias counts as zeros), followed
-    optionally by ``Activation`` (one of those names), ``ReLU`` (plain),
-    ``LeakyReLU`` (negative slope 0.01, fastga's) or ``Softmax`` (last
-    axis); ``InputLayer`` and ``Dropout`` (no-ops at inference) are skipped.
-    Models written by :func:`fastga.export.keras.to_keras` qualify.
+    Accepted layers, in a chain: ``Dense`` (with one of fastga's activations,
+    see :data:`fastga.registry.ACTIVATION_EXPORT`; a missing bias counts as
+    zeros), followed optionally by ``Activation`` (one of those names), the
+    layer an activation is exported as where Keras' function differs from
+    fastga's (``LeakyReLU`` with negative slope 0.01), ``ReLU`` (plain) or
+    ``Softmax`` (last axis); ``InputLayer`` and ``Dropout`` (no-ops at
+    inference) are skipped. Models written by
+    :func:`fastga.export.keras.to_keras` qualify.
 
     Raises
     ------
@@ -102,37 +139,16 @@ def from_keras(model):
             W = np.asarray(params[0], dtype=np.float32)
             b = (np.asarray(params[1], dtype=np.float32) if len(params) > 1
                  else np.zeros(W.shape[1], np.float32))
-            act_fn = layer.activation
-            act_name = getattr(act_fn, "__name__", str(act_fn))
-            if act_name == "leaky_relu":  # Keras' default slope is 0.2, not fastga's 0.01
-                raise ValueError(f"model: Dense layer {layer.name!r} uses the leaky_relu function "
-                                 f"(slope unknown); use a LeakyReLU({LEAKY_SLOPE}) layer")
-            try:
-                code = activation_code(act_name, "model")
-            except ValueError:
-                raise ValueError(f"model: Dense layer {layer.name!r} has activation {act_name!r}, "
-                                 f"not one of {sorted(_NAMES.values())}") from None
+            act = _keras_function(layer.activation, layer)
             if weights and weights[-1][0].shape[1] != W.shape[0]:
                 raise ValueError(f"model: Dense layer {layer.name!r} takes {W.shape[0]} inputs but "
                                  f"the previous layer gives {weights[-1][0].shape[1]}")
             weights.append((W, b))
-            acts.append(_NAMES[code])
+            acts.append(act)
         elif kind == "Activation":
-            act_name = getattr(layer.activation, "__name__", str(layer.activation))
-            if act_name == "leaky_relu":
-                raise ValueError(f"model: Activation layer {layer.name!r} uses leaky_relu (slope "
-                                 f"unknown); use a LeakyReLU({LEAKY_SLOPE}) layer")
-            try:
-                set_activation(_NAMES[activation_code(act_name, "model")], layer)
-            except (KeyError, ValueError) as exc:
-                raise ValueError(str(exc) if str(exc).startswith("model") else
-                                 f"model: unsupported activation {act_name!r}") from None
-        elif kind == "LeakyReLU":
-            slope = float(getattr(layer, "negative_slope", getattr(layer, "alpha", np.nan)))
-            if abs(slope - LEAKY_SLOPE) > 1e-7:
-                raise ValueError(f"model: LeakyReLU layer {layer.name!r} has slope {slope}; "
-                                 f"fastga's leaky_relu has slope {LEAKY_SLOPE}")
-            set_activation("leaky_relu", layer)
+            set_activation(_keras_function(layer.activation, layer), layer)
+        elif kind in _KERAS_LAYERS:
+            set_activation(_keras_activation_layer(layer, kind), layer)
         elif kind == "ReLU":
             cfg = layer.get_config()
             if cfg.get("max_value") is not None or cfg.get("negative_slope", 0) or cfg.get("threshold", 0):

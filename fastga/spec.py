@@ -8,23 +8,16 @@ matrix ``W`` (``n_in x n_out``, row-major) followed by the bias ``b``
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "NetworkSpec", "activation_code"]
+from .registry import Activation, names
 
-#: Activation names and the integer codes the kernels use.
-ACTIVATIONS = {
-    "linear": 0,
-    "relu": 1,
-    "leaky_relu": 2,
-    "sigmoid": 3,
-    "tanh": 4,
-    "softmax": 5,
-}
+__all__ = ["ACTIVATIONS", "NetworkSpec", "activation_code", "activation_name"]
 
-#: Negative slope of ``leaky_relu`` (the same in every kernel and export).
-LEAKY_SLOPE = 0.01
+#: Activation names and their codes (:class:`fastga.registry.Activation`), in code order.
+ACTIVATIONS = MappingProxyType({name: int(Activation[name.upper()]) for name in names(Activation)})
 
 _ALIASES = {"identity": "linear", "none": "linear", None: "linear", "logistic": "sigmoid"}
 
@@ -46,9 +39,10 @@ def activation_code(act, name="activation"):
     int
     """
     if isinstance(act, (int, np.integer)) and not isinstance(act, bool):
-        if int(act) not in ACTIVATIONS.values():
-            raise ValueError(f"{name}: unknown activation code {act!r}")
-        return int(act)
+        try:
+            return int(Activation(int(act)))
+        except ValueError:
+            raise ValueError(f"{name}: unknown activation code {act!r}") from None
     if callable(act):
         act = getattr(act, "__name__", repr(act))
     key = act.lower() if isinstance(act, str) else act
@@ -60,7 +54,9 @@ def activation_code(act, name="activation"):
     return ACTIVATIONS[key]
 
 
-_NAMES = {v: k for k, v in ACTIVATIONS.items()}
+def activation_name(code):
+    """The name of an activation code (``activation_name(1) == "relu"``)."""
+    return Activation(code).name.lower()
 
 
 class NetworkSpec:
@@ -101,7 +97,7 @@ class NetworkSpec:
     def __init__(self, layer_sizes, activations=None):
         sizes, acts = _parse(layer_sizes, activations)
         self.sizes = tuple(sizes)
-        self.activations = tuple(_NAMES[activation_code(a, "activations")] for a in acts)
+        self.activations = tuple(activation_name(activation_code(a, "activations")) for a in acts)
         w_off, b_off, pos = [], [], 0
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             w_off.append(pos)

@@ -5,46 +5,54 @@ and dropout masks) is taken from the same counter-based helpers the kernel
 uses, so a reference run and a kernel run can be compared step by step.
 """
 
+import math
+
 import numpy as np
 
 LEAKY_SLOPE = 0.01
 
 
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_erfc = np.vectorize(math.erfc)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _softmax_vjp(z, g):
+    a = _softmax(z)
+    # J_ij = a_i (delta_ij - a_j); (g J)_j = a_j (g_j - sum_i g_i a_i)
+    return a * (g - (g * a).sum(axis=1, keepdims=True))
+
+
+#: Every activation by name: ``(a(z), vjp(z, g))``, the function and dL/dz
+#: from dL/da, both computed from the pre-activations ``z``.
+ACTIVATIONS = {
+    "linear": (lambda z: z, lambda z, g: g),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z, g: g * (z > 0)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
+                   lambda z, g: g * np.where(z > 0, 1.0, LEAKY_SLOPE)),
+    "sigmoid": (_sigmoid, lambda z, g: g * _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": (np.tanh, lambda z, g: g * (1 - np.tanh(z) ** 2)),
+    "softmax": (_softmax, _softmax_vjp),
+    "gelu": (lambda z: 0.5 * z * _erfc(-z / math.sqrt(2.0)),
+             lambda z, g: g * (0.5 * _erfc(-z / math.sqrt(2.0))
+                               + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))),
+}
+
+
 def activate(z, act):
-    if act == "linear":
-        return z
-    if act == "relu":
-        return np.maximum(z, 0.0)
-    if act == "leaky_relu":
-        return np.where(z > 0, z, LEAKY_SLOPE * z)
-    if act == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if act == "tanh":
-        return np.tanh(z)
-    if act == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    raise ValueError(act)
+    return ACTIVATIONS[act][0](z)
 
 
 def activation_vjp(z, g, act):
     """dL/dz from dL/da for a = act(z), computed from z (not from a)."""
-    if act == "linear":
-        return g
-    if act == "relu":
-        return g * (z > 0)
-    if act == "leaky_relu":
-        return g * np.where(z > 0, 1.0, LEAKY_SLOPE)
-    if act == "sigmoid":
-        s = 1.0 / (1.0 + np.exp(-z))
-        return g * s * (1 - s)
-    if act == "tanh":
-        return g * (1 - np.tanh(z) ** 2)
-    if act == "softmax":
-        a = activate(z, "softmax")
-        # J_ij = a_i (delta_ij - a_j); (g J)_j = a_j (g_j - sum_i g_i a_i)
-        return a * (g - (g * a).sum(axis=1, keepdims=True))
-    raise ValueError(act)
+    return ACTIVATIONS[act][1](z, g)
 
 
 def forward(weights, acts, X, mask=None):

@@ -8,6 +8,7 @@ import pytest
 import fastga
 from fastga import Network, NetworkSpec
 from fastga.export.keras import as_network, save_keras
+from fastga.registry import ACTIVATION_EXPORT, Activation, names
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.gan
@@ -19,15 +20,12 @@ def _net(acts, sizes=(3, 6, 5, 4), seed=0):
     return Network(spec, rng.normal(size=spec.n_params).astype(np.float32) * 0.8)
 
 
-ACT_SETS = [
-    ["relu", "tanh", "linear"],
-    ["leaky_relu", "sigmoid", "softmax"],
-    ["tanh", "leaky_relu", "sigmoid"],
-    ["linear", "relu", "tanh"],
-]
+#: Every activation of the registry at every layer of a 3-layer network.
+ALL = names(Activation)
+ACT_SETS = [[ALL[k], ALL[(k + 1) % len(ALL)], ALL[(k + 2) % len(ALL)]] for k in range(len(ALL))]
 
 
-@pytest.mark.parametrize("acts", ACT_SETS)
+@pytest.mark.parametrize("acts", ACT_SETS, ids=["-".join(a) for a in ACT_SETS])
 def test_predictions_match_fastga(acts):
     net = _net(acts)
     X = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32) * 3
@@ -38,6 +36,14 @@ def test_predictions_match_fastga(acts):
     if "leaky_relu" in acts:
         leaky = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.LeakyReLU)]
         assert leaky and all(abs(float(lyr.negative_slope) - 0.01) < 1e-9 for lyr in leaky)
+
+
+@pytest.mark.parametrize("act", list(Activation), ids=lambda a: a.name.lower())
+def test_every_keras_name_is_a_keras_activation(act):
+    export = ACTIVATION_EXPORT[act]
+    assert keras.activations.get(export.keras).__name__ == export.keras
+    if export.keras_layer is not None:
+        assert hasattr(keras.layers, export.keras_layer[0])
 
 
 def test_spec_and_genome_and_estimator_like():
@@ -81,7 +87,12 @@ def test_save_rejects_unknown_suffix(tmp_path):
         save_keras(_net(["relu", "relu", "linear"]), tmp_path / "m.onnx")
 
 
-@pytest.mark.parametrize("act", ["tanh", "relu"])
+#: Hidden activations for the step-for-step test: not linear (diverges at this
+#: learning rate) nor softmax (constant on the one output).
+TRAINED = [a for a in names(Activation) if a not in ("linear", "softmax")]
+
+
+@pytest.mark.parametrize("act", TRAINED)
 def test_training_kernel_equals_keras_sgd_step_for_step(act):
     """Same initial weights, same sample order, no dropout: the SGD kernel and
     Keras SGD(momentum) + InverseTimeDecay end with the same weights."""

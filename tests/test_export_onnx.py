@@ -11,7 +11,8 @@ from fastga import Network, NetworkSpec
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from fastga.export.onnx import INPUT_NAME, to_onnx  # noqa: E402
+from fastga.export.onnx import INPUT_NAME, OPSET, to_onnx  # noqa: E402
+from fastga.registry import ACTIVATION_EXPORT, Activation, names  # noqa: E402
 
 
 def _net(acts, sizes=(3, 6, 5, 4), seed=0):
@@ -25,13 +26,9 @@ def _run(model, X):
     return sess.run(None, {INPUT_NAME: np.asarray(X, dtype=np.float32)})[0]
 
 
-ACT_SETS = [
-    ["relu", "tanh", "linear"],
-    ["leaky_relu", "sigmoid", "softmax"],
-    ["tanh", "leaky_relu", "sigmoid"],
-    ["linear", "relu", "tanh"],
-    ["sigmoid", "softmax", "relu"],
-]
+#: Every activation of the registry at every layer of a 3-layer network.
+ALL = names(Activation)
+ACT_SETS = [[ALL[k], ALL[(k + 1) % len(ALL)], ALL[(k + 2) % len(ALL)]] for k in range(len(ALL))]
 
 
 @pytest.mark.parametrize("acts", ACT_SETS, ids=["-".join(a) for a in ACT_SETS])
@@ -42,11 +39,21 @@ def test_onnxruntime_matches_fastga(acts):
     got = _run(model, X)
     assert got.shape == (57, 4) and got.dtype == np.float32
     np.testing.assert_allclose(got, net.predict(X), atol=1e-5, rtol=0)
-    ops = [n.op_type for n in model.graph.node]
-    assert ops.count("MatMul") == 3 and ops.count("Add") == 3
+    # per layer: MatMul, the bias Add, then the activation's nodes of the registry
+    expected = []
+    for act in acts:
+        expected += ["MatMul", "Add"] + [s.op for s in ACTIVATION_EXPORT[Activation[act.upper()]].onnx]
+    assert [n.op_type for n in model.graph.node] == expected
     if "leaky_relu" in acts:
         leaky = [n for n in model.graph.node if n.op_type == "LeakyRelu"]
         assert all(abs(a.f - 0.01) < 1e-9 for n in leaky for a in n.attribute if a.name == "alpha")
+
+
+@pytest.mark.parametrize("act", list(Activation), ids=lambda a: a.name.lower())
+def test_every_activation_uses_operators_of_the_opset(act):
+    for step in ACTIVATION_EXPORT[act].onnx:
+        schema = onnx.defs.get_schema(step.op, OPSET)  # raises if the op is newer than OPSET
+        assert schema.since_version <= OPSET
 
 
 def test_single_layer_and_any_batch_size():

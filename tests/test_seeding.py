@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastga import GeneticAlgorithm, Network, NetworkSpec, SupervisedFitness
-from fastga.registry import Purpose
+from fastga.registry import ACTIVATION_EXPORT, Activation, Purpose, names
 from fastga.seeding import from_keras, perturb_rows, seed_population
 
 from . import naive
@@ -149,9 +149,36 @@ class TestKeras:
             with pytest.raises(ValueError, match="^model"):
                 from_keras(model)
 
+    @pytest.mark.parametrize("act", list(Activation), ids=lambda a: a.name.lower())
+    def test_every_activation_as_keras_writes_it(self, act):
+        """A Dense layer with the activation, or a linear Dense and an
+        Activation layer, or (where Keras' function differs from fastga's)
+        the layer the export writes; the function itself is then refused."""
+        k = self.keras
+        export = ACTIVATION_EXPORT[act]
+        name = act.name.lower()
+        if export.keras_layer is None:
+            tails = [[k.layers.Dense(3, activation=export.keras)],
+                     [k.layers.Dense(3), k.layers.Activation(export.keras)]]
+        else:
+            cls, kwargs = export.keras_layer
+            tails = [[k.layers.Dense(3), getattr(k.layers, cls)(**dict(kwargs))]]
+            for bad in ([k.layers.Dense(3, activation=export.keras)],
+                        [k.layers.Dense(3), k.layers.Activation(export.keras)]):
+                with pytest.raises(ValueError, match=f"^model: .*use a {cls}"):
+                    from_keras(k.Sequential([k.Input(shape=(4,)), k.layers.Dense(5)] + bad))
+        X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32) * 2
+        for tail in tails:
+            model = k.Sequential([k.Input(shape=(4,)), k.layers.Dense(5, activation="tanh")] + tail)
+            net = from_keras(model)
+            assert net.spec.activations == ("tanh", name)
+            np.testing.assert_allclose(net.predict(X), model.predict(X, verbose=0), atol=1e-5,
+                                       rtol=0)
+
     def test_keras_round_trip_with_to_keras(self):
         to_keras = pytest.importorskip("fastga.export.keras").to_keras
-        for acts in (["relu", "leaky_relu", "softmax"], ["sigmoid", "tanh", "linear"]):
+        every = names(Activation)
+        for acts in [[every[(k + i) % len(every)] for i in range(3)] for k in range(0, len(every), 3)]:
             net = _net(sizes=(3, 7, 6, 4), acts=acts, seed=2)
             model = to_keras(net, dropout=0.2)
             back = from_keras(model)

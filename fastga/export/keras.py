@@ -11,12 +11,10 @@ import os
 import numpy as np
 
 from ..network import Network
-from ..spec import LEAKY_SLOPE, NetworkSpec
+from ..registry import ACTIVATION_EXPORT, Activation
+from ..spec import NetworkSpec
 
 __all__ = ["to_keras", "save_keras", "as_network"]
-
-_KERAS_ACT = {"linear": "linear", "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
-              "softmax": "softmax"}
 
 
 def _import_keras():
@@ -85,11 +83,13 @@ def to_keras(network, path=None, *, genome=None, dropout=None, name=None):
     layers = [keras.Input(shape=(spec.n_inputs,), dtype="float32")]
     dense = []
     for li, ((W, b), act) in enumerate(zip(net.weights, spec.activations)):
-        if act == "leaky_relu":
+        export = ACTIVATION_EXPORT[Activation[act.upper()]]
+        if export.keras_layer is not None:  # Keras' function differs: a linear Dense and a layer
+            cls, kwargs = export.keras_layer
             d = keras.layers.Dense(W.shape[1], activation="linear", name=f"dense_{li}")
-            layers += [d, keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"leaky_relu_{li}")]
+            layers += [d, getattr(keras.layers, cls)(**dict(kwargs), name=f"{act}_{li}")]
         else:
-            d = keras.layers.Dense(W.shape[1], activation=_KERAS_ACT[act], name=f"dense_{li}")
+            d = keras.layers.Dense(W.shape[1], activation=export.keras, name=f"dense_{li}")
             layers.append(d)
         dense.append((d, W, b))
         if li == 0 and dropout and spec.n_layers > 1:

@@ -1,10 +1,11 @@
-"""ONNX export: an ONNX graph (MatMul, Add, activations, Softmax) equal to a fastga network.
+"""ONNX export: an ONNX graph (MatMul, Add, activations) equal to a fastga network.
 
 The ``onnx`` package (the ``onnx`` extra: ``pip install 'fastga[onnx]'``) is
 imported inside the functions only. The graph is built node by node with
 ``onnx.helper``: for each layer ``MatMul(x, W)``, ``Add(., b)`` and the
-activation (``Relu``, ``LeakyRelu`` with alpha 0.01, ``Sigmoid``, ``Tanh``,
-``Softmax`` on the last axis; nothing for ``linear``). The batch dimension is
+activation's nodes, read from :data:`fastga.registry.ACTIVATION_EXPORT`
+(``Relu``, ``LeakyRelu`` with alpha 0.01, ``Softmax`` on the last axis, ...;
+nothing for ``linear``), each an operator of :data:`OPSET`. The batch dimension is
 symbolic, so the model takes any number of rows; weights are float32
 initializers. Any ONNX runtime gives fastga's predictions within 1e-5.
 """
@@ -16,7 +17,7 @@ import os
 import numpy as np
 
 from ..fileio import atomic_write_bytes
-from ..spec import LEAKY_SLOPE
+from ..registry import ACTIVATION_EXPORT, ONNX_INPUT, Activation
 
 __all__ = ["to_onnx", "OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
@@ -26,10 +27,6 @@ OPSET = 17
 IR_VERSION = 8
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
-
-_ONNX_OP = {"relu": "Relu", "leaky_relu": "LeakyRelu", "sigmoid": "Sigmoid", "tanh": "Tanh",
-            "softmax": "Softmax"}
-
 
 def _import_onnx():
     try:
@@ -91,17 +88,21 @@ def to_onnx(network, path=None, *, genome=None, name=None):
         inits.append(numpy_helper.from_array(np.ascontiguousarray(b, dtype=np.float32), b_name))
         mm, z = f"matmul_{li}", f"z_{li}"
         nodes.append(helper.make_node("MatMul", [x, w_name], [mm], name=mm))
-        out = OUTPUT_NAME if last and act == "linear" else z
+        steps = ACTIVATION_EXPORT[Activation[act.upper()]].onnx
+        out = OUTPUT_NAME if last and not steps else z
         nodes.append(helper.make_node("Add", [mm, b_name], [out], name=f"add_{li}"))
-        if act != "linear":
-            a_out = OUTPUT_NAME if last else f"a_{li}"
-            attrs = {}
-            if act == "leaky_relu":
-                attrs["alpha"] = float(LEAKY_SLOPE)
-            elif act == "softmax":
-                attrs["axis"] = -1
-            nodes.append(helper.make_node(_ONNX_OP[act], [z], [a_out], name=f"{act}_{li}", **attrs))
-            out = a_out
+        for si, step in enumerate(steps):
+            inputs = [out]
+            for ai, arg in enumerate(step.args):
+                if arg == ONNX_INPUT:
+                    inputs.append(z)
+                else:
+                    c_name = f"{act}_{li}_{si}_c{ai}"
+                    inits.append(numpy_helper.from_array(np.array(arg, dtype=np.float32), c_name))
+                    inputs.append(c_name)
+            out = OUTPUT_NAME if last and si == len(steps) - 1 else f"{act}_{li}_{si}"
+            nodes.append(helper.make_node(step.op, inputs, [out], name=f"{act}_{li}_{si}",
+                                          **dict(step.attrs)))
         x = out
     graph = helper.make_graph(
         nodes, name or "fastga_network",

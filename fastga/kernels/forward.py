@@ -47,7 +47,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ..registry import LEAKY_SLOPE, Activation
+from ..registry import Activation
+from .activations import activate_block
 from .bits import address, prefetch
 from .exp import exp32, exp32_nonpos
 from .tiles import CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows, dense_tile
@@ -65,15 +66,6 @@ LANES = VECTOR_LANES * TILE_VECTORS
 #: that straddles two cache lines costs two loads.
 ALIGN = 64
 
-# The codes of the activation functions below, as plain ints.
-_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = (
-    int(Activation.LINEAR), int(Activation.RELU), int(Activation.LEAKY_RELU),
-    int(Activation.SIGMOID), int(Activation.TANH), int(Activation.SOFTMAX))
-_SLOPE = np.float32(LEAKY_SLOPE)
-_F0 = np.float32(0.0)
-_F1 = np.float32(1.0)
-
-
 @njit(cache=True, error_model="numpy")
 def scratch(n_rows, n_cols):
     """An uninitialised float32 (n_rows, n_cols) block whose data start on an
@@ -82,63 +74,6 @@ def scratch(n_rows, n_cols):
     buf = np.empty(n + ALIGN // 4, dtype=np.float32)
     off = ((-address(buf)) % ALIGN) // 4
     return buf[off:off + n].reshape((n_rows, n_cols))
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def activate_block(v, n, act, tmp, nl):
-    """Apply activation ``act`` in place to rows ``v[:n]`` of a block (n, LANES).
-
-    ``tmp`` is float32 scratch of at least ``2 * LANES`` (softmax only).
-    """
-    # Row views (``vj = v[j]``) keep every inner index a plain loop counter,
-    # which Numba's negative-index handling needs for contiguous SIMD access.
-    if act == _RELU:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                vj[s] = x if x > _F0 else _F0
-    elif act == _LEAKY:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                vj[s] = x if x > _F0 else x * _SLOPE
-    elif act == _SIGMOID:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] = 1.0 / (1.0 + np.exp(-vj[s]))
-    elif act == _TANH:
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] = np.tanh(vj[s])
-    elif act == _SOFTMAX:
-        m = tmp[:nl]
-        t = tmp[nl:2 * nl]
-        v0 = v[0]
-        for s in range(nl):
-            m[s] = v0[s]
-            t[s] = _F0
-        for j in range(1, n):
-            vj = v[j]
-            for s in range(nl):
-                x = vj[s]
-                ms = m[s]
-                m[s] = x if x > ms else ms
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                e = exp32(vj[s] - m[s])
-                vj[s] = e
-                t[s] += e
-        for s in range(nl):
-            t[s] = _F1 / t[s]
-        for j in range(n):
-            vj = v[j]
-            for s in range(nl):
-                vj[s] *= t[s]
 
 
 #: Bytes of one K-chunk of :func:`dense_tiles` (its inputs and weights), to
@@ -204,7 +139,7 @@ def _activate_hidden(other_acts, buf, row, n, act, tmp, nl):
         return lambda other_acts, buf, row, n, act, tmp, nl: None
 
     def impl(other_acts, buf, row, n, act, tmp, nl):
-        if act != _RELU:
+        if act != Activation.RELU:
             activate_block(buf[row:row + n], n, act, tmp, nl)
 
     return impl

@@ -38,7 +38,8 @@ every table, offset and hyperparameter before calling them.
 import numpy as np
 from numba import njit
 
-from ..registry import LEAKY_SLOPE, Activation, Purpose
+from ..registry import Purpose
+from .activations import act_backward, act_forward
 from .rng import random_u64, random_uniform, stream_key
 
 __all__ = [
@@ -54,10 +55,6 @@ __all__ = [
     "predict_one",
 ]
 
-# The codes of the activation functions below, as plain ints.
-_LINEAR, _RELU, _LEAKY, _SIGMOID, _TANH, _SOFTMAX = (
-    int(Activation.LINEAR), int(Activation.RELU), int(Activation.LEAKY_RELU),
-    int(Activation.SIGMOID), int(Activation.TANH), int(Activation.SOFTMAX))
 
 
 # ----------------------------------------------------------------- randomness
@@ -97,67 +94,6 @@ def dropout_scale(key, counter, p, inv_keep):
     return inv_keep
 
 
-# ---------------------------------------------------------------- activations
-@njit(cache=True, inline="always")
-def act_forward(v, n, act):
-    """Apply activation ``act`` in place to ``v[:n]`` (any float dtype)."""
-    if act == _RELU:
-        for j in range(n):
-            if v[j] < 0:
-                v[j] = 0.0
-    elif act == _LEAKY:
-        for j in range(n):
-            if v[j] < 0:
-                v[j] = v[j] * LEAKY_SLOPE
-    elif act == _SIGMOID:
-        for j in range(n):
-            v[j] = 1.0 / (1.0 + np.exp(-v[j]))
-    elif act == _TANH:
-        for j in range(n):
-            v[j] = np.tanh(v[j])
-    elif act == _SOFTMAX:
-        m = v[0]
-        for j in range(1, n):
-            if v[j] > m:
-                m = v[j]
-        s = 0.0
-        for j in range(n):
-            v[j] = np.exp(v[j] - m)
-            s += v[j]
-        for j in range(n):
-            v[j] = v[j] / s
-
-
-@njit(cache=True, inline="always")
-def act_backward(a, g, n, act):
-    """Turn ``g[:n]`` (dL/d output) into dL/d pre-activation, given outputs ``a``.
-
-    Every activation's derivative is a function of its output: relu and
-    leaky_relu use ``a > 0`` (pre-activation > 0), sigmoid ``a(1-a)``, tanh
-    ``1 - a^2``, softmax its Jacobian ``a_j (g_j - sum_k g_k a_k)``.
-    """
-    if act == _RELU:
-        for j in range(n):
-            if not a[j] > 0:
-                g[j] = 0.0
-    elif act == _LEAKY:
-        for j in range(n):
-            if not a[j] > 0:
-                g[j] = g[j] * LEAKY_SLOPE
-    elif act == _SIGMOID:
-        for j in range(n):
-            g[j] = g[j] * a[j] * (1.0 - a[j])
-    elif act == _TANH:
-        for j in range(n):
-            g[j] = g[j] * (1.0 - a[j] * a[j])
-    elif act == _SOFTMAX:
-        s = 0.0
-        for j in range(n):
-            s += g[j] * a[j]
-        for j in range(n):
-            g[j] = a[j] * (g[j] - s)
-
-
 # ------------------------------------------------------------ initialisation
 @njit(nogil=True, cache=True)
 def init_candidates(params, velocity, layer_ptr, layers, seed, generation, ids, lo, hi):
@@ -183,7 +119,13 @@ def init_candidates(params, velocity, layer_ptr, layers, seed, generation, ids, 
 # -------------------------------------------------------- forward / backward
 @njit(cache=True)
 def _unit_offsets(layers):
-    """Offsets of every layer's units (input first) in a per-sample row."""
+    """Offsets of every layer's units (input first) in a per-sample row.
+
+    A row of the kernels' activations ``A`` holds these units' outputs, then,
+    from ``uoff[-1]`` on, the same units' pre-activations (for
+    :func:`~fastga.kernels.activations.act_backward`): ``2 * uoff[-1]``
+    values.
+    """
     n_layers = layers.shape[0]
     off = np.empty(n_layers + 2, dtype=np.int64)
     off[0] = 0
@@ -195,11 +137,13 @@ def _unit_offsets(layers):
 
 @njit(cache=True, inline="always")
 def _forward_sample(params, layers, uoff, x, A, i, M, use_mask):
-    """Forward pass of one sample into row ``i`` of ``A`` (post-activation, pre-dropout).
+    """Forward pass of one sample into row ``i`` of ``A`` (post-activation, pre-dropout,
+    then the pre-activations, see :func:`_unit_offsets`).
 
     When ``use_mask``, the second layer reads ``A[i, first] * M[i]``.
     """
     n_layers = layers.shape[0]
+    zoff = uoff[n_layers + 1]
     for k in range(layers[0, 0]):
         A[i, k] = x[k]
     for li in range(n_layers):
@@ -219,6 +163,8 @@ def _forward_sample(params, layers, uoff, x, A, i, M, use_mask):
             base = w0 + k * n_out
             for j in range(n_out):
                 A[i, dst + j] += ak * params[base + j]
+        for j in range(n_out):
+            A[i, zoff + dst + j] = A[i, dst + j]
         act_forward(A[i, dst:], n_out, layers[li, 2])
 
 
@@ -227,7 +173,9 @@ def _backward_sample(params, grad, gbase, layers, uoff, A, i, M, use_mask, d, dp
     """Accumulate into ``grad`` the gradient of one sample; ``d`` holds dL/d output."""
     n_layers = layers.shape[0]
     last = n_layers - 1
-    act_backward(A[i, uoff[last + 1]:], d, layers[last, 1], layers[last, 2])
+    zoff = uoff[n_layers + 1]
+    out0 = uoff[last + 1]
+    act_backward(A[i, out0:], A[i, zoff + out0:], d, layers[last, 1], layers[last, 2])
     for li in range(last, -1, -1):
         n_in = layers[li, 0]
         n_out = layers[li, 1]
@@ -250,7 +198,7 @@ def _backward_sample(params, grad, gbase, layers, uoff, A, i, M, use_mask, d, dp
             if li > 0:
                 dprev[k] = s * M[i, k] if masked else s
         if li > 0:
-            act_backward(A[i, src:], dprev, n_in, layers[li - 1, 2])
+            act_backward(A[i, src:], A[i, zoff + src:], dprev, n_in, layers[li - 1, 2])
             for k in range(n_in):
                 d[k] = dprev[k]
 
@@ -289,7 +237,7 @@ def batch_loss_grad(params, layers, X, y, mask):
     width = 0
     for li in range(layers.shape[0]):
         width = max(width, layers[li, 0], layers[li, 1])
-    A = np.zeros((m, uoff[-1]), dtype=params.dtype)
+    A = np.zeros((m, 2 * uoff[-1]), dtype=params.dtype)
     d = np.zeros(width, dtype=params.dtype)
     dprev = np.zeros(width, dtype=params.dtype)
     grad = np.zeros(params.shape[0], dtype=params.dtype)
@@ -304,7 +252,7 @@ def batch_loss_grad(params, layers, X, y, mask):
 def predict_one(params, layers, X, out):
     """Outputs of one network (no dropout) into ``out`` (n_samples, n_out)."""
     uoff = _unit_offsets(layers)
-    A = np.empty((1, uoff[-1]), dtype=params.dtype)
+    A = np.empty((1, 2 * uoff[-1]), dtype=params.dtype)
     M = np.ones((1, 1), dtype=params.dtype)
     out0 = uoff[layers.shape[0]]
     for b in range(X.shape[0]):
@@ -347,7 +295,7 @@ def train_one(params, velocity, layers, batch_size, lr, momentum, decay, dropout
         width = max(width, layers[li, 0], layers[li, 1])
     h1 = layers[0, 1]
     bs = min(batch_size, n)
-    A = np.empty((bs, uoff[-1]), dtype=params.dtype)
+    A = np.empty((bs, 2 * uoff[-1]), dtype=params.dtype)
     M = np.ones((bs, h1), dtype=params.dtype)
     d = np.empty(width, dtype=params.dtype)
     dprev = np.empty(width, dtype=params.dtype)
@@ -385,7 +333,7 @@ def train_one(params, velocity, layers, batch_size, lr, momentum, decay, dropout
         train_mse = sse_epoch / (n * n_out)
     if diverged:
         return np.nan, np.nan, step
-    A1 = np.empty((1, uoff[-1]), dtype=params.dtype)
+    A1 = np.empty((1, 2 * uoff[-1]), dtype=params.dtype)
     val = _mse(params, layers, uoff, Xv, yv, A1, M)
     if not np.isfinite(val):
         val = np.nan
