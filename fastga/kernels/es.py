@@ -91,7 +91,8 @@ def sample(genomes, mean, scale, seed, generation, antithetic, lo, hi):
 
 @njit(nogil=True, cache=True)
 def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
-    """Columns of ``s1 = sum_d a[d] z_d`` and ``s2 = sum_d b[d] z_d**2`` (float64).
+    """Columns of ``s1 = sum_d a[d] z_d`` and ``s2 = sum_d b[d] z_d**2`` (float64
+    arithmetic on the float32 normals).
 
     Writes the parameters ``2 lo .. 2 hi - 1`` (those below ``n =
     len(s1)``): ``lo, hi`` count pairs of parameters, the unit of a draw.
@@ -118,8 +119,8 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
                 k = 2 * j
                 s1[k] += ad * z0
                 s1[k + 1] += ad * z1
-                s2[k] += bd * (z0 * z0)
-                s2[k + 1] += bd * (z1 * z1)
+                s2[k] += bd * (np.float64(z0) * z0)
+                s2[k + 1] += bd * (np.float64(z1) * z1)
         else:
             for j in range(lo, full):
                 z0, z1 = _normal_pair(key, j)
@@ -130,4 +131,4 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
             z0, z1 = _normal_pair(key, n // 2)
             s1[n - 1] += ad * z0
             if second:
-                s2[n - 1] += b[d] * (z0 * z0)
+                s2[n - 1] += b[d] * (np.float64(z0) * z0)
