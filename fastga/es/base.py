@@ -24,7 +24,7 @@ import numpy as np
 
 from ..algorithm import Algorithm, AlgorithmState, interrupts_deferred
 from ..evaluation import run_rows
-from ..kernels.es import sample, weighted_sums
+from ..kernels.es import BLOCK, sample, weighted_sums
 from ..population import Population
 from ..validation import check_int, check_positive, check_rate
 from ..vector import VectorSpec
@@ -137,8 +137,9 @@ class EvolutionStrategy(Algorithm):
     def _sample(self, out, generation):
         mean32 = self.state_.mean.astype(np.float32)
         scale32 = self._scale().astype(np.float32)
-        run_rows(sample, out.shape[0], out, mean32, scale32, np.uint64(self.state_.seed),
-                 generation, self._antithetic())
+        anti = self._antithetic()
+        run_rows(sample, out.shape[0] // 2 if anti else out.shape[0], out, mean32, scale32,
+                 np.uint64(self.state_.seed), generation, anti)
 
     def _advance(self):
         pop = self.population_
@@ -172,7 +173,7 @@ class EvolutionStrategy(Algorithm):
         s1 = np.empty(n, dtype=np.float64)
         s2 = np.empty(n if b is not None else 0, dtype=np.float64)
         bb = np.empty(0) if b is None else np.ascontiguousarray(b, dtype=np.float64)
-        run_rows(weighted_sums, (n + 1) // 2, np.ascontiguousarray(a, dtype=np.float64), bb,
+        run_rows(weighted_sums, -(-n // BLOCK), np.ascontiguousarray(a, dtype=np.float64), bb,
                  np.uint64(self.state_.seed), self.population_.generation, s1, s2)
         return s1, (s2 if b is not None else None)
 

@@ -24,7 +24,7 @@ from numba import njit
 from ..registry import Purpose
 from .rng import cos2pi32, log32, random_u64, stream_key
 
-__all__ = ["sample", "weighted_sums"]
+__all__ = ["BLOCK", "sample", "weighted_sums"]
 
 _S40 = np.uint64(40)
 _M24 = np.uint64(0xFFFFFF)
@@ -46,13 +46,26 @@ def _normal_pair(key, j):
             r * cos2pi32(np.float32(s) * _INV24_32))
 
 
+#: Parameters per block of the weighted sums (scratch of a few KiB, in L1).
+BLOCK = 512
+
+
+@njit(cache=True, inline="always")
+def _fill_normals(key, j0, z):
+    """``z[:] =`` the normals ``2 j0 .. 2 j0 + len(z) - 1`` of direction ``key`` (even length)."""
+    for t in range(z.shape[0] // 2):
+        z0, z1 = _normal_pair(key, j0 + t)
+        z[2 * t] = z0
+        z[2 * t + 1] = z1
+
+
 @njit(nogil=True, cache=True)
 def sample(genomes, mean, scale, seed, generation, antithetic, lo, hi):
-    """Rows ``lo .. hi-1`` of ``genomes``: ``mean + scale * z`` (float32).
+    """The rows of directions ``lo .. hi-1``: ``mean + scale * z`` (float32).
 
-    Row ``i`` uses direction ``d = i`` or, if ``antithetic``, ``d = i // 2``
-    with the sign ``-`` for odd ``i`` (``mean - scale * z_d``: exact mirror
-    images).
+    Without ``antithetic`` direction ``d`` is row ``d``; with it, direction
+    ``d`` is rows ``2d`` (``mean + scale * z_d``) and ``2d + 1`` (``mean -
+    scale * z_d``, the exact mirror image), drawn once for both.
 
     Parameters
     ----------
@@ -63,72 +76,60 @@ def sample(genomes, mean, scale, seed, generation, antithetic, lo, hi):
     generation : int
     antithetic : bool
     lo, hi : int
+        Directions (``P // 2`` of them with ``antithetic``, else ``P``).
     """
     n = genomes.shape[1]
-    n_pairs = n // 2
-    for i in range(lo, hi):
-        d = i // 2 if antithetic else i
-        minus = antithetic and (i % 2 == 1)
+    z = np.empty(BLOCK, dtype=np.float32)
+    for d in range(lo, hi):
         key = stream_key(seed, generation, d, Purpose.ES_NOISE)
-        row = genomes[i]
-        if minus:
-            for j in range(n_pairs):
-                z0, z1 = _normal_pair(key, j)
-                k = 2 * j
-                row[k] = mean[k] - scale[k] * z0
-                row[k + 1] = mean[k + 1] - scale[k + 1] * z1
-        else:
-            for j in range(n_pairs):
-                z0, z1 = _normal_pair(key, j)
-                k = 2 * j
-                row[k] = mean[k] + scale[k] * z0
-                row[k + 1] = mean[k + 1] + scale[k + 1] * z1
-        if n % 2 == 1:
-            z0, z1 = _normal_pair(key, n_pairs)
-            v = scale[n - 1] * z0
-            row[n - 1] = mean[n - 1] - v if minus else mean[n - 1] + v
+        plus = genomes[2 * d] if antithetic else genomes[d]
+        minus = genomes[2 * d + 1] if antithetic else genomes[d]
+        for k0 in range(0, n, BLOCK):
+            m = min(BLOCK, n - k0)
+            zb = z[: m + (m % 2)]
+            _fill_normals(key, k0 // 2, zb)
+            for t in range(m):
+                v = scale[k0 + t] * zb[t]
+                plus[k0 + t] = mean[k0 + t] + v
+            if antithetic:
+                for t in range(m):
+                    v = scale[k0 + t] * zb[t]
+                    minus[k0 + t] = mean[k0 + t] - v
 
 
 @njit(nogil=True, cache=True)
 def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
-    """Columns of ``s1 = sum_d a[d] z_d`` and ``s2 = sum_d b[d] z_d**2`` (float64
-    arithmetic on the float32 normals).
+    """Blocks ``lo .. hi-1`` of ``s1 = sum_d a[d] z_d`` and ``s2 = sum_d b[d] z_d**2``.
 
-    Writes the parameters ``2 lo .. 2 hi - 1`` (those below ``n =
-    len(s1)``): ``lo, hi`` count pairs of parameters, the unit of a draw.
-    The sums run over the directions ``d = 0 .. len(a) - 1`` in order.
-    ``b`` of length 0 skips ``s2`` (which may then be empty too).
+    Block ``c`` is the parameters ``c * BLOCK .. (c + 1) * BLOCK - 1`` (those
+    below ``n = len(s1)``); float64 sums of the float32 normals, over the
+    directions ``d = 0 .. len(a) - 1`` in order. ``b`` of length 0 skips
+    ``s2`` (which may then be empty too).
     """
     n = s1.shape[0]
-    k0 = 2 * lo
-    k1 = min(2 * hi, n)
-    for k in range(k0, k1):
-        s1[k] = 0.0
     second = b.shape[0] > 0
-    if second:
-        for k in range(k0, k1):
-            s2[k] = 0.0
-    full = min(hi, n // 2)  # pairs with both parameters inside the vector
-    for d in range(a.shape[0]):
-        key = stream_key(seed, generation, d, Purpose.ES_NOISE)
-        ad = a[d]
-        if second:
-            bd = b[d]
-            for j in range(lo, full):
-                z0, z1 = _normal_pair(key, j)
-                k = 2 * j
-                s1[k] += ad * z0
-                s1[k + 1] += ad * z1
-                s2[k] += bd * (np.float64(z0) * z0)
-                s2[k + 1] += bd * (np.float64(z1) * z1)
-        else:
-            for j in range(lo, full):
-                z0, z1 = _normal_pair(key, j)
-                k = 2 * j
-                s1[k] += ad * z0
-                s1[k + 1] += ad * z1
-        if full < hi and n % 2 == 1:  # the last, unpaired parameter
-            z0, z1 = _normal_pair(key, n // 2)
-            s1[n - 1] += ad * z0
+    z = np.empty(BLOCK, dtype=np.float32)
+    acc1 = np.empty(BLOCK, dtype=np.float64)
+    acc2 = np.empty(BLOCK, dtype=np.float64)
+    for c in range(lo, hi):
+        k0 = c * BLOCK
+        m = min(BLOCK, n - k0)
+        zb = z[: m + (m % 2)]
+        acc1[:] = 0.0
+        acc2[:] = 0.0
+        for d in range(a.shape[0]):
+            key = stream_key(seed, generation, d, Purpose.ES_NOISE)
+            _fill_normals(key, k0 // 2, zb)
+            ad = a[d]
+            for t in range(m):
+                acc1[t] += ad * np.float64(zb[t])
             if second:
-                s2[n - 1] += b[d] * (np.float64(z0) * z0)
+                bd = b[d]
+                for t in range(m):
+                    zt = np.float64(zb[t])
+                    acc2[t] += bd * (zt * zt)
+        for t in range(m):
+            s1[k0 + t] = acc1[t]
+        if second:
+            for t in range(m):
+                s2[k0 + t] = acc2[t]
