@@ -50,7 +50,7 @@ def settings(algo, n):
     if algo == "openes":
         return dict(sigma=0.1, learning_rate=0.05)
     if algo == "pgpe":
-        return dict(sigma=0.5, learning_rate=0.05 * np.sqrt(n), sigma_learning_rate=0.1,
+        return dict(sigma=0.5, learning_rate=0.005 * np.sqrt(n), sigma_learning_rate=0.1,
                     sigma_max_change=0.2)
     return dict(sigma=1.0)  # snes, sepcmaes: evosax's std_init
 

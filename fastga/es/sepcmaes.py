@@ -109,3 +109,8 @@ class SepCMAES(EvolutionStrategy):
         C = ((1 + c_1 * delta_h - c_1 - c_mu * w_best.sum()) * st.C + c_1 * st.p_c ** 2
              + c_mu * st.C * zw2)
         st.C = np.clip(C, 0.0, _C_MAX) + _C_EPS
+
+    def _check_state(self, state, population):
+        super()._check_state(state, population)
+        if not np.isfinite(state.step) or state.step < 0:
+            raise ValueError(f"step size {state.step} is out of range")
