@@ -14,6 +14,8 @@ import pytest
 from fastga import GeneticAlgorithm, NetworkSpec, Population
 from fastga.es import PGPE, SNES, OpenES, SepCMAES
 from fastga.es.shaping import centered_ranks, nes_utilities, rank_weights
+from fastga.evaluation import run_rows
+from fastga.kernels.es import BLOCK, sample, weighted_sums
 from fastga.vector import VectorSpec
 
 from . import naive, naive_es
@@ -50,6 +52,26 @@ def test_shaping_matches_scipy_ranks_with_ties_and_invalid():
     assert abs(u.sum()) < 1e-15
     # nothing valid: all tied, equal weights, zero-sum utilities move nothing
     assert np.all(rank_weights(np.full(7, -np.inf), u) == u.mean())
+
+
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_kernels_over_several_blocks_match_reference(antithetic):
+    n, p = 2 * BLOCK + 77, 4  # two full blocks and an odd tail
+    rng = np.random.default_rng(3)
+    mean = rng.standard_normal(n).astype(np.float32)
+    scale = rng.random(n).astype(np.float32)
+    out = np.zeros((p, n), np.float32)
+    run_rows(sample, p // 2 if antithetic else p, out, mean, scale, np.uint64(9), 4, antithetic)
+    assert out.tobytes() == naive_es.sample(mean, scale, 9, 4, p, antithetic).tobytes()
+    a, b = rng.standard_normal(3), rng.standard_normal(3)
+    s1, s2 = np.empty(n), np.empty(n)
+    run_rows(weighted_sums, -(-n // BLOCK), a, b, np.uint64(9), 4, s1, s2)
+    Z = np.stack([naive_es.noise(9, 4, d, n) for d in range(3)]).astype(np.float64)
+    np.testing.assert_allclose(s1, a @ Z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2, b @ Z ** 2, rtol=1e-12, atol=1e-12)
+    s1b = np.empty(n)
+    run_rows(weighted_sums, -(-n // BLOCK), a, np.empty(0), np.uint64(9), 4, s1b, np.empty(0))
+    assert s1b.tobytes() == s1.tobytes()
 
 
 # ----------------------------------------------------- one generation each
@@ -154,7 +176,7 @@ def test_same_bits_on_one_and_two_threads(cls, kw):
         results = []
         for t in (1, 2):
             numba.set_num_threads(t)
-            results.append(_bits(_run(cls, n=301, p=10, generations=3,
+            results.append(_bits(_run(cls, n=2 * BLOCK + 77, p=10, generations=3,
                                       fitness=sphere(0.5), **kw)))
     finally:
         numba.set_num_threads(before)

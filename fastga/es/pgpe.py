@@ -40,8 +40,9 @@ class PGPE(EvolutionStrategy):
         Even.
     sigma : float, default=0.1
         Initial standard deviation of every parameter.
-    learning_rate : float, default=0.01
-        ClipUp's step size: the length of the normalised gradient step.
+    learning_rate : float, default=0.075
+        ClipUp's step size: the length of the normalised gradient step
+        (Toklu et al. suggest half the largest step, 0.15 for their policies).
     max_speed : float, optional
         ClipUp's largest step. Default: ``2 * learning_rate`` (EvoTorch).
     momentum : float, default=0.9
@@ -63,7 +64,7 @@ class PGPE(EvolutionStrategy):
     _always_antithetic = True
     _vector_fields = ("sigma", "velocity")
 
-    def __init__(self, spec, pop_size=100, sigma=0.1, learning_rate=0.01, max_speed=None,
+    def __init__(self, spec, pop_size=100, sigma=0.1, learning_rate=0.075, max_speed=None,
                  momentum=0.9, sigma_learning_rate=0.1, sigma_max_change=0.2, center_init=None,
                  threshold=None, patience=None, random_state=None, verbose=False):
         self.spec = spec
