@@ -4,14 +4,14 @@ For each problem (10 and 100 dimensions), algorithm and seed 0-4, both
 libraries run the same population size, generations, initial center (zeros)
 and hyperparameters; the table gives the median over seeds of the final
 error ``f(center) - f*`` of the center of the search distribution (lower is
-better). evosax minimises, fastga maximises ``-f``. PGPE is compared with
-evosax's PGPE, which implements EvoTorch's symmetric form with ClipUp
-(EvoTorch is not needed).
+better). evosax and EvoTorch minimise, fastga maximises ``-f``. evosax's
+PGPE implements EvoTorch's symmetric form with ClipUp; ``--evotorch`` adds
+EvoTorch's own PGPE and SNES.
 
-evosax (and JAX) are benchmark-only dependencies:
+evosax (with JAX) and EvoTorch (with torch) are benchmark-only dependencies:
 
-    pip install evosax
-    PYTHONPATH=. python bench/compare_es.py [--seeds 5] [--quick]
+    pip install evosax torch evotorch
+    PYTHONPATH=. python bench/compare_es.py [--seeds 5] [--quick] [--evotorch]
 """
 
 from __future__ import annotations
@@ -121,28 +121,71 @@ def run_evosax(algo, problem, n, seed):
     return float(f(np.asarray(good, dtype=np.float64), s))
 
 
+# ---------------------------------------------------------------- EvoTorch
+def run_evotorch(algo, problem, n, seed):
+    """EvoTorch's PGPE (ClipUp) or SNES; None for the algorithms it lacks."""
+    if algo not in ("pgpe", "snes"):
+        return None
+    import torch
+    from evotorch import Problem
+    from evotorch.algorithms import PGPE, SNES
+
+    pop_size, gens = BUDGET[n]
+    s = shift_of(n)
+    f = PROBLEMS[problem]
+    kw = settings(algo, n)
+    st = torch.as_tensor(s, dtype=torch.float32)
+
+    def ft(x):
+        d = x - st
+        if problem == "sphere":
+            return (d ** 2).sum(dim=-1)
+        return 10.0 * n + (d ** 2 - 10.0 * torch.cos(2 * torch.pi * d)).sum(dim=-1)
+
+    prob = Problem("min", ft, solution_length=n, initial_bounds=(-1.0, 1.0), vectorized=True,
+                   dtype=torch.float32, seed=seed)
+    if algo == "pgpe":
+        es = PGPE(prob, popsize=pop_size, center_learning_rate=kw["learning_rate"],
+                  stdev_learning_rate=kw["sigma_learning_rate"], stdev_init=kw["sigma"],
+                  stdev_max_change=kw["sigma_max_change"], center_init=torch.zeros(n),
+                  optimizer="clipup", optimizer_config={"max_speed": 2 * kw["learning_rate"]})
+    else:
+        es = SNES(prob, popsize=pop_size, stdev_init=kw["sigma"], center_init=torch.zeros(n))
+    for _ in range(gens):
+        es.step()
+    return float(f(es.status["center"].numpy().astype(np.float64), s))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="10 dimensions only")
     ap.add_argument("--algorithms", default="openes,pgpe,snes,sepcmaes")
+    ap.add_argument("--evotorch", action="store_true",
+                    help="also EvoTorch's PGPE and SNES (needs torch and evotorch)")
     args = ap.parse_args()
     dims = (10,) if args.quick else (10, 100)
-    print("| problem | n | pop | gens | algorithm | fastga median error | evosax median error "
-          "| fastga s | evosax s (incl. JIT) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    libs = [("fastga", run_fastga), ("evosax", run_evosax)]
+    if args.evotorch:
+        libs.append(("evotorch", run_evotorch))
+    names = [lib for lib, _ in libs]
+    print("| problem | n | pop | gens | algorithm | "
+          + " | ".join(f"{lib} median error (min-max)" for lib in names) + " | "
+          + " | ".join(f"{lib} s" for lib in names) + " |")
+    print("|---|---|---|---|---|" + "---|" * (2 * len(libs)))
     for problem in PROBLEMS:
         for n in dims:
             for algo in args.algorithms.split(","):
-                res = {}
-                for lib, fn in (("fastga", run_fastga), ("evosax", run_evosax)):
+                errors, seconds = [], []
+                for lib, fn in libs:
                     t = time.perf_counter()
                     errs = [fn(algo, problem, n, seed) for seed in range(args.seeds)]
-                    res[lib] = (float(np.median(errs)), time.perf_counter() - t)
+                    seconds.append(f"{time.perf_counter() - t:.1f}")
+                    errors.append("-" if errs[0] is None else
+                                  f"{np.median(errs):.3g} ({min(errs):.3g}-{max(errs):.3g})")
                 pop_size, gens = BUDGET[n]
-                print(f"| {problem} | {n} | {pop_size} | {gens} | {algo} | {res['fastga'][0]:.3g} "
-                      f"| {res['evosax'][0]:.3g} | {res['fastga'][1]:.1f} | {res['evosax'][1]:.1f} |",
-                      flush=True)
+                print(f"| {problem} | {n} | {pop_size} | {gens} | {algo} | " + " | ".join(errors)
+                      + " | " + " | ".join(seconds) + " |", flush=True)
 
 
 if __name__ == "__main__":
