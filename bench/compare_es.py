@@ -126,8 +126,12 @@ def run_evotorch(algo, problem, n, seed):
     """EvoTorch's PGPE (ClipUp) or SNES; None for the algorithms it lacks."""
     if algo not in ("pgpe", "snes"):
         return None
+    import logging
+
     import torch
     from evotorch import Problem
+
+    logging.getLogger("evotorch").setLevel(logging.WARNING)
     from evotorch.algorithms import PGPE, SNES
 
     pop_size, gens = BUDGET[n]
@@ -180,7 +184,7 @@ def main():
                 for lib, fn in libs:
                     t = time.perf_counter()
                     errs = [fn(algo, problem, n, seed) for seed in range(args.seeds)]
-                    seconds.append(f"{time.perf_counter() - t:.1f}")
+                    seconds.append("-" if errs[0] is None else f"{time.perf_counter() - t:.1f}")
                     errors.append("-" if errs[0] is None else
                                   f"{np.median(errs):.3g} ({min(errs):.3g}-{max(errs):.3g})")
                 pop_size, gens = BUDGET[n]
