@@ -6,16 +6,18 @@ its parameters ``2j`` and ``2j + 1`` come from one 64-bit draw ``b =
 random_u64(key, j)`` by float32 Box-Muller: ``r = sqrt(-2 log32(1 - (b >>
 40) / 2**24))``, ``c = b & 0xFFFFFF``, ``z[2j] = r * cos2pi32(c / 2**24)``
 and ``z[2j+1] = r * cos2pi32(((c - 2**22) mod 2**24) / 2**24)`` (the sine).
-These are the normals of :mod:`fastga.kernels.mutation`, free of branches,
-so the loops over parameters vectorise; ``tests/naive_es.py`` restates them
-in NumPy bit for bit. ``|z| < 5.8`` (24-bit uniforms).
+This is the construction of the gaussian mutations of
+:mod:`fastga.kernels.mutation` (other counters), free of branches, so the
+loops over parameters vectorise; ``tests/naive_es.py`` restates it in NumPy
+bit for bit. ``|z| < 5.8`` (24-bit uniforms).
 
-:func:`sample` writes the rows (each row is written by one thread, once);
-:func:`weighted_sums` regenerates the same noise and sums it over the
-directions, split over *parameter columns*, so every column's sum is taken in
-the order ``d = 0, 1, ...`` whatever the thread count: results are
-bit-identical for any number of threads. Both release the GIL and are run
-by :func:`fastga.evaluation.run_rows`.
+:func:`sample` writes the rows (each row by one thread, once), a block of
+normals at a time; :func:`weighted_sums` regenerates the same noise and sums
+it over the directions, split over blocks of :data:`BLOCK` *parameter
+columns*, so every column's sum is taken in the order ``d = 0, 1, ...``
+whatever the thread count: results are bit-identical for any number of
+threads. Both release the GIL and are run by
+:func:`fastga.evaluation.run_rows`.
 """
 
 import numpy as np
