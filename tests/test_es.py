@@ -321,3 +321,14 @@ def test_ga_on_int_spec_fills_every_gene_and_solves_a_sphere(tmp_path):
     again = GeneticAlgorithm.load(tmp_path / "ga.npz")
     assert again.population_.spec == VectorSpec(8)
     np.testing.assert_array_equal(again.best_genome_, ga.best_genome_)
+
+
+def test_replace_counts_for_the_best_and_keeps_the_update():
+    es = PGPE(N, pop_size=P, random_state=2)
+    es.ask()
+    es.tell(np.zeros(P))
+    mean = es.state_.mean.copy()
+    es.replace([3], np.full((1, N), 0.25, np.float32), fitness=[5.0])
+    assert es.best_fitness_ == 5.0 and (es.best_genome_ == 0.25).all()
+    np.testing.assert_array_equal(es.state_.mean, mean)  # told already: the update stays
+    assert es.ask().generation == 1
