@@ -90,13 +90,14 @@ def sample(genomes, mean, scale, seed, generation, antithetic, lo, hi):
             m = min(BLOCK, n - k0)
             zb = z[: m + (m % 2)]
             _fill_normals(key, k0 // 2, zb)
-            for t in range(m):
-                v = scale[k0 + t] * zb[t]
-                plus[k0 + t] = mean[k0 + t] + v
             if antithetic:
                 for t in range(m):
                     v = scale[k0 + t] * zb[t]
+                    plus[k0 + t] = mean[k0 + t] + v
                     minus[k0 + t] = mean[k0 + t] - v
+            else:
+                for t in range(m):
+                    plus[k0 + t] = mean[k0 + t] + scale[k0 + t] * zb[t]
 
 
 @njit(nogil=True, cache=True)
