@@ -33,11 +33,11 @@ def clipup_step(grad, velocity, learning_rate, momentum, max_speed):
     zero), added to ``momentum * velocity``, and the sum is scaled down to
     length ``max_speed`` if it is longer. ``velocity`` is updated in place.
     """
-    norm = float(np.sqrt(np.dot(grad, grad)))
+    norm = float(np.sqrt((grad * grad).sum()))
     velocity *= momentum
     if norm > 0.0:
         velocity += grad * (learning_rate / norm)
-    speed = float(np.sqrt(np.dot(velocity, velocity)))
+    speed = float(np.sqrt((velocity * velocity).sum()))
     if speed > max_speed:
         velocity *= max_speed / speed
     return velocity.copy()

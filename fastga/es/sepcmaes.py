@@ -99,7 +99,7 @@ class SepCMAES(EvolutionStrategy):
         y_w = D * zw
         st.mean = st.mean + st.step * y_w
         st.p_sigma = (1 - c_sigma) * st.p_sigma + np.sqrt(c_sigma * (2 - c_sigma) * mu_eff) * zw
-        norm = float(np.sqrt(np.dot(st.p_sigma, st.p_sigma)))
+        norm = float(np.sqrt((st.p_sigma * st.p_sigma).sum()))
         st.step = float(min(st.step * np.exp((c_sigma / d_sigma) * (norm / chi_n - 1)),
                             _STEP_MAX))
         t = self.population_.generation + 2
