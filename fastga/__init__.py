@@ -5,17 +5,18 @@ kernels run the batched forward pass, crossover and mutation in place, and a
 thin Python driver does the selection.
 """
 
-from .compilation import compile_ahead
-from .fitness import SupervisedFitness
+from ._version import __version__
 from .algorithm import Algorithm
+from .compilation import compile_ahead
+from .es import PGPE, SNES, OpenES, SepCMAES
+from .fitness import SupervisedFitness
 from .ga import GAState, GeneticAlgorithm
 from .history import History
 from .network import Network
 from .population import Population
 from .settings import GASettings
 from .spec import ACTIVATIONS, NetworkSpec
-
-from ._version import __version__
+from .vector import VectorSpec
 
 __all__ = [
     "ACTIVATIONS",
@@ -28,8 +29,13 @@ __all__ = [
     "History",
     "Network",
     "NetworkSpec",
+    "OpenES",
+    "PGPE",
+    "SNES",
+    "SepCMAES",
     "Population",
     "SupervisedFitness",
+    "VectorSpec",
     "__version__",
     "compile_ahead",
     "to_keras",

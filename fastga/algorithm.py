@@ -404,9 +404,9 @@ class Algorithm:
     # ------------------------------------------------------------ results
     def _spec(self):
         """The validated layout of the population (subclass may override)."""
-        from .spec import NetworkSpec
+        from .vector import as_spec
 
-        return self.spec if isinstance(self.spec, NetworkSpec) else NetworkSpec(self.spec)
+        return as_spec(self.spec)
 
     def best_network(self):
         """The best network told so far, as a :class:`~fastga.Network`."""
@@ -414,6 +414,7 @@ class Algorithm:
 
         if not hasattr(self, "best_genome_"):
             raise AttributeError("best_network: run() or tell() has not been called yet")
+        self.population_.spec.n_inputs  # a plain vector (VectorSpec) raises: no network
         return Network(self.population_.spec, self.best_genome_)
 
     # --------------------------------------------------------------- files
@@ -458,9 +459,9 @@ class Algorithm:
 
     @classmethod
     def _from_payload(cls, arrays, meta, prefix=""):
-        from .spec import NetworkSpec
+        from .vector import spec_from_dict
 
-        spec = NetworkSpec.from_dict(meta["spec"])
+        spec = spec_from_dict(meta["spec"])
         params = meta["params"]
         require(isinstance(params, dict), "params is not a dict")
         unknown = set(params) - set(cls._param_names())

@@ -10,8 +10,8 @@ from .fileio import (array_field, build_checked, checkpoint_meta, jsonable, read
                      require, save_npz)
 from .kernels.init import init_genomes
 from .registry import Init, Metric, names
-from .spec import NetworkSpec
 from .validation import check_int, check_labels, check_positive, check_rows, check_targets, check_X
+from .vector import as_spec, spec_from_dict
 
 __all__ = ["Population", "sanitize_fitness", "FILE_KIND"]
 
@@ -45,8 +45,10 @@ class Population:
 
     Parameters
     ----------
-    spec : NetworkSpec or sequence
-        The networks' layout (anything :class:`NetworkSpec` accepts).
+    spec : NetworkSpec, sequence or int
+        The networks' layout (anything :class:`NetworkSpec` accepts), or an
+        int ``n`` for plain vectors of ``n`` parameters
+        (:class:`~fastga.vector.VectorSpec`: no :meth:`forward`).
     genomes : array-like of shape (size, spec.n_params)
         Initial genomes; copied into a fresh float32 buffer.
     fitness : array-like of shape (size,), optional
@@ -64,7 +66,7 @@ class Population:
     """
 
     def __init__(self, spec, genomes, fitness=None):
-        self.spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
+        self.spec = as_spec(spec)
         arr = np.asarray(genomes)
         if arr.ndim != 2 or arr.shape[1] != self.spec.n_params:
             raise ValueError(
@@ -99,7 +101,7 @@ class Population:
             ``glorot``: Glorot-uniform weights, zero biases.
         scale : float, optional
         """
-        spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
+        spec = as_spec(spec)
         size = check_int(size, "size", minimum=1)
         if init not in names(Init):
             raise ValueError(f"init: expected one of {sorted(names(Init))}, got {init!r}")
@@ -156,6 +158,7 @@ class Population:
         """Genome ``i`` as a standalone :class:`~fastga.Network`."""
         from .network import Network
 
+        self.spec.n_inputs  # a plain vector (VectorSpec) raises: no network
         return Network(self.spec, self.genome(i))
 
     def best_index(self):
@@ -248,7 +251,7 @@ class Population:
         genome array must have exactly its ``n_params`` columns, compared
         before the population's buffers are allocated.
         """
-        spec = NetworkSpec.from_dict(meta["spec"])
+        spec = spec_from_dict(meta["spec"])
         genomes = array_field(arrays, prefix + "genomes", np.float32, 2)
         require(genomes.shape[1] == spec.n_params and genomes.shape[0] >= 1,
                 f"genomes have shape {genomes.shape}, expected (size, {spec.n_params})")

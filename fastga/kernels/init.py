@@ -37,5 +37,10 @@ def init_genomes(genomes, seed, scheme, scale, sizes, w_offs, b_offs, lo, hi):
                 genomes[i, w0 + k] = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * limit)
                 ctr += 1
             b0 = b_offs[layer]
+            if n_in == 0:  # neurons without inputs: the genes of a plain vector, drawn
+                for j in range(n_out):
+                    genomes[i, b0 + j] = np.float32((2.0 * random_uniform(key, ctr) - 1.0) * limit)
+                    ctr += 1
+                continue
             for j in range(n_out):
                 genomes[i, b0 + j] = 0.0
