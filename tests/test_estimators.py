@@ -107,18 +107,20 @@ def test_bad_parameters_name_the_argument(digits, bad, name):
 def test_bad_data_name_the_argument(digits):
     X_tr, _, y_tr, _ = digits
     clf = fastga.GeneticMLPClassifier(**SMALL)
-    with pytest.raises(ValueError, match="^y"):
+    with pytest.raises(ValueError, match=r"\by\b.*\[50, 40\]"):
         clf.fit(X_tr[:50], y_tr[:40])
-    with pytest.raises(ValueError, match="^y"):
+    with pytest.raises(ValueError, match="^y: .*1 class"):
         clf.fit(X_tr[:50], -np.ones(50, dtype=int))
     X_bad = X_tr[:50].copy()
     X_bad[3, 3] = np.nan
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b.*NaN"):
         clf.fit(X_bad, y_tr[:50])
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b"):
         clf.fit(X_tr[:50, :, None], y_tr[:50])
+    with pytest.raises(ValueError, match="^sample_weight"):
+        clf.fit(X_tr[:50], y_tr[:50], sample_weight=-np.ones(50))
     clf.fit(X_tr[:50], y_tr[:50])
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b.*10 features"):
         clf.predict(X_tr[:5, :10])
 
 
