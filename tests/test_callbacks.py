@@ -181,3 +181,60 @@ def test_mlflow_logger_needs_mlflow(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)
     with pytest.raises(ImportError, match="mlflow"):
         MLflowLogger()
+
+
+# ----------------------------------------------- the GAN and the island model
+@pytest.mark.gan
+def test_loggers_in_a_gan_run(tmp_path):
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorboardX")
+    from fastga.callbacks import TensorBoard
+    from fastga.gan import GANEvolver
+    from fastga.gan.discriminator import import_keras
+
+    keras = import_keras(1)
+    rng = np.random.default_rng(0)
+    X = np.clip(rng.uniform(0, 0.2, (40, 16)).astype(np.float32) + np.tile([0, 1, 0, 0], 4), 0, 1)
+    disc = keras.Sequential([keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+    disc.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy",
+                 metrics=["accuracy"])
+    ev = GANEvolver(discriminator=disc, latent_dim=3, hidden=5, generations=3, pop_size=6,
+                    batch_size=4, d_batch=4, minibatch_std=2, quality=False, random_state=0,
+                    threads=1)
+    with TensorBoard(tmp_path / "tb", images_every=2) as tb:
+        ev.fit(X, callbacks=[tb, CSVLogger(tmp_path / "gan.csv")])
+    header, rows = _read_csv(tmp_path / "gan.csv")
+    assert len(rows) == len(ev.history_) == 4 and "d_loss" in header
+    acc = _events(tmp_path / "tb")
+    assert "d_loss" in acc.Tags()["scalars"]
+    images = acc.Images("samples")
+    assert [e.step for e in images] == [0, 2]
+    assert (images[0].height, images[0].width) == (4 * 4, 8 * 4)
+
+
+@pytest.mark.ray
+def test_loggers_in_an_island_model(tmp_path):
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("tensorboardX")
+    import functools
+
+    from fastga.callbacks import TensorBoard
+    from fastga.distributed import IslandModel
+
+    X, y = load_iris(return_X_y=True)
+    m = IslandModel([4, 6, 3], n_islands=2, pop_size=8, migration_every=2, n_migrants=1,
+                    random_state=0)
+    started = not ray.is_initialized()
+    try:
+        with TensorBoard(tmp_path / "tb") as tb:
+            m.run(functools.partial(fastga.SupervisedFitness, X, y, "cross_entropy", None), 4,
+                  callbacks=[CSVLogger(tmp_path / "islands.csv"), tb])
+    finally:
+        if started and ray.is_initialized():
+            ray.shutdown()
+    header, rows = _read_csv(tmp_path / "islands.csv")
+    assert header[:3] == ["epoch", "generation", "best_fitness"]
+    assert "island_seconds" not in header and "summaries" not in header
+    assert [r[1] for r in rows] == ["2", "4"]
+    assert [e.step for e in _events(tmp_path / "tb").Scalars("best_fitness")] == [2, 4]
