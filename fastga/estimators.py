@@ -6,6 +6,16 @@ are the fields of :class:`~fastga.settings.GASettings`, by the same names and
 with the same defaults; they are flat keyword arguments (not one record) so
 that ``get_params``, ``clone`` and ``GridSearchCV`` see each of them.
 
+They are scikit-learn estimators in full: ``check_estimator`` passes every
+check (none is marked as an expected failure, :data:`EXPECTED_FAILED_CHECKS`);
+inputs go through scikit-learn's ``validate_data`` (``n_features_in_``,
+``feature_names_in_``), the classifier takes any label type (``classes_``
+sorted as ``LabelEncoder`` sorts them), ``fit`` takes ``sample_weight``, and
+the parameters are checked in scikit-learn's declarative style
+(``_parameter_constraints``) before each fit; a few cross-parameter rules
+(e.g. ``mutation_rate_cap >= mutation_rate``) are
+:meth:`GASettings.validate`'s.
+
 The estimator's file format lives here too (:meth:`_GeneticMLP.save`,
 :meth:`_GeneticMLP.load`, :func:`load_estimator`): its parameters, its
 fitted attributes and its GA, written by the GA's own format hooks under the
@@ -19,7 +29,7 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -29,7 +39,6 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # pragma: no cover - scikit-learn < 1.6
     def _validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
-from sklearn.base import _fit_context
 
 
 def _validate(estimator, X, *args, **kwargs):

@@ -172,6 +172,7 @@ def test_pickle_round_trip(iris_strings, dump, load):
     np.testing.assert_array_equal(back.predict(X), clf.predict(X))
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     assert back.history_ == clf.history_
+    assert back.ga_.population_.workspace._buffers == {}  # scratch is not pickled
     # the GA goes on bit-identically after the round trip
     ga = load(dump(clf.ga_))
     clf.set_params(warm_start=True, generations=3).fit(X, y)
