@@ -6,6 +6,16 @@ are the fields of :class:`~fastga.settings.GASettings`, by the same names and
 with the same defaults; they are flat keyword arguments (not one record) so
 that ``get_params``, ``clone`` and ``GridSearchCV`` see each of them.
 
+They are scikit-learn estimators in full: ``check_estimator`` passes every
+check (none is marked as an expected failure, :data:`EXPECTED_FAILED_CHECKS`);
+inputs go through scikit-learn's ``validate_data`` (``n_features_in_``,
+``feature_names_in_``), the classifier takes any label type (``classes_``
+sorted as ``LabelEncoder`` sorts them), ``fit`` takes ``sample_weight``, and
+the parameters are checked in scikit-learn's declarative style
+(``_parameter_constraints``) before each fit; a few cross-parameter rules
+(e.g. ``mutation_rate_cap >= mutation_rate``) are
+:meth:`GASettings.validate`'s.
+
 The estimator's file format lives here too (:meth:`_GeneticMLP.save`,
 :meth:`_GeneticMLP.load`, :func:`load_estimator`): its parameters, its
 fitted attributes and its GA, written by the GA's own format hooks under the
@@ -14,8 +24,32 @@ prefix ``ga_``.
 
 from __future__ import annotations
 
+import os
+import re
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # pragma: no cover - scikit-learn < 1.6
+    def _validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+
+def _validate(estimator, X, *args, **kwargs):
+    """scikit-learn's ``validate_data``; an error whose message names neither
+    ``X`` nor ``y`` gets the prefix ``"X, y: "``, so that every one names its argument."""
+    try:
+        return _validate_data(estimator, X, *args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        if re.search(r"\b(X|y)\b", str(exc)):
+            raise
+        raise type(exc)(f"X, y: {exc}") from None
 
 from .algorithm import interrupts_deferred
 from .fileio import (FileFormatError, array_field, build_checked, checkpoint_meta, from_json,
@@ -23,9 +57,10 @@ from .fileio import (FileFormatError, array_field, build_checked, checkpoint_met
 from .fitness import SupervisedFitness
 from .ga import GeneticAlgorithm
 from .network import Network
-from .settings import GASettings
+from .registry import Activation, Crossover, Init, names
+from .settings import SELECTIONS, GASettings
 from .spec import NetworkSpec
-from .validation import check_int, check_labels, check_rate, check_targets, check_X
+from .validation import check_int, check_sample_weight
 
 __all__ = ["GeneticMLPClassifier", "GeneticMLPRegressor", "load_estimator"]
 
@@ -37,12 +72,63 @@ _D = GASettings()  # the defaults of every GA setting
 # Parameters of the estimator handed to its GA besides the settings.
 _RUN_PARAMS = ("patience", "verbose")
 
+_RATE = Interval(Real, 0, 1, closed="both")
+_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+
+#: Expected failures of scikit-learn's ``check_estimator`` (check name -> reason);
+#: given to ``parametrize_with_checks(expected_failed_checks=...)`` and, before
+#: scikit-learn 1.6, the ``_xfail_checks`` tag. Empty: every check passes.
+EXPECTED_FAILED_CHECKS = {}
+
 
 class _GeneticMLP(BaseEstimator):
     """Shared machinery of the GeneticMLP estimators (not public)."""
 
     _metric = None
     _output_activation = None
+
+    _parameter_constraints = {
+        "architecture": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(names(Activation)) - {"softmax"})],
+        "pop_size": [Interval(Integral, 2, None, closed="left")],
+        "generations": [Interval(Integral, 0, None, closed="left")],
+        "die_off_rate": [_RATE],
+        "fitness_pref": [_NON_NEGATIVE],
+        "selection": [StrOptions(set(SELECTIONS))],
+        "tournament_size": [Interval(Integral, 1, None, closed="left")],
+        "elitism": [Interval(Integral, 0, None, closed="left")],
+        "crossover": [StrOptions(set(names(Crossover)))],
+        "max_crossover": [_RATE],
+        "crossover_prob": [_RATE],
+        "mutation_rate": [_RATE],
+        "type_probs": ["array-like"],
+        "shift_max": [_NON_NEGATIVE],
+        "swap_max": [_NON_NEGATIVE],
+        "sigma": [_NON_NEGATIVE],
+        "mutation_rate_cap": [_RATE],
+        "mutation_rate_increase": [_NON_NEGATIVE],
+        "init": [StrOptions(set(names(Init)))],
+        "init_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "threshold": [Interval(Real, None, None, closed="neither"), None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "warm_start": ["boolean"],
+        "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator,
+                         np.random.SeedSequence, None],
+        "verbose": ["verbose"],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left"), None],
+        "checkpoint_path": [str, os.PathLike, None],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False  # a given random_state gives the same bits
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"_xfail_checks": dict(EXPECTED_FAILED_CHECKS)}
 
     def __init__(self, architecture=(32,), activation="relu", pop_size=500, generations=400,
                  die_off_rate=_D.die_off_rate, fitness_pref=_D.fitness_pref,
@@ -98,12 +184,28 @@ class _GeneticMLP(BaseEstimator):
         return NetworkSpec([n_in, *hidden, n_out], acts)
 
     def _check_xy(self, X, y):  # pragma: no cover - overridden
+        """``(X, y_fit, n_outputs)``: validated (``validate_data``, which also sets
+        ``n_features_in_`` and ``feature_names_in_``) and encoded for the fitness."""
         raise NotImplementedError
+
+    def _check_X(self, X):
+        """``X`` for prediction: float32, the features (count and names) seen in ``fit``."""
+        self._check_fitted()
+        return _validate(self, X, reset=False, dtype=np.float32, order="C")
 
     def _stop_callback(self):
         return None
 
-    def fit(self, X, y, callbacks=(), population=None):
+    def _make_algorithm(self, spec, population):
+        """The search algorithm of a fresh fit, initialised (the one place it is built)."""
+        ga = GeneticAlgorithm.from_settings(
+            spec, GASettings.from_params(self), pop_size=self.pop_size,
+            random_state=self.random_state, **{k: getattr(self, k) for k in _RUN_PARAMS})
+        ga.initialize(population)  # checks the settings and the population first
+        return ga
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, callbacks=(), population=None):
         """Evolve a population of networks on ``(X, y)``.
 
         With ``warm_start=True`` and a fitted population of the same layout,
@@ -114,8 +216,14 @@ class _GeneticMLP(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples in the fitness (weighted mean
+            loss and accuracy, see :class:`~fastga.SupervisedFitness`) and in
+            the choice of the final network. A zero weight is the same as
+            leaving the sample out.
         callbacks : sequence of callables, optional
-            ``callback(ga, record)`` after each generation; True stops.
+            ``callback(ga, record)`` after each generation; True stops. The
+            loggers of :mod:`fastga.callbacks` fit here.
         population : Population, optional
             Initial genomes of a fresh fit (``pop_size`` networks of the
             estimator's layout), e.g. from :func:`fastga.seeding.seed_population`.
@@ -125,31 +233,30 @@ class _GeneticMLP(BaseEstimator):
         self
         """
         X, y_fit, n_out = self._check_xy(X, y)
-        generations = check_int(self.generations, "generations", minimum=0)
+        sw = None
+        if sample_weight is not None:
+            sw = check_sample_weight(sample_weight, X.shape[0])
+            keep = sw > 0
+            if not keep.all():  # zero weight = left out (also of the minibatches)
+                X, y_fit, sw = X[keep], y_fit[keep], sw[keep]
+                self._check_kept(y_fit)
+            if sw.min() == sw.max():
+                sw = None  # equal weights: the plain mean
+        generations = self.generations
         every = self.checkpoint_every
-        if every is not None:
-            every = check_int(every, "checkpoint_every", minimum=1)
-            if self.checkpoint_path is None:
-                raise ValueError("checkpoint_path: required with checkpoint_every")
-        if self.batch_size is not None:
-            check_int(self.batch_size, "batch_size", minimum=1)
-        if self.threshold is not None:
-            check_rate(float(self.threshold), "threshold", -np.inf, np.inf)
+        if every is not None and self.checkpoint_path is None:
+            raise ValueError("checkpoint_path: required with checkpoint_every")
         spec = self._spec(X.shape[1], n_out)
         go_on = (self.warm_start and hasattr(self, "ga_")
                  and self.ga_.population_.spec == spec)
         if not go_on:
-            ga = GeneticAlgorithm.from_settings(
-                spec, GASettings.from_params(self), pop_size=self.pop_size,
-                random_state=self.random_state, **{k: getattr(self, k) for k in _RUN_PARAMS})
-            ga.initialize(population)  # checks the settings and the population first
-            self.ga_ = ga
+            self.ga_ = self._make_algorithm(spec, population)
         elif population is not None:
             raise ValueError("population: give it only for a fresh fit (not when warm starting)")
         else:  # the run goes on with the current settings (pop_size and the seed are the run's)
             self.ga_.set_params(**{k: getattr(self, k) for k in GASettings.names() + _RUN_PARAMS})
         fitness = SupervisedFitness(X, y_fit, self._metric, self.batch_size,
-                                    seed=self.ga_.state_.seed, n_outputs=n_out)
+                                    seed=self.ga_.state_.seed, n_outputs=n_out, sample_weight=sw)
         cbs = []
         if every is not None:
             start = self.ga_.population_.generation
@@ -157,7 +264,7 @@ class _GeneticMLP(BaseEstimator):
             def checkpoint(ga, record):
                 gen = ga.population_.generation
                 if gen != start and gen % every == 0:
-                    self._finish(X, y_fit, spec)
+                    self._finish(fitness, spec)
                     self.save(self.checkpoint_path)
 
             cbs.append(checkpoint)
@@ -172,27 +279,29 @@ class _GeneticMLP(BaseEstimator):
                 raise
             # The GA's state is consistent (updates are all or nothing): keep the best so far.
         if self.checkpoint_path is None:
-            self._finish(X, y_fit, spec)
+            self._finish(fitness, spec)
             return self
         with interrupts_deferred(reraise=False) as late:  # a Ctrl-C now still saves first
-            self._finish(X, y_fit, spec)
+            self._finish(fitness, spec)
             self.save(self.checkpoint_path)
         if late:
             self.ga_.state_.stopped = "interrupted"
             self.save(self.checkpoint_path)
         return self
 
-    def _finish(self, X, y_fit, spec):
-        """Pick the best network of the current population on the whole training set."""
+    def _check_kept(self, y_fit):
+        """Check the samples of nonzero weight (subclass)."""
+
+    def _finish(self, fitness, spec):
+        """Pick the best network of the current population on the whole (weighted) training set."""
         pop = self.ga_.population_
-        loss, acc = pop.losses(X, y_fit, self._metric)
+        loss, _ = fitness.losses(pop)
         full = np.where(np.isfinite(loss), -loss, -np.inf)
         best = int(np.argmax(full))
         self.best_network_ = Network(spec, pop.genomes[best])
         self.train_loss_ = float(loss[best])
         self.history_ = self.ga_.history_
         self.n_generations_ = int(pop.generation)
-        self.n_features_in_ = X.shape[1]
 
     # ---------------------------------------------------------------- files
     def _payload(self):
@@ -216,6 +325,8 @@ class _GeneticMLP(BaseEstimator):
             attrs = {"n_features_in_": int(self.n_features_in_),
                      "n_generations_": int(self.n_generations_),
                      "train_loss_": float(self.train_loss_)}
+            if hasattr(self, "feature_names_in_"):
+                attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
             self._fitted_payload(arrays, attrs)
             meta["fitted_attrs"] = attrs
         return arrays, meta
@@ -244,12 +355,20 @@ class _GeneticMLP(BaseEstimator):
             attrs = meta["fitted_attrs"]
             n_features = int(attrs["n_features_in_"])
             require(n_features == spec.n_inputs, "n_features_in_ does not match the network")
+            feature_names = attrs.get("feature_names_in_")
+            if feature_names is not None:
+                require(isinstance(feature_names, list) and len(feature_names) == n_features
+                        and all(isinstance(f, str) for f in feature_names),
+                        "feature_names_in_ is not a list of n_features_in_ names")
+                feature_names = np.asarray(feature_names, dtype=object)
             set_own = est._fitted_from(arrays, attrs, spec)
         if ga is not None:
             est.ga_ = ga
         if fitted:
             est.best_network_ = net
             est.n_features_in_ = n_features
+            if feature_names is not None:
+                est.feature_names_in_ = feature_names
             est.n_generations_ = int(attrs["n_generations_"])
             est.train_loss_ = float(attrs["train_loss_"])
             est.history_ = ga.history_
@@ -343,8 +462,9 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
 
     Attributes
     ----------
-    classes_ : ndarray of int64
-        ``arange(n_classes)``; labels must be integers in [0, n_classes).
+    classes_ : ndarray
+        The labels seen in ``fit``, sorted as :class:`~sklearn.preprocessing.LabelEncoder`
+        sorts them (any label type: ints, strings, objects).
     best_network_ : Network
         The network of the final population with the lowest training loss.
     history_ : History
@@ -353,7 +473,10 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
     ga_ : GeneticAlgorithm
     n_generations_ : int
     train_loss_ : float
+        The (weighted) mean loss of ``best_network_`` on the training set.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Set when ``X`` has feature names (a pandas frame); checked in ``predict``.
 
     Examples
     --------
@@ -369,11 +492,19 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
     _output_activation = "softmax"
 
     def _check_xy(self, X, y):
-        X = check_X(X)
-        y = check_labels(y, X.shape[0])
-        n_classes = max(int(y.max()) + 1, 2)
-        self.classes_ = np.arange(n_classes, dtype=np.int64)
-        return X, y, n_classes
+        X, y = _validate(self, X, y, dtype=np.float32, order="C")
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        y_fit = encoder.transform(y).astype(np.int64)
+        self._check_kept(y_fit)
+        return X, y_fit, len(self.classes_)
+
+    def _check_kept(self, y_fit):
+        n = np.unique(y_fit).shape[0]
+        if n < 2:
+            raise ValueError(f"y: the samples (of nonzero weight) hold {n} class; "
+                             "a classifier needs at least 2 classes")
 
     def _stop_callback(self):
         if self.threshold is None:
@@ -382,10 +513,20 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
         return lambda ga, rec: rec.get("best_accuracy", -np.inf) >= threshold and "threshold"
 
     def _fitted_payload(self, arrays, attrs):
-        arrays["classes"] = np.asarray(self.classes_, dtype=np.int64)
+        classes = np.asarray(self.classes_)
+        attrs["classes_dtype"] = "object" if classes.dtype == object else classes.dtype.str
+        attrs["classes"] = [c.item() if isinstance(c, np.generic) else c for c in classes.tolist()]
 
     def _fitted_from(self, arrays, attrs, spec):
-        classes = np.array(array_field(arrays, "classes", np.int64, 1, (spec.n_outputs,)))
+        values = attrs.get("classes")
+        require(isinstance(values, list) and len(values) == spec.n_outputs,
+                f"classes is not a list of {spec.n_outputs} labels")
+        dtype = attrs.get("classes_dtype")
+        require(isinstance(dtype, str), "classes_dtype is missing")
+        try:
+            classes = np.array(values, dtype=np.dtype(dtype))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"classes do not fit dtype {dtype!r}: {exc}") from None
 
         def set_own():
             self.classes_ = classes
@@ -393,12 +534,12 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
         return set_own
 
     def predict_proba(self, X):
-        """Class probabilities, float32 (n_samples, n_classes)."""
-        self._check_fitted()
-        return self.best_network_.predict(check_X(X, self.n_features_in_))
+        """Class probabilities, float64 (n_samples, n_classes), in the order of ``classes_``."""
+        X = self._check_X(X)
+        return self.best_network_.predict(X).astype(np.float64)
 
     def predict(self, X):
-        """Predicted class labels."""
+        """Predicted class labels (elements of ``classes_``)."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -421,15 +562,14 @@ class GeneticMLPRegressor(RegressorMixin, _GeneticMLP):
     _output_activation = "linear"
 
     def _check_xy(self, X, y):
-        X = check_X(X)
-        y_arr = np.asarray(y)
-        n_out = 1 if y_arr.ndim == 1 else (y_arr.shape[1] if y_arr.ndim == 2 else -1)
-        if n_out < 1:
-            raise ValueError(f"y: expected shape (n_samples,) or (n_samples, n_outputs), got {y_arr.shape}")
-        y = check_targets(y, X.shape[0], n_out)
-        self.n_outputs_ = n_out
-        self._y_1d = y_arr.ndim == 1
-        return X, y, n_out
+        X, y = _validate(self, X, y, dtype=np.float32, order="C", multi_output=True,
+                              y_numeric=True)
+        self._y_1d = y.ndim == 1
+        y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float32)
+        if not np.isfinite(y).all():  # finite in float64 but not in float32
+            raise ValueError("y: targets overflow float32")
+        self.n_outputs_ = y.shape[1]
+        return X, y, self.n_outputs_
 
     def _stop_callback(self):
         if self.threshold is None:
@@ -451,10 +591,15 @@ class GeneticMLPRegressor(RegressorMixin, _GeneticMLP):
 
         return set_own
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def predict(self, X):
-        """Predicted targets, (n_samples,) if fitted on 1-D ``y``."""
-        self._check_fitted()
-        out = self.best_network_.predict(check_X(X, self.n_features_in_))
+        """Predicted targets, float64, (n_samples,) if fitted on 1-D ``y``."""
+        X = self._check_X(X)
+        out = self.best_network_.predict(X).astype(np.float64)
         return out[:, 0] if self._y_1d else out
 
 

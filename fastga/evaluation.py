@@ -62,6 +62,10 @@ class Workspace:
     def clear(self):
         self._buffers.clear()
 
+    def __getstate__(self):
+        # Scratch only: a pickle (of a population, a GA, a fitted estimator) leaves it out.
+        return {"_buffers": {}}
+
 
 def chunk_rows(n_rows, n_samples, n_in, h1, chunk_bytes=None):
     """Networks per piece so that the product and the panel fit ``chunk_bytes``

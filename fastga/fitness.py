@@ -6,7 +6,7 @@ import numpy as np
 
 from ._random import philox
 from .registry import Metric, Purpose, names
-from .validation import check_int, check_labels, check_targets, check_X
+from .validation import check_int, check_labels, check_sample_weight, check_targets, check_X
 
 __all__ = ["SupervisedFitness"]
 
@@ -29,6 +29,15 @@ class SupervisedFitness:
     seed : int, default=0
     n_outputs : int, optional
         Checked against the labels when given.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights: the loss and accuracy are weighted means over
+        the batch's samples. The fused kernel computes plain means, so the
+        samples of a batch are grouped by weight, the kernel scores each
+        group, and the groups' means are averaged with weights ``weight *
+        count``: exact, and the plain kernel path when the weights are all
+        equal. It costs one kernel call per distinct weight in the batch, so
+        weights with few distinct values (class weights, counts, 0/1 masks)
+        cost little; prefer those to continuous weights on large batches.
 
     Attributes
     ----------
@@ -39,7 +48,8 @@ class SupervisedFitness:
         last call.
     """
 
-    def __init__(self, X, y, metric="cross_entropy", batch_size=None, seed=0, n_outputs=None):
+    def __init__(self, X, y, metric="cross_entropy", batch_size=None, seed=0, n_outputs=None,
+                 sample_weight=None):
         if metric not in names(Metric):
             raise ValueError(f"metric: expected one of {sorted(names(Metric))}, got {metric!r}")
         self.X = check_X(X)
@@ -54,6 +64,7 @@ class SupervisedFitness:
         self.metric = metric
         self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
         self.seed = check_int(seed, "seed")
+        self.sample_weight = None if sample_weight is None else check_sample_weight(sample_weight, n)
         self.last_stats = {}
 
     def batch(self, generation):
@@ -64,8 +75,9 @@ class SupervisedFitness:
         rng = philox(self.seed, generation, Purpose.BATCH)
         return np.sort(rng.choice(n, size=self.batch_size, replace=False))
 
-    def __call__(self, population):
-        idx = self.batch(population.generation)
+    def scores(self, population, idx=None):
+        """``(loss, accuracy, moments)`` of every network on the samples ``idx``
+        (all if None), weighted by ``sample_weight`` (see the class docstring)."""
         X, y = (self.X, self.y) if idx is None else (self.X[idx], self.y[idx])
         from .evaluation import fitness_rows
 
@@ -78,9 +90,43 @@ class SupervisedFitness:
         elif int(self.y.max()) >= spec.n_outputs:
             raise ValueError(f"y: label {int(self.y.max())} is out of range for {spec.n_outputs} outputs")
         rows = np.arange(population.size, dtype=np.int64)
-        loss, acc, moments = fitness_rows(spec, population.genomes, rows, X, y, self.metric,
-                                          population.workspace)
-        count = X.shape[0] * spec.n_outputs * population.size
+        w = self.sample_weight
+        if w is not None and idx is not None:
+            w = w[idx]
+        if w is None or w.min() == w.max():
+            loss, acc, moments = fitness_rows(spec, population.genomes, rows, X, y, self.metric,
+                                              population.workspace)
+            return loss, acc, moments, X.shape[0]
+        values, group = np.unique(w, return_inverse=True)
+        loss = np.zeros(population.size)
+        acc = np.zeros(population.size)
+        moments = np.zeros((population.size, 2))
+        total, count = 0.0, 0
+        for k, v in enumerate(values):
+            sel = np.flatnonzero(group == k)
+            if v == 0.0:
+                continue
+            lk, ak, mk = fitness_rows(spec, population.genomes, rows, X[sel], y[sel], self.metric,
+                                      population.workspace)
+            share = v * sel.shape[0]
+            loss += share * lk
+            acc += share * ak
+            moments += mk
+            total += share
+            count += sel.shape[0]
+        if total == 0.0:  # a minibatch of zero-weight samples only: nothing to compare on
+            return np.zeros_like(loss), np.zeros_like(acc), moments, max(count, 1)
+        return loss / total, acc / total, moments, count
+
+    def losses(self, population):
+        """Loss and accuracy of every network on all the samples (weighted)."""
+        loss, acc, _, _ = self.scores(population)
+        return loss, acc
+
+    def __call__(self, population):
+        loss, acc, moments, n = self.scores(population, self.batch(population.generation))
+        spec = population.spec
+        count = n * spec.n_outputs * population.size
         mean = moments[:, 0].sum() / count
         pred_var = max(moments[:, 1].sum() / count - mean * mean, 0.0)
         self.last_stats = {"prediction_variance": pred_var}

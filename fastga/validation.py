@@ -32,6 +32,7 @@ __all__ = [
     "check_positive",
     "check_type_probs",
     "check_rows",
+    "check_sample_weight",
 ]
 
 # scikit-learn 1.6 renamed ``force_all_finite`` to ``ensure_all_finite`` (and
@@ -202,3 +203,16 @@ def check_rows(rows, n, name="rows"):
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         raise ValueError(f"{name}: indices must lie in [0, {n})")
     return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
+    """Finite non-negative weights as float64 of shape ``(n_samples,)``, not all zero."""
+    arr = _array(sample_weight, name, dtype=np.float64, ensure_2d=False)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"{name}: expected shape ({n_samples},), got {arr.shape}")
+    if (arr < 0).any():
+        raise ValueError(f"{name}: weights must be >= 0, got {arr.min()}")
+    if not (arr > 0).any():
+        raise ValueError(f"{name}: sample weights must contain at least one non-zero number "
+                         "(all are zero)")
+    return np.ascontiguousarray(arr)

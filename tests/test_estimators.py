@@ -107,18 +107,20 @@ def test_bad_parameters_name_the_argument(digits, bad, name):
 def test_bad_data_name_the_argument(digits):
     X_tr, _, y_tr, _ = digits
     clf = fastga.GeneticMLPClassifier(**SMALL)
-    with pytest.raises(ValueError, match="^y"):
+    with pytest.raises(ValueError, match=r"\by\b.*\[50, 40\]"):
         clf.fit(X_tr[:50], y_tr[:40])
-    with pytest.raises(ValueError, match="^y"):
+    with pytest.raises(ValueError, match="^y: .*1 class"):
         clf.fit(X_tr[:50], -np.ones(50, dtype=int))
     X_bad = X_tr[:50].copy()
     X_bad[3, 3] = np.nan
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b.*NaN"):
         clf.fit(X_bad, y_tr[:50])
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b"):
         clf.fit(X_tr[:50, :, None], y_tr[:50])
+    with pytest.raises(ValueError, match="^sample_weight"):
+        clf.fit(X_tr[:50], y_tr[:50], sample_weight=-np.ones(50))
     clf.fit(X_tr[:50], y_tr[:50])
-    with pytest.raises(ValueError, match="^X"):
+    with pytest.raises(ValueError, match=r"\bX\b.*10 features"):
         clf.predict(X_tr[:5, :10])
 
 
@@ -173,3 +175,41 @@ def test_gan_and_islands_take_one_settings_record():
         assert "ga" in params and not names & set(params), cls.__name__
     assert isinstance(GAN_SETTINGS, fastga.GASettings) and GAN_SETTINGS.validate()
     assert inspect.signature(IslandModel.__init__).parameters["ga"].default is None
+
+
+@pytest.mark.parametrize("labels", [np.array(["setosa", "versicolor", "virginica"]),
+                                    np.array(["b", "a", "c"], dtype=object),
+                                    np.array([10, -3, 7])])
+def test_save_load_keeps_labels_and_feature_names(tmp_path, labels):
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    yy = labels[y.to_numpy()]
+    clf = fastga.GeneticMLPClassifier(pop_size=12, generations=2, architecture=(4,), random_state=0)
+    clf.fit(X, yy)
+    back = fastga.GeneticMLPClassifier.load(clf.save(tmp_path / "clf.npz"))
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+    assert back.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(back.feature_names_in_, clf.feature_names_in_)
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        back.predict(pd.DataFrame(X.to_numpy(), columns=list("abcd")))
+
+
+def test_regressor_save_load_and_sample_weight(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (80, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    w = rng.integers(0, 3, 80)
+    reg = fastga.GeneticMLPRegressor(pop_size=16, generations=3, architecture=(4,), random_state=0)
+    reg.fit(X, y, sample_weight=w)
+    back = fastga.GeneticMLPRegressor.load(reg.save(tmp_path / "reg.npz"))
+    pred = back.predict(X)
+    assert pred.dtype == np.float64 and pred.shape == (80,)
+    np.testing.assert_array_equal(pred, reg.predict(X))
+    # zero weights = the samples left out
+    kept = fastga.GeneticMLPRegressor(pop_size=16, generations=3, architecture=(4,),
+                                      random_state=0).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(kept.history_["best_fitness"], reg.history_["best_fitness"],
+                               rtol=1e-6)
