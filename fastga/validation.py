@@ -18,10 +18,10 @@ any numeric dtype) and rejects them for the same reasons. Two conventions are ad
 import inspect
 import numbers
 
+from functools import lru_cache
+from types import SimpleNamespace
+
 import numpy as np
-from sklearn.utils import assert_all_finite, check_array
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_scalar, column_or_1d
 
 __all__ = [
     "check_X",
@@ -35,10 +35,25 @@ __all__ = [
     "check_sample_weight",
 ]
 
-# scikit-learn 1.6 renamed ``force_all_finite`` to ``ensure_all_finite`` (and
-# 1.8 removed the old name); pyproject allows >= 1.3, so ask for whichever exists.
-_FINITE = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_array).parameters
-           else "force_all_finite")
+
+@lru_cache(maxsize=None)
+def _sk():
+    """scikit-learn's validation functions, imported on first use: importing
+    scikit-learn takes about a second, which ``import fastga`` does not pay.
+
+    ``finite`` is the name of ``check_array``'s finiteness argument: scikit-learn
+    1.6 renamed ``force_all_finite`` to ``ensure_all_finite`` (and 1.8 removed
+    the old name); pyproject allows >= 1.3, so ask for whichever exists.
+    """
+    from sklearn.utils import assert_all_finite, check_array
+    from sklearn.utils.multiclass import type_of_target
+    from sklearn.utils.validation import check_scalar, column_or_1d
+
+    finite = ("ensure_all_finite" if "ensure_all_finite" in inspect.signature(check_array).parameters
+              else "force_all_finite")
+    return SimpleNamespace(assert_all_finite=assert_all_finite, check_array=check_array,
+                           type_of_target=type_of_target, check_scalar=check_scalar,
+                           column_or_1d=column_or_1d, finite=finite)
 
 
 def _named(exc, name):
@@ -72,7 +87,8 @@ def _array(value, name, **kwargs):
     """
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            return check_array(value, input_name=name, **{_FINITE: True}, **kwargs)
+            sk = _sk()
+            return sk.check_array(value, input_name=name, **{sk.finite: True}, **kwargs)
     except (TypeError, ValueError) as exc:
         if _not_numbers(value):
             raise TypeError(f"{name}: expected numbers, got {_describe(value)} ({exc})") from None
@@ -89,7 +105,7 @@ def check_X(X, n_features=None, name="X"):
     if (type(X) is np.ndarray and X.dtype == np.float32 and X.ndim == 2
             and X.flags.c_contiguous and X.shape[0] >= 1 and X.shape[1] >= 1):
         try:
-            assert_all_finite(X, input_name=name)
+            _sk().assert_all_finite(X, input_name=name)
         except ValueError as exc:
             raise _named(exc, name) from None
         arr = X
@@ -108,15 +124,15 @@ def check_labels(y, n_samples, n_classes=None, name="y"):
     if _not_numbers(y):
         raise TypeError(f"{name}: expected integer labels, got {_describe(y)}")
     try:
-        arr = column_or_1d(y)
+        arr = _sk().column_or_1d(y)
     except ValueError as exc:
         raise _named(exc, name) from None
     if arr.shape[0] != n_samples:
         raise ValueError(f"{name}: has {arr.shape[0]} labels but X has {n_samples} samples")
     if arr.dtype.kind == "f":  # integer and bool labels are whole and finite by their dtype
         try:
-            assert_all_finite(arr, input_name=name)
-            kind = type_of_target(arr, input_name=name)
+            _sk().assert_all_finite(arr, input_name=name)
+            kind = _sk().type_of_target(arr, input_name=name)
         except ValueError as exc:
             raise _named(exc, name) from None
         if kind not in ("binary", "multiclass"):
@@ -146,7 +162,7 @@ def _scalar(value, name, kind=numbers.Real, **bounds):
     if isinstance(value, numbers.Real) and value != value:
         raise ValueError(f"{name}: expected a number, got nan")
     try:
-        return check_scalar(value, name, kind, **bounds)
+        return _sk().check_scalar(value, name, kind, **bounds)
     except (TypeError, ValueError) as exc:
         raise _named(exc, name) from None
 

@@ -260,3 +260,15 @@ def test_warm_up_compilation_sits_below_the_ga(graph):
     bad = sorted(m for m in reach if m.partition(".")[0] == "fastga"
                  and any(m == a or m.startswith(a + ".") for a in above))
     assert not bad, f"fastga.compilation imports (directly or not): {bad}"
+
+
+def test_import_fastga_stays_light():
+    """``import fastga`` loads no heavy optional or lazily used package."""
+    import subprocess
+    import sys
+
+    heavy = ["sklearn", "tensorflow", "ray", "torch", "jax", "gymnasium", "matplotlib", "onnx"]
+    code = ("import sys, fastga; print(','.join(m for m in %r if m in sys.modules))" % heavy)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.strip() == ""
