@@ -21,11 +21,11 @@ and ``_validated``, and list their state in a dataclass with the fields of
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import signal
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -36,6 +36,7 @@ from .fileio import (array_field, build_checked, checkpoint_meta, from_json, par
 from .history import History
 from .population import Population, sanitize_fitness
 from .progress import progress_bar
+from .timing import PHASES, GenerationClock
 from .validation import check_int, check_rows
 
 __all__ = ["Algorithm", "AlgorithmState", "interrupts_deferred"]
@@ -170,8 +171,12 @@ class Algorithm:
         self.history_ = History()
         self.best_genome_ = self.population_.genomes[0].copy()
         self.best_fitness_ = -np.inf
-        self._asked_at = time.perf_counter()
         return self
+
+    def _phase(self, name):
+        """Book the block's time to phase ``name`` of the generation (see :mod:`fastga.timing`)."""
+        clock = getattr(self, "_clock", None)
+        return clock.phase(name) if clock is not None else contextlib.nullcontext()
 
     def ask(self):
         """The population to evaluate next.
@@ -186,12 +191,15 @@ class Algorithm:
             Evaluate ``population.genomes`` (or ``population.forward(X)``) and
             give one fitness per row to :meth:`tell`.
         """
+        if getattr(self, "_clock", None) is None:
+            self._clock = GenerationClock()
         if not self.initialized:
-            self.initialize()
-            return self.population_
-        self._asked_at = time.perf_counter()
-        if self.state_.evaluated == self.population_.generation:
-            self._advance()
+            with self._phase("breed"):
+                self.initialize()
+        elif self.state_.evaluated == self.population_.generation:
+            with self._phase("breed"):
+                self._advance()
+        self._clock.open("fitness")
         return self.population_
 
     def tell(self, fitness, stats=None):
@@ -211,6 +219,8 @@ class Algorithm:
         """
         if not self.initialized:
             raise RuntimeError("tell: call ask() first")
+        clock = getattr(self, "_clock", None) or GenerationClock()
+        clock.close()
         pop = self.population_
         if self.state_.evaluated == pop.generation:
             raise RuntimeError(f"tell: generation {pop.generation} was told already; call ask() "
@@ -237,9 +247,13 @@ class Algorithm:
                 st.stall = 0
             else:
                 st.stall += 1
-            self._update(record, f, improved)
-            record["seconds"] = time.perf_counter() - getattr(self, "_asked_at", time.perf_counter())
+            with clock.phase("select"):
+                self._update(record, f, improved)
+            split = clock.seconds()
+            record.update({f"{k}_seconds": split[k] for k in PHASES})
+            record["seconds"] = sum(split.values())
             self.history_.append(record)
+            self._clock = GenerationClock()  # the next generation's time starts now
         return record
 
     def replace(self, rows, genomes, fitness=None):

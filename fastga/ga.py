@@ -199,19 +199,9 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
         """
         st, pop = self.state_, self.population_
         gen = pop.generation
-        order = rank_order(pop.fitness)
-        survivors = order[: n_survivors(pop_size, s.die_off_rate)]
-        n_elite = min(s.elitism, survivors.shape[0], pop_size - 1)
-        n_child = pop_size - n_elite
-        rng = philox(st.seed, gen, Purpose.SELECTION)
-        surv_fit = pop.fitness[survivors]
-        if s.selection == "preference":
-            i1, i2 = select_preference(surv_fit, n_child, s.fitness_pref, rng)
-        else:
-            i1, i2 = select_tournament(surv_fit, n_child, int(s.tournament_size), rng)
-        plan = BreedPlan(np.ascontiguousarray(survivors[:n_elite], dtype=np.int64),
-                         np.ascontiguousarray(survivors[i1], dtype=np.int64),
-                         np.ascontiguousarray(survivors[i2], dtype=np.int64))
+        with self._phase("select"):
+            plan = self._select(pop_size, s)
+        n_child = plan.p1.shape[0]
         kind = s.crossover_code
         cross = CrossoverParams(int(kind),
                                 float(s.max_crossover) if kind == Crossover.NEURON else 0.0,
@@ -229,6 +219,23 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
             pop.generation = gen + 1
             pop.fitness = unevaluated
         return counts
+
+    def _select(self, pop_size, s):
+        """Who breeds whom: die-off, elites, then fitness-preference or tournament mating."""
+        st, pop = self.state_, self.population_
+        order = rank_order(pop.fitness)
+        survivors = order[: n_survivors(pop_size, s.die_off_rate)]
+        n_elite = min(s.elitism, survivors.shape[0], pop_size - 1)
+        n_child = pop_size - n_elite
+        rng = philox(st.seed, pop.generation, Purpose.SELECTION)
+        surv_fit = pop.fitness[survivors]
+        if s.selection == "preference":
+            i1, i2 = select_preference(surv_fit, n_child, s.fitness_pref, rng)
+        else:
+            i1, i2 = select_tournament(surv_fit, n_child, int(s.tournament_size), rng)
+        return BreedPlan(np.ascontiguousarray(survivors[:n_elite], dtype=np.int64),
+                         np.ascontiguousarray(survivors[i1], dtype=np.int64),
+                         np.ascontiguousarray(survivors[i2], dtype=np.int64))
 
     def _check_state(self, state, population):
         if not np.isfinite(state.mutation_rate) or not 0 <= state.mutation_rate <= 1:

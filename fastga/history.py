@@ -11,9 +11,14 @@ class History:
     """Columns of per-generation values (one row per evaluated generation).
 
     Always present: ``generation``, ``best_fitness``, ``mean_fitness``,
-    ``fitness_variance``, ``mutation_rate``, ``seconds`` (wall time of that
-    generation: evaluation plus breeding) and ``n_invalid`` (non-finite
-    fitness values). A fitness object may add columns through its
+    ``fitness_variance``, ``n_invalid`` (non-finite fitness values),
+    ``seconds`` (the generation's wall time, from the previous ``tell`` to
+    this one) and its split (:mod:`fastga.timing`): ``compile_seconds``
+    (Numba compilation and cache loads), ``fitness_seconds`` (between
+    ``ask`` and ``tell``: the fitness), ``select_seconds`` (the GA's
+    selection, an ES's update), ``breed_seconds`` (breeding, an ES's
+    sampling, the first population's drawing) and ``other_seconds`` (the
+    rest: bookkeeping, callbacks, checkpoints). The GA adds ``mutation_rate``. A fitness object may add columns through its
     ``last_stats`` dict (e.g. ``best_accuracy``, ``prediction_variance``).
     Indexing by name returns a float64 array.
     """
@@ -56,7 +61,8 @@ class History:
         return History(self.to_dict())
 
     #: Columns that measure wall time and so differ from run to run.
-    TIMING = ("seconds",)
+    TIMING = ("seconds", "compile_seconds", "fitness_seconds", "select_seconds", "breed_seconds",
+              "other_seconds")
 
     def __eq__(self, other):
         """Equal values in every column but the timing ones (bit for bit, NaN == NaN)."""

@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import numba
     from threadpoolctl import threadpool_info
-    from fastga import GeneticAlgorithm, NetworkSpec, SupervisedFitness
+    from fastga import GeneticAlgorithm, History, NetworkSpec, SupervisedFitness
 
     out = sys.argv[1]
     rng = np.random.default_rng(0)
@@ -42,8 +42,8 @@ SCRIPT = textwrap.dedent(
     ga2 = GeneticAlgorithm(spec, pop_size=40, crossover="uniform", selection="tournament",
                            init="normal", random_state=99)
     ga2.run(SupervisedFitness(X, y, metric="accuracy"), generations=2)
-    arrays = {"h_" + k: v for k, v in ga.history_.to_dict().items() if k != "seconds"}
-    arrays.update({"h2_" + k: v for k, v in ga2.history_.to_dict().items() if k != "seconds"})
+    arrays = {"h_" + k: v for k, v in ga.history_.to_dict().items() if k not in History.TIMING}
+    arrays.update({"h2_" + k: v for k, v in ga2.history_.to_dict().items() if k not in History.TIMING})
     arrays["best_genome"] = ga.best_genome_
     arrays["population"] = ga.population_.genomes
     arrays["best_genome2"] = ga2.best_genome_

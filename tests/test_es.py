@@ -11,7 +11,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastga import GeneticAlgorithm, NetworkSpec, Population
+from fastga import GeneticAlgorithm, History, NetworkSpec, Population
 from fastga.es import PGPE, SNES, OpenES, SepCMAES
 from fastga.es.shaping import centered_ranks, nes_utilities, rank_weights
 from fastga.evaluation import run_rows
@@ -164,7 +164,7 @@ def _bits(es):
     out = [es.population_.genomes.tobytes(), es.best_genome_.tobytes()]
     for k, v in sorted(vars(es.state_).items()):
         out.append(np.asarray(v).tobytes())
-    out += [np.asarray(es.history_[k]).tobytes() for k in es.history_.keys() if k != "seconds"]
+    out += [np.asarray(es.history_[k]).tobytes() for k in es.history_.keys() if k not in History.TIMING]
     return out
 
 
