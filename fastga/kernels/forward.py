@@ -403,18 +403,23 @@ def dense_rows(x, n_rows, n_k, genome, w_off, b_off, n_out, h):
     ``e < n_rows``, ``j < n_out``: one layer of one network on rows of its own inputs.
 
     The sum runs over ``k`` in order, the inner loop over ``j`` (contiguous in
-    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises.
+    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises:
+    the weights and biases are read through views whose inner index is the
+    loop counter itself (an offset added to it would need Numba's
+    negative-index check, which keeps the loop scalar).
     """
+    w = genome[w_off:w_off + n_k * n_out].reshape((n_k, n_out))
+    b = genome[b_off:b_off + n_out]
     for e in range(n_rows):
         he = h[e]
         xe = x[e]
         for j in range(n_out):
-            he[j] = genome[b_off + j]
+            he[j] = b[j]
         for k in range(n_k):
             xk = xe[k]
-            base = w_off + k * n_out
+            wk = w[k]
             for j in range(n_out):
-                he[j] += xk * genome[base + j]
+                he[j] += xk * wk[j]
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
