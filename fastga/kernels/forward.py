@@ -403,23 +403,25 @@ def dense_rows(x, n_rows, n_k, genome, w_off, b_off, n_out, h):
     ``e < n_rows``, ``j < n_out``: one layer of one network on rows of its own inputs.
 
     The sum runs over ``k`` in order, the inner loop over ``j`` (contiguous in
-    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises:
-    the weights and biases are read through views whose inner index is the
-    loop counter itself (an offset added to it would need Numba's
-    negative-index check, which keeps the loop scalar).
+    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises.
+    The genome is indexed with unsigned offsets: a signed index other than
+    the loop counter itself gets Numba's negative-index wrap-around, which
+    keeps the loop scalar, and a view per row of weights would cost two
+    reference-count updates per row.
     """
-    w = genome[w_off:w_off + n_k * n_out].reshape((n_k, n_out))
-    b = genome[b_off:b_off + n_out]
+    nj = np.uint64(n_out)
+    bo = np.uint64(b_off)
     for e in range(n_rows):
         he = h[e]
         xe = x[e]
         for j in range(n_out):
-            he[j] = b[j]
+            he[j] = genome[bo + np.uint64(j)]
+        base = np.uint64(w_off)
         for k in range(n_k):
             xk = xe[k]
-            wk = w[k]
             for j in range(n_out):
-                he[j] += xk * wk[j]
+                he[j] += xk * genome[base + np.uint64(j)]
+            base += nj
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
