@@ -417,11 +417,29 @@ def dense_rows(x, n_rows, n_k, genome, w_off, b_off, n_out, h):
         for j in range(n_out):
             he[j] = genome[bo + np.uint64(j)]
         base = np.uint64(w_off)
-        for k in range(n_k):
+        k = 0
+        # Four inputs per pass over ``he``: a quarter of the loads and stores
+        # of ``he`` and of the loop's set-up, the additions in the same order.
+        while k + 4 <= n_k:
+            x0 = xe[k]
+            x1 = xe[k + 1]
+            x2 = xe[k + 2]
+            x3 = xe[k + 3]
+            b1 = base + nj
+            b2 = b1 + nj
+            b3 = b2 + nj
+            for j in range(n_out):
+                uj = np.uint64(j)
+                he[j] = (((he[j] + x0 * genome[base + uj]) + x1 * genome[b1 + uj])
+                         + x2 * genome[b2 + uj]) + x3 * genome[b3 + uj]
+            base = b3 + nj
+            k += 4
+        while k < n_k:
             xk = xe[k]
             for j in range(n_out):
                 he[j] += xk * genome[base + np.uint64(j)]
             base += nj
+            k += 1
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
