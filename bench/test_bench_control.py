@@ -92,7 +92,7 @@ def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
            sizes="x".join(map(str, sizes)))
 
 
-def _gymnasium_steps(P, spec, genomes, seconds_budget):
+def _gymnasium_steps(P, spec, genomes, seconds_budget, act):
     """Steps per second of gymnasium's vectorised CartPole (P copies, autoreset)
     with a batched NumPy policy (one einsum per layer)."""
     gym = pytest.importorskip("gymnasium")
@@ -111,7 +111,7 @@ def _gymnasium_steps(P, spec, genomes, seconds_budget):
         for i, (W, b) in enumerate(layers):
             h = np.einsum("pi,pio->po", h, W) + b
             if i < len(layers) - 1:
-                h = np.tanh(h)
+                h = np.tanh(h) if act == "tanh" else np.maximum(h, 0)
         obs, *_ = envs.step(np.argmax(h, axis=1))
         steps += P
     dt = time.perf_counter() - t0
@@ -119,9 +119,10 @@ def _gymnasium_steps(P, spec, genomes, seconds_budget):
     return steps / dt
 
 
-def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds):
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
     P = 1000 if full else 20
-    spec = NetworkSpec([4, 64, 64, 2], ["tanh", "tanh", "linear"])
+    spec = NetworkSpec([4, 64, 64, 2], [act, act, "linear"])
     pop = Population.random(spec, P, random_state=0, init="normal", scale=0.1)
     fit = RolloutFitness("CartPole-v1", episodes=1, random_state=0)
     run = lambda: fit(pop)  # noqa: E731
@@ -132,9 +133,10 @@ def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds):
         run()
         best = min(best, time.perf_counter() - t)
     ours = fit.last_stats["env_steps"] / best
-    theirs = _gymnasium_steps(P, spec, pop.genomes, 2.0 if full else 0.1)
+    theirs = _gymnasium_steps(P, spec, pop.genomes, 2.0 if full else 0.1, act)
     record(benchmark, "steps_per_second_ratio", ours / theirs, 10.0,
-           fastga_steps_per_s=ours, gymnasium_numpy_steps_per_s=theirs, P=P)
+           fastga_steps_per_s=ours, gymnasium_numpy_steps_per_s=theirs, P=P, hidden=act,
+           steps_per_episode=fit.last_stats["env_steps"] / P)
 
 
 def test_cartpole_solved(benchmark, full):
