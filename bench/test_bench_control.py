@@ -164,3 +164,47 @@ def test_cartpole_solved(benchmark, full):
            generations=-1 if solved is None else int(solved), seconds_per_generation=per_gen)
     if full:
         assert solved is not None
+
+
+#: Settings of the GA per environment: (target, pop_size, episodes, hidden,
+#: action, GA keyword arguments, generation budget). Gaussian mutation only.
+OTHER_ENVS = {
+    "Acrobot-v1": (-100.0, 100, 3, 16, "clip", dict(sigma=0.1), 100),
+    "Pendulum-v1": (-200.0, 200, 10, 16, "tanh", dict(sigma=0.1), 500),
+    # Large initial weights: policies that swing the car from the start.
+    "MountainCarContinuous-v0": (90.0, 200, 3, 8, "clip",
+                                 dict(sigma=0.3, init="normal", init_scale=3.0), 100),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_ENVS))
+def test_other_environments_solved(benchmark, full, name):
+    """Wall time and generations until the best policy's mean return over 100
+    evaluation episodes (checked every 10 generations) reaches the target."""
+    target, pop_size, episodes, hidden, action, kw, budget = OTHER_ENVS[name]
+    start = time.perf_counter()
+    fit = RolloutFitness(name, episodes=episodes, action=action, random_state=0)
+    info = fit.info
+    spec = NetworkSpec([info.obs_dim, hidden, info.n_actions], ["tanh", "linear"])
+    ga = GeneticAlgorithm(spec, pop_size=pop_size if full else 10, random_state=0,
+                          type_probs=(0, 0, 0, 1), **kw)
+    result = {"generation": -1, "mean_return": -np.inf}
+
+    def check(algo, rec):
+        if rec["generation"] % 10:
+            return False
+        ev = float(fit.evaluate(algo.best_network(), 100).mean())
+        result["mean_return"] = ev
+        if ev >= target:
+            result["generation"] = rec["generation"]
+            return True
+        return False
+
+    benchmark.pedantic(lambda: ga.run(fit, budget if full else 1, callbacks=[check]), rounds=1,
+                       iterations=1)
+    seconds = time.perf_counter() - start
+    record(benchmark, "seconds_to_solve", seconds, 600.0, better="<=", env=name,
+           generations=result["generation"], mean_return=result["mean_return"],
+           return_target=target)
+    if full:
+        assert result["generation"] >= 0

@@ -448,9 +448,9 @@ def activate_rows(h, n_rows, n_out, act, tmp):
     :func:`activate_block`: element-wise activations read the rows as a block of
     ``n_rows`` rows of ``n_out`` lanes; softmax, which sums over the units, goes
     through ``tmp`` (at least ``n_out * n_rows + 2 * n_rows`` floats), transposed."""
-    if act == _LINEAR:
+    if act == Activation.LINEAR:
         return
-    if act != _SOFTMAX:
+    if act != Activation.SOFTMAX:
         activate_block(h[:n_rows], n_rows, act, tmp, n_out)
         return
     t = tmp[:n_out * n_rows].reshape((n_out, n_rows))
