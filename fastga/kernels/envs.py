@@ -242,9 +242,9 @@ def pendulum_step(state, a, u):
 
 # ------------------------------------------------------------ shared bodies
 # The bodies take an environment's functions as arguments; they call them
-# through these overloads, which turn the call into a direct call of that
-# function (a call of a function-typed argument costs about a microsecond
-# per step more, measured in a rollout).
+# through these overloads, which turn the call into a direct, inlinable call
+# of that function: a plain call of a function-typed argument is much slower
+# per step (bench/README.md, "Control tasks").
 def call2(fn, a, b):
     """``fn(a, b)`` for a Numba function ``fn`` passed as an argument (kernel code only)."""
     raise NotImplementedError("call2 runs in compiled code only")
