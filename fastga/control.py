@@ -228,10 +228,25 @@ class GymFitness:
     episodes, max_steps, common, action, random_state
         As for :class:`RolloutFitness` (no ``obs_norm``). Episode resets
         are seeded from the stream ``(seed, generation, ENV_SEED)``.
+    workers : int, default=0
+        Run the episodes in this many worker processes (start method
+        ``spawn``, so ``env`` must be a gymnasium id or a picklable factory,
+        such as a module-level function), each on a contiguous share of the
+        population; 0: in this process. The workers start on the first call
+        and stay up between calls (:meth:`close` stops them). A worker that
+        dies or exceeds ``timeout`` gives ``-inf`` to its individuals only
+        (they rank last); it is replaced at the next call.
+    timeout : float, optional
+        Seconds a call may take with workers (None: no limit).
+
+    Attributes
+    ----------
+    last_stats : dict
+        ``env_steps`` of the last call, and with workers ``failed_workers``.
     """
 
     def __init__(self, env, episodes=1, max_steps=None, common=True, action="clip",
-                 random_state=None, obs_norm=False):
+                 random_state=None, obs_norm=False, workers=0, timeout=None):
         try:
             import gymnasium
         except ImportError:
@@ -266,6 +281,19 @@ class GymFitness:
         self.seed = resolve_seed(random_state)
         self.obs_dim = int(self.observation_space.shape[0])
         self.n_actions = int(self.action_space.n if self.discrete else self.action_space.shape[0])
+        self.workers = check_int(workers, "workers", minimum=0)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
+        if self.workers:
+            import pickle
+
+            try:
+                pickle.dumps(env)
+            except Exception:
+                raise ValueError("env: with workers, give a gymnasium id or a picklable factory "
+                                 "(a module-level function)") from None
+        self._procs = [None] * self.workers
         self._vec = None
         self.last_stats = {}
 
@@ -289,7 +317,8 @@ class GymFitness:
         return self._vec
 
     def _episodes(self, population, seeds):
-        """Returns (N,) of networks ``population`` rows playing episodes seeded ``seeds`` (N,)."""
+        """``(returns (P,), steps)``: the mean return of each network of ``population``
+        over its episodes, seeded ``seeds`` (P * E,), and the steps taken."""
         spec = population.spec
         if spec.n_inputs != self.obs_dim or spec.n_outputs != self.n_actions:
             raise ValueError(f"population: the networks map {spec.n_inputs} -> {spec.n_outputs} "
@@ -310,8 +339,7 @@ class GymFitness:
             alive &= ~(np.asarray(term) | np.asarray(trunc))
             if not alive.any():
                 break
-        self.last_stats = {"env_steps": steps}
-        return returns.reshape(P, E).mean(axis=1)
+        return returns.reshape(P, E).mean(axis=1), steps
 
     def __call__(self, population):
         if not isinstance(population, Population):
@@ -320,7 +348,102 @@ class GymFitness:
         rng = philox(self.seed, int(population.generation), Purpose.ENV_SEED)
         draws = rng.integers(0, 2 ** 31, size=(1 if self.common else P, E))
         seeds = np.broadcast_to(draws, (P, E)).reshape(-1)
-        return self._episodes(population, seeds)
+        if self.workers:
+            return self._in_workers(population, seeds)
+        returns, steps = self._episodes(population, seeds)
+        self.last_stats = {"env_steps": steps}
+        return returns
+
+    @property
+    def worker_pids(self):
+        """Process ids of the running workers (None where one is not running)."""
+        return [None if w is None or not w[0].is_alive() else w[0].pid for w in self._procs]
+
+    def _start_worker(self, k):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_gym_worker, args=(child, self.env_id), daemon=True,
+                           name=f"fastga-gym-{k}")
+        proc.start()
+        child.close()
+        self._procs[k] = (proc, parent)
+
+    def _stop_worker(self, k):
+        w = self._procs[k]
+        self._procs[k] = None
+        if w is None:
+            return
+        proc, conn = w
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        conn.close()
+
+    def _in_workers(self, population, seeds):
+        """Each worker plays a contiguous share of the individuals; see ``workers``."""
+        import time
+        from multiprocessing.connection import wait
+
+        spec = population.spec
+        if spec.n_inputs != self.obs_dim or spec.n_outputs != self.n_actions:
+            raise ValueError(f"population: the networks map {spec.n_inputs} -> {spec.n_outputs} "
+                             f"but the environment needs {self.obs_dim} -> {self.n_actions}")
+        P, E = population.size, self.episodes
+        returns = np.full(P, -np.inf)
+        bounds = [P * k // self.workers for k in range(self.workers + 1)]
+        pending = {}
+        for k in range(self.workers):
+            lo, hi = bounds[k], bounds[k + 1]
+            if lo == hi:
+                continue
+            if self._procs[k] is None or not self._procs[k][0].is_alive():
+                self._stop_worker(k)
+                self._start_worker(k)
+            task = (spec.to_dict(), np.array(population.genomes[lo:hi]), seeds[lo * E:hi * E],
+                    self.max_steps, self.action)
+            try:
+                self._procs[k][1].send(task)
+                pending[k] = (lo, hi)
+            except (OSError, ValueError):
+                self._stop_worker(k)
+        failed = sum(bounds[k] < bounds[k + 1] for k in range(self.workers)) - len(pending)
+        steps = 0
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            handles = {}
+            for k in pending:
+                proc, conn = self._procs[k]
+                handles[conn] = k
+                handles[proc.sentinel] = k
+            ready = wait(list(handles), timeout=left)
+            if not ready:  # timed out: the workers still running lose their share
+                for k in list(pending):
+                    self._stop_worker(k)
+                    failed += 1
+                pending.clear()
+                break
+            for h in ready:
+                k = handles[h]
+                if k not in pending:
+                    continue
+                conn = self._procs[k][1]
+                try:
+                    if not conn.poll():
+                        raise EOFError  # the process ended without an answer
+                    got, n = conn.recv()
+                except (EOFError, OSError):
+                    self._stop_worker(k)
+                    failed += 1
+                    del pending[k]
+                    continue
+                lo, hi = pending.pop(k)
+                returns[lo:hi] = got
+                steps += n
+        self.last_stats = {"env_steps": steps, "failed_workers": failed}
+        return returns
 
     def evaluate(self, policy, episodes=100, seed=None):
         """Returns of one policy (a :class:`~fastga.Network`) in ``episodes`` episodes,
@@ -329,12 +452,40 @@ class GymFitness:
         spec, genome = _spec_and_genomes(policy)
         seed = self.seed if seed is None else resolve_seed(seed)
         seeds = philox(seed, EVAL_GENERATION, Purpose.ENV_SEED).integers(0, 2 ** 31, size=episodes)
-        return self._episodes(Population(spec, np.repeat(genome[:1], episodes, axis=0)), seeds)
+        return self._episodes(Population(spec, np.repeat(genome[:1], episodes, axis=0)), seeds)[0]
 
     def close(self):
+        """Close the vector environment and stop the workers."""
         if self._vec is not None:
             self._vec.close()
             self._vec = None
+        for k, w in enumerate(self._procs):
+            if w is not None and w[0].is_alive():
+                try:
+                    w[1].send(None)
+                    w[0].join(5)
+                except (OSError, ValueError):
+                    pass
+            self._stop_worker(k)
+
+
+def _gym_worker(conn, env):
+    """A worker process of :class:`GymFitness`: plays the episodes of each task it
+    receives (``(spec, genomes, seeds, max_steps, action)``) and sends back
+    ``(returns, steps)``, until it receives None."""
+    runner = GymFitness(env)
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:
+                return
+            if task is None:
+                return
+            spec, genomes, seeds, runner.max_steps, runner.action = task
+            conn.send(runner._episodes(Population(NetworkSpec.from_dict(spec), genomes), seeds))
+    finally:
+        runner.close()
 
 
 def save_policy(path, network, fitness=None):

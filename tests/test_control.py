@@ -247,3 +247,42 @@ def test_gymnasium_fallback_for_environments_not_ported():
     assert ev.shape == (3,)
     cp.close()
     fit.close()
+
+
+def test_gym_workers_isolate_a_crash_and_time_out():
+    pytest.importorskip("gymnasium")
+    import os
+    import signal
+    import threading
+    import time
+
+    from .naive_envs import slow_mountain_car
+
+    spec = NetworkSpec([2, 3])
+    pop = Population(spec, np.zeros((4, spec.n_params)))  # argmax 0: push left, never the goal
+    fit = GymFitness(slow_mountain_car, episodes=1, workers=2, random_state=0)
+    try:
+        np.testing.assert_array_equal(fit(pop), -200.0)  # starts the workers
+        assert fit.last_stats == {"env_steps": 800, "failed_workers": 0}
+        pids = fit.worker_pids
+        assert all(pids)
+        out = {}
+        call = threading.Thread(target=lambda: out.setdefault("f", fit(pop)))
+        call.start()
+        time.sleep(0.4)  # a call lasts 200 steps x 2 envs x STEP_SECONDS = 1.6 s
+        os.kill(pids[0], signal.SIGKILL)
+        call.join(60)
+        f = out["f"]
+        assert np.all(f[:2] == -np.inf) and np.all(f[2:] == -200.0)
+        assert fit.last_stats["failed_workers"] == 1
+        # The dead worker is replaced at the next call.
+        np.testing.assert_array_equal(fit(pop), -200.0)
+        assert fit.worker_pids[0] not in (None, pids[0]) and fit.worker_pids[1] == pids[1]
+        # A call over its time limit: every worker still running loses its share.
+        fit.timeout = 0.3
+        assert np.all(fit(pop) == -np.inf) and fit.last_stats["failed_workers"] == 2
+    finally:
+        fit.close()
+    assert fit.worker_pids == [None, None]
+    with pytest.raises(ValueError, match="^env"):
+        GymFitness(lambda: slow_mountain_car(), workers=1)
