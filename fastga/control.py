@@ -15,8 +15,10 @@ ask/tell loop with any :class:`~fastga.Algorithm`::
 - :class:`GymFitness`: any other gymnasium environment (a user's own,
   Box2D, MuJoCo), stepped from Python as one gymnasium vector environment of
   ``P * episodes`` copies, the policies batched by
-  :meth:`fastga.Population.forward_each`. :class:`RolloutFitness` falls back
-  to it for an id that is not ported.
+  :meth:`fastga.Population.forward_each`; in this process or in worker
+  processes, where a worker that crashes or hangs costs only its share of
+  the population. :class:`RolloutFitness` falls back to it for an id that
+  is not ported.
 
 Actions: a discrete space takes the argmax of the network's outputs (one
 output per action; ties go to the lowest action). A continuous space takes
@@ -225,8 +227,8 @@ class GymFitness:
     env : str or callable
         A gymnasium id (``gymnasium.make(env)``) or a factory returning a
         new environment.
-    episodes, max_steps, common, action, random_state
-        As for :class:`RolloutFitness` (no ``obs_norm``). Episode resets
+    episodes, max_steps, common, action, obs_norm, random_state
+        As for :class:`RolloutFitness` (``obs_norm`` is not supported). Episode resets
         are seeded from the stream ``(seed, generation, ENV_SEED)``.
     workers : int, default=0
         Run the episodes in this many worker processes (start method
@@ -246,7 +248,7 @@ class GymFitness:
     """
 
     def __init__(self, env, episodes=1, max_steps=None, common=True, action="clip",
-                 random_state=None, obs_norm=False, workers=0, timeout=None):
+                 obs_norm=False, random_state=None, workers=0, timeout=None):
         try:
             import gymnasium
         except ImportError:
