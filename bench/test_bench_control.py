@@ -39,7 +39,8 @@ def _torch_forward(torch, pop, obs):
     for layer in range(spec.n_layers):
         w0, b0 = int(spec.w_offsets[layer]), int(spec.b_offsets[layer])
         n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
-        Ws.append(torch.from_numpy(pop.genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out).copy()))
+        W = pop.genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out)
+        Ws.append(torch.from_numpy(W.copy()))
         bs.append(torch.from_numpy(pop.genomes[:, b0:b0 + n_out].reshape(-1, 1, n_out).copy()))
     x = torch.from_numpy(obs)
 

@@ -270,11 +270,13 @@ class GymFitness:
         spaces = gymnasium.spaces
         if not (isinstance(self.observation_space, spaces.Box)
                 and len(self.observation_space.shape) == 1):
-            raise ValueError(f"env: needs a flat Box observation space, got {self.observation_space}")
+            raise ValueError("env: needs a flat Box observation space, got "
+                             f"{self.observation_space}")
         self.discrete = isinstance(self.action_space, spaces.Discrete)
         if not self.discrete and not (isinstance(self.action_space, spaces.Box)
                                       and len(self.action_space.shape) == 1):
-            raise ValueError(f"env: needs a Discrete or flat Box action space, got {self.action_space}")
+            raise ValueError("env: needs a Discrete or flat Box action space, got "
+                             f"{self.action_space}")
         self.episodes = check_int(episodes, "episodes", minimum=1)
         self.max_steps = (check_int(max_steps, "max_steps", minimum=1) if max_steps is not None
                           else int(limit) if limit else 1000)

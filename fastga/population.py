@@ -209,7 +209,8 @@ class Population:
             try:
                 obs = np.ascontiguousarray(obs, dtype=np.float32)
             except (TypeError, ValueError):
-                raise TypeError(f"obs: expected an array of numbers, got {type(obs).__name__}") from None
+                raise TypeError("obs: expected an array of numbers, got "
+                                f"{type(obs).__name__}") from None
         expected = (rows.shape[0], obs.shape[1] if obs.ndim == 3 else "E", self.spec.n_inputs)
         if obs.ndim != 3 or obs.shape[0] != rows.shape[0] or obs.shape[2] != self.spec.n_inputs:
             raise ValueError(f"obs: expected shape {expected} (networks, inputs per network, "
