@@ -23,12 +23,14 @@ import threading
 import numpy as np
 
 from .kernels.fitness import fused_classify, fused_mse, fused_softmax_ce, softmax_tile_outputs
-from .kernels.forward import ALIGN, LANES, forward_epilogue, gather_first_layer, hidden_acts
+from .kernels.forward import (ALIGN, LANES, forward_each_kernel, forward_epilogue,
+                              gather_first_layer, hidden_acts)
 from .registry import Metric, code_of
 
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
            "sample_slabs", "SLAB_MIN_BLOCKS", "fitness_kernel",
-           "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct"]
+           "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct", "forward_each_rows",
+           "SERIAL_FLOPS"]
 
 #: Upper bound of one piece's first-layer product (B x piece * h1 float32) and
 #: panel, see :func:`_pipeline`.
@@ -364,3 +366,29 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
         hits += np.rint(out[1] * count)
         moments += out[2]
     return loss / n_samples, hits / n_samples, moments
+
+
+#: Multiply-adds below which :func:`forward_each_rows` runs on the calling
+#: thread alone: handing pieces to the pool costs more than such a call's
+#: arithmetic. A function of the shapes only, so results do not depend on it.
+SERIAL_FLOPS = 1 << 18
+
+
+def forward_each_rows(spec, genomes, rows, obs, out=None):
+    """Outputs (len(rows), E, n_out) float32: network ``genomes[rows[r]]`` on
+    ``obs[r]``, for ``obs`` of shape (len(rows), E, n_in).
+
+    All arguments must already be validated (see :meth:`fastga.Population.forward_each`).
+    Small calls (:data:`SERIAL_FLOPS`) run on the calling thread; each network
+    is computed by one thread either way, so the bits are the same.
+    """
+    n = rows.shape[0]
+    if out is None:
+        out = np.empty((n, obs.shape[1], spec.n_outputs), dtype=np.float32)
+    args = (genomes, rows, spec.sizes_array, spec.w_offsets, spec.b_offsets, spec.act_codes, obs,
+            out)
+    if n * obs.shape[1] * spec.n_params <= SERIAL_FLOPS:
+        forward_each_kernel(*args, 0, n)
+    else:
+        run_rows(forward_each_kernel, n, *args)
+    return out

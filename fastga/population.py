@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._random import resolve_seed
-from .evaluation import Workspace, fitness_rows, forward_rows, run_rows
+from .evaluation import Workspace, fitness_rows, forward_each_rows, forward_rows, run_rows
 from .fileio import (array_field, build_checked, checkpoint_meta, jsonable, read_checkpoint,
                      require, save_npz)
 from .kernels.init import init_genomes
@@ -188,6 +188,43 @@ class Population:
         """
         X = check_X(X, self.spec.n_inputs)
         return forward_rows(self.spec, self.genomes, self._rows(rows), X, self.workspace)
+
+    def forward_each(self, obs, rows=None):
+        """Outputs of each network on its own inputs.
+
+        Parameters
+        ----------
+        obs : array-like of shape (len(rows), E, n_inputs)
+            ``obs[r]`` are the E inputs of network ``rows[r]`` (for control:
+            one observation per environment the network acts in).
+        rows : array-like of int, optional
+            Which individuals; all by default.
+
+        Returns
+        -------
+        ndarray of float32, shape (len(rows), E, n_outputs)
+            Each network's rows computed by one thread, so the bits do not
+            depend on the thread count; small calls run on the calling thread
+            alone (no hand-off to the pool).
+        """
+        rows = self._rows(rows)
+        if not (type(obs) is np.ndarray and obs.dtype == np.float32 and obs.flags.c_contiguous):
+            try:
+                obs = np.ascontiguousarray(obs, dtype=np.float32)
+            except (TypeError, ValueError):
+                raise TypeError("obs: expected an array of numbers, got "
+                                f"{type(obs).__name__}") from None
+        expected = (rows.shape[0], obs.shape[1] if obs.ndim == 3 else "E", self.spec.n_inputs)
+        if obs.ndim != 3 or obs.shape[0] != rows.shape[0] or obs.shape[2] != self.spec.n_inputs:
+            raise ValueError(f"obs: expected shape {expected} (networks, inputs per network, "
+                             f"features), got {obs.shape}")
+        if obs.shape[1] < 1:
+            raise ValueError("obs: needs at least one input per network")
+        # A float64 sum of float32 values cannot overflow: it is finite exactly
+        # when every value is.
+        if not np.isfinite(obs.sum(dtype=np.float64)):
+            raise ValueError("obs: contains NaN or infinite values")
+        return forward_each_rows(self.spec, self.genomes, rows, obs)
 
     def losses(self, X, y, metric="cross_entropy", rows=None):
         """Mean loss and accuracy of each network on ``(X, y)``, fused.

@@ -182,6 +182,8 @@ class Purpose(IntEnum):
     SEEDING = 61
     ES_NOISE = 71
     ES_SAMPLE = 72
+    ENV_RESET = 81
+    ENV_SEED = 82
 
 
 def code_of(enum, value, name):

@@ -56,7 +56,8 @@ from .tiles import CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows, dens
 __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
            "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
            "logits_block", "hidden_block", "layers_block", "gather_first_layer",
-           "forward_epilogue"]
+           "forward_epilogue", "dense_rows", "activate_rows", "policy_forward", "each_buffers",
+           "forward_each_kernel"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
 #: samples of one tile (:mod:`fastga.kernels.tiles`).
@@ -328,3 +329,125 @@ def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out
     for r in range(lo, hi):
         forward_network(hT, r, direct, genomes[rows[r]], sizes, w_offs, b_offs, acts, out[r],
                         lanes, buf, tmp, other_acts)
+
+
+# ------------------------------------------------ per-network inputs (forward_each)
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def dense_rows(x, n_rows, n_k, genome, w_off, b_off, n_out, h):
+    """``h[e, j] = genome[b_off + j] + sum_k x[e, k] * genome[w_off + k * n_out + j]`` for
+    ``e < n_rows``, ``j < n_out``: one layer of one network on rows of its own inputs.
+
+    The sum runs over ``k`` in order, the inner loop over ``j`` (contiguous in
+    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises.
+    The genome is indexed with unsigned offsets: a signed index other than
+    the loop counter itself gets Numba's negative-index wrap-around, which
+    keeps the loop scalar, and a view per row of weights would cost two
+    reference-count updates per row.
+    """
+    nj = np.uint64(n_out)
+    bo = np.uint64(b_off)
+    for e in range(n_rows):
+        he = h[e]
+        xe = x[e]
+        for j in range(n_out):
+            he[j] = genome[bo + np.uint64(j)]
+        base = np.uint64(w_off)
+        k = 0
+        # Four inputs per pass over ``he``: a quarter of the loads and stores
+        # of ``he`` and of the loop's set-up, the additions in the same order.
+        while k + 4 <= n_k:
+            x0 = xe[k]
+            x1 = xe[k + 1]
+            x2 = xe[k + 2]
+            x3 = xe[k + 3]
+            b1 = base + nj
+            b2 = b1 + nj
+            b3 = b2 + nj
+            for j in range(n_out):
+                uj = np.uint64(j)
+                he[j] = (((he[j] + x0 * genome[base + uj]) + x1 * genome[b1 + uj])
+                         + x2 * genome[b2 + uj]) + x3 * genome[b3 + uj]
+            base = b3 + nj
+            k += 4
+        while k < n_k:
+            xk = xe[k]
+            for j in range(n_out):
+                he[j] += xk * genome[base + np.uint64(j)]
+            base += nj
+            k += 1
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def activate_rows(h, n_rows, n_out, act, tmp):
+    """Activation ``act`` in place on ``h[:n_rows, :n_out]`` (one row per sample), with
+    :func:`activate_block`: element-wise activations read the rows as a block of
+    ``n_rows`` rows of ``n_out`` lanes; softmax, which sums over the units, goes
+    through ``tmp`` (at least ``n_out * n_rows + 2 * n_rows`` floats), transposed."""
+    if act == Activation.LINEAR:
+        return
+    if act != Activation.SOFTMAX:
+        activate_block(h[:n_rows], n_rows, act, tmp, n_out)
+        return
+    t = tmp[:n_out * n_rows].reshape((n_out, n_rows))
+    for e in range(n_rows):
+        for j in range(n_out):
+            t[j, e] = h[e, j]
+    activate_block(t, n_out, act, tmp[n_out * n_rows:], n_rows)
+    for e in range(n_rows):
+        for j in range(n_out):
+            h[e, j] = t[j, e]
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def policy_forward(x, n_rows, genome, sizes, w_offs, b_offs, acts, buf, tmp):
+    """Outputs of one network on ``x[:n_rows]`` (rows of ``sizes[0]`` inputs); returns
+    the index (0 or 1) of the half of ``buf`` that holds them, rows ``:n_rows``,
+    columns ``:sizes[-1]``.
+
+    ``buf`` is (2, n_rows_max, width) float32 scratch, ``width`` the widest
+    layer after the inputs; ``tmp`` is scratch for :func:`activate_rows`.
+    """
+    n_layers = sizes.shape[0] - 1
+    cur = 0
+    dense_rows(x, n_rows, sizes[0], genome, w_offs[0], b_offs[0], sizes[1], buf[0])
+    activate_rows(buf[0], n_rows, sizes[1], acts[0], tmp)
+    for layer in range(1, n_layers):
+        nxt = 1 - cur
+        dense_rows(buf[cur], n_rows, sizes[layer], genome, w_offs[layer], b_offs[layer],
+                   sizes[layer + 1], buf[nxt])
+        activate_rows(buf[nxt], n_rows, sizes[layer + 1], acts[layer], tmp)
+        cur = nxt
+    return cur
+
+
+@njit(cache=True, error_model="numpy")
+def each_buffers(sizes, n_rows):
+    """Scratch of :func:`policy_forward` for up to ``n_rows`` input rows:
+    ``(buf, tmp)``."""
+    width = 1
+    for i in range(1, sizes.shape[0]):
+        width = max(width, sizes[i])
+    buf = np.empty((2, n_rows, width), dtype=np.float32)
+    tmp = np.empty(width * n_rows + 2 * max(n_rows, width), dtype=np.float32)
+    return buf, tmp
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def forward_each_kernel(genomes, rows, sizes, w_offs, b_offs, acts, obs, out, lo, hi):
+    """``out[r] = network genomes[rows[r]]`` on its own inputs ``obs[r]`` for
+    ``r`` in ``lo .. hi-1``.
+
+    ``obs`` is float32 (R, E, n_in), ``out`` float32 (R, E, n_out); writes
+    ``out[lo:hi]`` only.
+    """
+    n_rows = obs.shape[1]
+    n_out = sizes[sizes.shape[0] - 1]
+    buf, tmp = each_buffers(sizes, n_rows)
+    for r in range(lo, hi):
+        half = policy_forward(obs[r], n_rows, genomes[rows[r]], sizes, w_offs, b_offs, acts,
+                              buf, tmp)
+        res = buf[half]
+        o = out[r]
+        for e in range(n_rows):
+            for j in range(n_out):
+                o[e, j] = res[e, j]

@@ -1,0 +1,211 @@
+"""Control tasks: per-network forward pass, fused rollouts, CartPole solved.
+
+- ``forward_each`` against ``torch.bmm`` on the same shapes (P networks, E
+  inputs each; torch is benchmark-only, skipped where missing), including
+  the small call of a user's own loop (P=100, E=1, CartPole 4-16-2).
+- Environment steps per second of :class:`fastga.control.RolloutFitness`
+  (policy included) for P=1000 policies 4-64-64-2 on CartPole-v1, against
+  gymnasium's vectorised CartPole with a batched NumPy policy (target:
+  >= 10x).
+- CartPole-v1 solved by the GA: wall time (cold Numba cache included where
+  the cache is empty) and generations to a best policy whose mean return
+  over 100 evaluation episodes is >= 475.
+
+Run ``python -m pytest bench/test_bench_control.py --benchmark-enable -s``.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+from bench.conftest import record
+from bench.peak import interleaved_medians
+from fastga import GeneticAlgorithm, NetworkSpec, Population
+from fastga.control import RolloutFitness
+
+FORWARD_SHAPES = [dict(P=100, E=1, sizes=(4, 16, 2)), dict(P=1000, E=16, sizes=(4, 64, 64, 2))]
+SMOKE_FORWARD = [dict(P=10, E=1, sizes=(4, 16, 2)), dict(P=20, E=4, sizes=(4, 8, 8, 2))]
+
+
+def _rng(k):
+    return np.random.Generator(np.random.Philox(key=np.array([k, 17], dtype=np.uint64)))
+
+
+def _torch_forward(torch, pop, obs):
+    """The same networks as batched torch matrices: ``bmm`` per layer."""
+    spec = pop.spec
+    Ws, bs = [], []
+    for layer in range(spec.n_layers):
+        w0, b0 = int(spec.w_offsets[layer]), int(spec.b_offsets[layer])
+        n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
+        W = pop.genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out)
+        Ws.append(torch.from_numpy(W.copy()))
+        bs.append(torch.from_numpy(pop.genomes[:, b0:b0 + n_out].reshape(-1, 1, n_out).copy()))
+    x = torch.from_numpy(obs)
+
+    def run():
+        with torch.no_grad():
+            h = x
+            for layer in range(spec.n_layers):
+                h = torch.baddbmm(bs[layer], h, Ws[layer])
+                if layer < spec.n_layers - 1:
+                    h = torch.relu(h)
+            return h
+
+    return run
+
+
+@pytest.mark.parametrize("k", range(2), ids=["P100-E1-4x16x2", "P1000-E16-4x64x64x2"])
+def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
+    shape = (FORWARD_SHAPES if full else SMOKE_FORWARD)[k]
+    P, E, sizes = shape["P"], shape["E"], shape["sizes"]
+    spec = NetworkSpec(list(sizes))  # relu hidden, linear out
+    pop = Population.random(spec, P, random_state=k)
+    obs = _rng(k).normal(size=(P, E, sizes[0])).astype(np.float32)
+    run = lambda: pop.forward_each(obs)  # noqa: E731
+    benchmark.pedantic(run, rounds=rounds, iterations=10 if full else 1, warmup_rounds=1)
+    calls = 2000 if full and k == 0 else 20 if full else 2
+
+    def many():
+        for _ in range(calls):
+            run()
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is None:
+        (ours,) = interleaved_medians([many], rounds=rounds)
+        record(benchmark, "forward_each_us", ours / calls * 1e6, 1e3, better="<=", **shape)
+        return
+    torch.set_num_threads(__import__("numba").get_num_threads())
+    trun = _torch_forward(torch, pop, obs)
+    np.testing.assert_allclose(trun().numpy(), run(), rtol=1e-4, atol=1e-4)
+
+    def tmany():
+        for _ in range(calls):
+            trun()
+
+    ours, theirs = interleaved_medians([many, tmany], rounds=rounds)
+    record(benchmark, "speedup_vs_torch_bmm", theirs / ours, 1.0,
+           fastga_us=ours / calls * 1e6, torch_us=theirs / calls * 1e6, P=P, E=E,
+           sizes="x".join(map(str, sizes)))
+
+
+def _gymnasium_steps(P, spec, genomes, seconds_budget, act):
+    """Steps per second of gymnasium's vectorised CartPole (P copies, autoreset)
+    with a batched NumPy policy (one einsum per layer)."""
+    gym = pytest.importorskip("gymnasium")
+    envs = gym.make_vec("CartPole-v1", num_envs=P, vectorization_mode="vector_entry_point")
+    layers = []
+    for layer in range(spec.n_layers):
+        w0, b0 = int(spec.w_offsets[layer]), int(spec.b_offsets[layer])
+        n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
+        layers.append((genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out),
+                       genomes[:, b0:b0 + n_out]))
+    obs, _ = envs.reset(seed=0)
+    steps = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds_budget:
+        h = obs.astype(np.float32)
+        for i, (W, b) in enumerate(layers):
+            h = np.einsum("pi,pio->po", h, W) + b
+            if i < len(layers) - 1:
+                h = np.tanh(h) if act == "tanh" else np.maximum(h, 0)
+        obs, *_ = envs.step(np.argmax(h, axis=1))
+        steps += P
+    dt = time.perf_counter() - t0
+    envs.close()
+    return steps / dt
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
+    P = 1000 if full else 20
+    spec = NetworkSpec([4, 64, 64, 2], [act, act, "linear"])
+    pop = Population.random(spec, P, random_state=0, init="normal", scale=0.1)
+    fit = RolloutFitness("CartPole-v1", episodes=1, random_state=0)
+    run = lambda: fit(pop)  # noqa: E731
+    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
+    best = np.inf
+    for _ in range(rounds):
+        t = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t)
+    ours = fit.last_stats["env_steps"] / best
+    theirs = _gymnasium_steps(P, spec, pop.genomes, 2.0 if full else 0.1, act)
+    record(benchmark, "steps_per_second_ratio", ours / theirs, 10.0,
+           fastga_steps_per_s=ours, gymnasium_numpy_steps_per_s=theirs, P=P, hidden=act,
+           steps_per_episode=fit.last_stats["env_steps"] / P)
+
+
+def test_cartpole_solved(benchmark, full):
+    """Wall time (a cold Numba cache where this process compiles) and
+    generations until the best policy's mean return over 100 evaluation
+    episodes is >= 475."""
+    spec = NetworkSpec([4, 16, 2], ["relu", "linear"])
+    start = time.perf_counter()
+    fit = RolloutFitness("CartPole-v1", episodes=5, random_state=0)
+    ga = GeneticAlgorithm(spec, pop_size=100 if full else 20, random_state=0)
+    solved = None
+
+    def check(algo, rec):
+        nonlocal solved
+        if rec["best_fitness"] >= 475 and fit.evaluate(algo.best_network(), 100).mean() >= 475:
+            solved = rec["generation"]
+            return True
+        return False
+
+    benchmark.pedantic(lambda: ga.run(fit, 50 if full else 2, callbacks=[check]), rounds=1,
+                       iterations=1)
+    seconds = time.perf_counter() - start
+    per_gen = np.median(ga.history_["seconds"])
+    record(benchmark, "cartpole_seconds", seconds, 30.0, better="<=",
+           generations=-1 if solved is None else int(solved), seconds_per_generation=per_gen)
+    if full:
+        assert solved is not None
+
+
+#: Settings of the GA per environment: (target, pop_size, episodes, hidden,
+#: action, GA keyword arguments, generation budget). Gaussian mutation only.
+OTHER_ENVS = {
+    "Acrobot-v1": (-100.0, 100, 3, 16, "clip", dict(sigma=0.1), 100),
+    "Pendulum-v1": (-200.0, 200, 10, 16, "tanh", dict(sigma=0.1), 500),
+    # Large initial weights: policies that swing the car from the start.
+    "MountainCarContinuous-v0": (90.0, 200, 3, 8, "clip",
+                                 dict(sigma=0.3, init="normal", init_scale=3.0), 100),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_ENVS))
+def test_other_environments_solved(benchmark, full, name):
+    """Wall time and generations until the best policy's mean return over 100
+    evaluation episodes (checked every 10 generations) reaches the target."""
+    target, pop_size, episodes, hidden, action, kw, budget = OTHER_ENVS[name]
+    start = time.perf_counter()
+    fit = RolloutFitness(name, episodes=episodes, action=action, random_state=0)
+    info = fit.info
+    spec = NetworkSpec([info.obs_dim, hidden, info.n_actions], ["tanh", "linear"])
+    ga = GeneticAlgorithm(spec, pop_size=pop_size if full else 10, random_state=0,
+                          type_probs=(0, 0, 0, 1), **kw)
+    result = {"generation": -1, "mean_return": -np.inf}
+
+    def check(algo, rec):
+        if rec["generation"] % 10:
+            return False
+        ev = float(fit.evaluate(algo.best_network(), 100).mean())
+        result["mean_return"] = ev
+        if ev >= target:
+            result["generation"] = rec["generation"]
+            return True
+        return False
+
+    benchmark.pedantic(lambda: ga.run(fit, budget if full else 1, callbacks=[check]), rounds=1,
+                       iterations=1)
+    seconds = time.perf_counter() - start
+    record(benchmark, "seconds_to_solve", seconds, 600.0, better="<=", env=name,
+           generations=result["generation"], mean_return=result["mean_return"],
+           return_target=target)
+    if full:
+        assert result["generation"] >= 0
