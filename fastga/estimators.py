@@ -172,7 +172,11 @@ class _GeneticMLP(BaseEstimator):
         self.checkpoint_path = checkpoint_path
 
     # ------------------------------------------------------------ helpers
-    def _spec(self, n_in, n_out):
+    def network_spec(self, n_features, n_outputs):
+        """The :class:`~fastga.NetworkSpec` a fit on ``n_features`` inputs and
+        ``n_outputs`` outputs evolves (``architecture``, ``activation`` and the
+        estimator's output activation)."""
+        n_in, n_out = n_features, n_outputs
         arch = self.architecture
         if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
             arch = (arch,)
@@ -246,7 +250,7 @@ class _GeneticMLP(BaseEstimator):
         every = self.checkpoint_every
         if every is not None and self.checkpoint_path is None:
             raise ValueError("checkpoint_path: required with checkpoint_every")
-        spec = self._spec(X.shape[1], n_out)
+        spec = self.network_spec(X.shape[1], n_out)
         go_on = (self.warm_start and hasattr(self, "ga_")
                  and self.ga_.population_.spec == spec)
         if not go_on:

@@ -63,10 +63,38 @@ def test_arch_compiles_ahead_before_its_search(tmp_path, monkeypatch, capsys):
 
     calls = []
     monkeypatch.setattr(cmd, "compile_ahead", lambda spec, tasks: calls.append((spec, tasks)))
-    code = main(["arch", "--samples", "60", "--population", "2", "--generations", "1",
+    code = main(["arch", "--samples", "60", "--pop-size", "2", "--generations", "1",
                  "--epochs", "1", "--no-keras", "--out", str(tmp_path), "--quiet"])
-    assert code == 0 and (tmp_path / "best.npz").exists()
+    assert code == 0 and (tmp_path / "arch_best.npz").exists()
     ((spec, tasks),) = calls
     assert spec.activations == ("tanh", "linear") and tasks == ["train", "forward"]
     assert main(["arch", "--activation", "nope", "--out", str(tmp_path), "--quiet"]) == 2
     assert "activation" in capsys.readouterr().err
+
+
+def test_one_vocabulary_across_commands():
+    """The same knob has the same flag in every sub-command that has it."""
+    from fastga.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    flags = {name: {s for a in p._actions for s in a.option_strings}
+             for name, p in sub.choices.items()}
+    for name in ("digits", "arch"):
+        assert {"--pop-size", "--generations", "--seed", "--out", "--quiet",
+                "--profile"} <= flags[name], name
+        assert "--population" not in flags[name]
+        assert sub.choices[name].get_default("out") == "fastga-out", name
+    assert {"--mutation-rate", "--sigma", "--elitism"} <= flags["digits"]
+
+
+def test_digits_profile_adds_up(tmp_path, capsys):
+    code = main(["digits", "--pop-size", "20", "--generations", "3", "--out", str(tmp_path),
+                 "--quiet", "--profile"])
+    assert code == 0
+    text = capsys.readouterr().out
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith(("setup", "generations",
+                                                                      "finish"))]
+    assert len(lines) == 7  # setup, five phases, finish
+    share = float(text.split("accounted for")[1].split()[2])
+    assert 95.0 <= share <= 100.5

@@ -223,23 +223,23 @@ def test_bad_data(data):
 # ---------------------------------------------------------------- commands
 def test_arch_and_evaluate_commands(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["arch", "--func", "cos", "--population", "4", "--generations", "2",
+    code = main(["arch", "--func", "cos", "--pop-size", "4", "--generations", "2",
                  "--epochs", "2", "--samples", "200", "--out", str(out), "--no-keras", "--quiet"])
     assert code == 0
-    assert (out / "best.npz").exists() and (out / "best_fit.png").exists()
-    assert (out / "best_fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "arch_best.npz").exists() and (out / "arch_best_fit.png").exists()
+    assert (out / "arch_best_fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = capsys.readouterr().out
     assert "validation MSE" in text
-    net = Network.load(out / "best.npz")
+    net = Network.load(out / "arch_best.npz")
     assert net.meta["func"] == "cos" and "traits" in net.meta
-    assert main(["evaluate", str(out / "best.npz"), "--angle", "40"]) == 0
+    assert main(["evaluate", str(out / "arch_best.npz"), "--angle", "40"]) == 0
     text = capsys.readouterr().out
     pred = net.predict(np.array([[np.radians(40.0)]], dtype=np.float32))[0, 0]
     assert f"prediction {pred:.6f}" in text and f"true cos(x) {np.cos(np.radians(40)):.6f}" in text
 
 
 def test_commands_report_bad_arguments(tmp_path, capsys):
-    assert main(["arch", "--population", "1", "--out", str(tmp_path), "--quiet"]) == 2
+    assert main(["arch", "--pop-size", "1", "--out", str(tmp_path), "--quiet"]) == 2
     assert "population_size" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing.npz"), "--angle", "40"]) == 2
     assert "no such file" in capsys.readouterr().err

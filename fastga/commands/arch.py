@@ -3,10 +3,10 @@
 Samples ``--func`` on ``[--low, --high]`` (``--samples`` points, split into
 disjoint training, validation and test sets), runs
 :class:`fastga.search.ArchitectureSearch`, and writes to ``--out``:
-``best.npz`` (the best network with its traits, function and scores in the
-metadata; read it with ``fastga evaluate``), ``best.keras`` (or ``best.h5``
-with ``--h5``) when TensorFlow is installed, and ``best_fit.png`` (the fit
-over the range). Before the search, its kernels compile over the CPUs
+``arch_best.npz`` (the best network with its traits, function and scores in
+the metadata; read it with ``fastga evaluate``), ``arch_best.keras`` (or
+``arch_best.h5`` with ``--h5``) when TensorFlow is installed, and
+``arch_best_fit.png`` (the fit over the range). Before the search, its kernels compile over the CPUs
 (:func:`fastga.compile_ahead`).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import time
 
 import numpy as np
@@ -25,6 +24,7 @@ from ..fileio import atomic_write_bytes
 from ..search import ArchitectureSearch, make_splits
 from ..search.data import FUNCTIONS, get_function
 from ..spec import NetworkSpec, activation_code
+from .common import add_run_arguments, out_path, print_profile
 
 __all__ = ["add_parser", "run"]
 
@@ -41,16 +41,13 @@ def add_parser(subparsers):
     p.add_argument("--samples", type=int, default=2000, help="points sampled from the range")
     p.add_argument("--val-size", type=float, default=0.2, help="share of points for validation")
     p.add_argument("--test-size", type=float, default=0.2, help="share of points for the test")
-    p.add_argument("--population", type=int, default=20, help="candidates per generation")
-    p.add_argument("--generations", type=int, default=10)
+    add_run_arguments(p, pop_size=20, generations=10)
     p.add_argument("--epochs", type=int, default=10, help="training epochs of every candidate")
     p.add_argument("--activation", default="tanh", help="hidden-layer activation")
-    p.add_argument("--mutation-rate", type=float, default=0.01)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="arch_out", help="output folder (default: ./arch_out)")
+    p.add_argument("--mutation-rate", type=float, default=0.01,
+                   help="probability that a child has 1 to 3 traits re-drawn (default: %(default)s)")
     p.add_argument("--h5", action="store_true", help="save the Keras model as .h5 instead of .keras")
     p.add_argument("--no-keras", action="store_true", help="do not write a Keras model")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
@@ -95,7 +92,7 @@ def run(args):
     t0 = time.perf_counter()
     data = make_splits(func, args.samples, args.low, args.high, args.val_size, args.test_size,
                        random_state=args.seed)
-    search = ArchitectureSearch(population_size=args.population, generations=args.generations,
+    search = ArchitectureSearch(population_size=args.pop_size, generations=args.generations,
                                 epochs=args.epochs, activation=args.activation,
                                 mutation_rate=args.mutation_rate, random_state=args.seed,
                                 verbose=not args.quiet)
@@ -103,8 +100,10 @@ def run(args):
     # the kernels depend on the activations, not on the sizes).
     activation_code(args.activation, "activation")  # the search's own message on a bad name
     compile_ahead(NetworkSpec([1, 1, 1], [args.activation, "linear"]), ["train", "forward"])
+    t_fit = time.perf_counter()
     search.fit(data.X_train, data.y_train, data.X_val, data.y_val)
-    wall = time.perf_counter() - t0
+    t_fitted = time.perf_counter()
+    wall = t_fitted - t0
     test_mse = search.mse(data.X_test, data.y_test)
     traits = search.best_traits_
     n_trained = len(search.results_)
@@ -115,24 +114,28 @@ def run(args):
     print(f"{n_trained} candidates trained in {wall:.1f} s "
           f"({sum(search.history_['seconds']) / max(n_trained, 1):.3f} s per candidate)")
 
-    os.makedirs(args.out, exist_ok=True)
     meta = {"func": args.function, "low": args.low, "high": args.high, "traits": traits.to_dict(),
             "activation": args.activation, "val_mse": search.best_score_, "test_mse": test_mse,
             "epochs": args.epochs, "seed": args.seed, "samples": args.samples}
-    npz = search.best_network_.save(os.path.join(args.out, "best.npz"), meta=meta)
+    npz = search.best_network_.save(out_path(args, "arch", "best.npz"), meta=meta)
     print(f"saved {npz}")
     if not args.no_keras:
         if _has_keras():
-            path = os.path.join(args.out, "best.h5" if args.h5 else "best.keras")
+            path = out_path(args, "arch", "best.h5" if args.h5 else "best.keras")
             save_keras(search.best_network_, path)
             print(f"saved {path}")
         else:
             print("TensorFlow is not installed: no Keras model written")
     png = plot_fit(search.best_network_, func, args.low, args.high,
-                   os.path.join(args.out, "best_fit.png"),
+                   out_path(args, "arch", "best_fit.png"),
                    title=f"{args.function}: {list(traits.layer_sizes)} batch {traits.batch_size} "
                          f"lr {traits.learning_rate:g} momentum {traits.momentum:g}\n"
                          f"validation MSE {search.best_score_:.2e}, test MSE {test_mse:.2e}",
                    X_train=data.X_train, y_train=data.y_train)
     print(f"saved {png}")
+    if args.profile:
+        in_generations = float(np.sum(search.history_["seconds"]))
+        print_profile(search.history_, setup=t_fit - t0,
+                      finish=(t_fitted - t_fit - in_generations) + (time.perf_counter() - t_fitted),
+                      wall=time.perf_counter() - t0)
     return 0

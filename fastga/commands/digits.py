@@ -23,6 +23,7 @@ from ..distributed.digits import evolve_on_islands
 from ..estimators import GeneticMLPClassifier
 from ..fileio import atomic_write_bytes
 from ..plotting import save_fitness_curve
+from .common import OUT, add_ga_arguments, add_run_arguments, print_profile
 
 __all__ = ["add_parser", "add_island_arguments", "run", "run_islands", "save_results"]
 
@@ -40,20 +41,13 @@ def add_parser(sub):
         "(pixels / 16, stratified 1437/360 split, random_state 0). Prints the test "
         "accuracy and wall time; saves the best network (.npz) and a fitness-curve PNG.",
     )
-    p.add_argument("--pop-size", type=int, default=d.pop_size)
-    p.add_argument("--generations", type=int, default=d.generations)
+    add_run_arguments(p, pop_size=d.pop_size, generations=d.generations)
+    add_ga_arguments(p, d)
     p.add_argument("--hidden", type=int, nargs="+", default=list(d.architecture),
                    help="hidden layer sizes (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--mutation-rate", type=float, default=d.mutation_rate)
-    p.add_argument("--sigma", type=float, default=d.sigma)
-    p.add_argument("--die-off-rate", type=float, default=d.die_off_rate)
-    p.add_argument("--elitism", type=int, default=d.elitism)
-    p.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
-    p.add_argument("--out", default="fastga-out", help="output folder (default: %(default)s)")
     p.add_argument("--json", dest="json_path", default=None,
                    help="also write {test_accuracy, train_accuracy, generations, seconds} here")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group(
         "checkpoints",
         "Ctrl-C saves a checkpoint and exits with the command that resumes. "
@@ -118,11 +112,13 @@ def run(args):
             checkpoint_path=checkpoint,
         )
     cmd = ["fastga", "digits", "--resume", checkpoint, "--generations", str(args.generations)]
-    if args.out != "fastga-out":
+    if args.out != OUT:
         cmd += ["--out", args.out]
     try:
-        compile_ahead(clf._spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
+        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
+        t_fit = time.perf_counter()
         clf.fit(X_tr, y_tr)
+        t_fitted = time.perf_counter()
     except KeyboardInterrupt:  # before the first generation, or a second Ctrl-C while saving
         print("\ninterrupted", file=sys.stderr)
         if os.path.exists(checkpoint):
@@ -150,6 +146,13 @@ def run(args):
         result = {"test_accuracy": test_acc, "train_accuracy": train_acc,
                   "generations": int(clf.n_generations_), "seconds": seconds}
         atomic_write_bytes(args.json_path, (json.dumps(result, indent=2) + "\n").encode())
+    if args.profile:
+        # The fit's own time outside its generations (checks, the final pick) is "finish" too.
+        in_generations = float(clf.history_["seconds"].sum())
+        wall = time.perf_counter() - t0
+        print_profile(clf.history_, setup=t_fit - t0,
+                      finish=(t_fitted - t_fit - in_generations) + (time.perf_counter() - t_fitted),
+                      wall=wall)
     return 0
 
 
@@ -200,7 +203,7 @@ def run_islands(args):
         die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
     )
     if args.ray_address is None:  # local islands load what this process compiles from the cache
-        compile_ahead(clf._spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
+        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
     model, net = evolve_on_islands(
         clf, n, X_tr, y_tr, args.generations, n_classes=_N_CLASSES,
         migration_every=args.migration_every, n_migrants=min(args.migrants, clf.pop_size - 1),

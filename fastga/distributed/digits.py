@@ -58,7 +58,7 @@ def evolve_on_islands(classifier, n_islands, X, y, generations, n_classes=None, 
         The model after the run and the final pick (:func:`final_pick`).
     """
     n_classes = int(np.max(y)) + 1 if n_classes is None else int(n_classes)
-    spec = classifier._spec(X.shape[1], n_classes)
+    spec = classifier.network_spec(X.shape[1], n_classes)
     model = IslandModel(spec, n_islands=n_islands, pop_size=classifier.pop_size,
                         ga=GASettings.from_params(classifier), random_state=classifier.random_state,
                         **model_options)
