@@ -5,7 +5,7 @@ compiler holds a process-wide lock, so threads cannot share the work), and a
 GA's first run compiles the breeding kernel, a fitness kernel and the
 forward pass one after the other. :func:`compile_ahead` compiles them at the
 same time, in the calling process and in up to ``n_jobs - 1`` helper
-processes (``python -m fastga.compilation``: fresh interpreters, so nothing
+processes (fresh interpreters that import the kernels only, so nothing
 of the caller's ``__main__`` runs again). Every kernel is ``cache=True``:
 each process writes what it compiled to Numba's cache, and the caller loads
 the helpers' part from there on first use.
@@ -33,22 +33,19 @@ outlives the call, even on an error or Ctrl-C.
 
 import json
 import os
-import site
 import subprocess
 import sys
-import sysconfig
 import time
 
 import numba
 import numpy as np
 
-from .evaluation import fitness_kernel, run_rows
-from .fitness import SupervisedFitness
+from .evaluation import Workspace, fitness_kernel, fitness_rows, forward_rows, run_rows
 from .kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
 from .kernels.forward import forward_epilogue
 from .kernels.init import init_genomes
 from .kernels.training import init_candidates, train_candidates
-from .population import Population
+from .registry import Init
 from .spec import NetworkSpec
 
 __all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "tasks_for",
@@ -101,6 +98,8 @@ def tasks_for(fitness=None, metric=None):
     where ``fitness`` is a :class:`~fastga.SupervisedFitness` of ``METRIC`` or
     ``metric`` is given (an estimator's fit: ``cross_entropy`` for the
     classifier, ``mse`` for the regressor)."""
+    from .fitness import SupervisedFitness  # the driver's; helpers do not import it
+
     if metric is None and isinstance(fitness, SupervisedFitness):
         metric = fitness.metric
     tasks = ["breed", "forward"]
@@ -141,22 +140,25 @@ def _ready(kernel):
     return any(key[1] == magic for key in index)
 
 
-def _tiny_population(spec):
-    genomes = np.zeros((2, spec.n_params), dtype=np.float32)  # no init kernel
-    return Population(spec, genomes)
+def _genomes(spec, n):
+    return np.zeros((n, spec.n_params), dtype=np.float32)
 
 
 def _breed_once(spec):
     """Initialise a tiny population and breed it once, with the argument types
-    :class:`~fastga.GeneticAlgorithm` passes to the kernels (every crossover
-    and mutation kind is a value, not a type)."""
-    pop = Population.random(spec, 4, random_state=0)
-    rows = np.arange(pop.size, dtype=np.int64)
+    :meth:`fastga.Population.random` and :class:`~fastga.GeneticAlgorithm`
+    pass to the kernels (every init, crossover and mutation kind is a value,
+    not a type)."""
+    genomes = _genomes(spec, 4)
+    children = _genomes(spec, 4)
+    run_rows(init_genomes, 4, genomes, 0, int(Init.UNIFORM), 0.15, spec.sizes_array,
+             spec.w_offsets, spec.b_offsets)
+    rows = np.arange(4, dtype=np.int64)
     cum_probs = np.array([0.8, 0.9, 1.0, 1.0])
-    run_rows(breed, pop.size, pop.genomes, pop.children, BreedPlan(rows[:1], rows[1:], rows[1:]),
+    run_rows(breed, 4, genomes, children, BreedPlan(rows[:1], rows[1:], rows[1:]),
              np.uint64(0), 0, Layout(spec.sizes_array, spec.w_offsets, spec.b_offsets),
              CrossoverParams(0, 0.5, 1.0), MutationParams(0.1, cum_probs, 2.0, 2.0, 0.1),
-             np.empty(pop.size - 1, dtype=np.int64))
+             np.empty(3, dtype=np.int64))
 
 
 def _train_once(spec):
@@ -177,22 +179,25 @@ def _train_once(spec):
 
 
 def _run_task(spec, task):
+    """One task, through the evaluation functions that :class:`~fastga.Population`
+    and :class:`~fastga.Network` call (this module imports neither: a helper
+    process imports the kernels and this module only, see :func:`_helper_command`)."""
     X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
+    ws = Workspace()
     if task == "breed":
         _breed_once(spec)
     elif task == "train":
         _train_once(spec)
     elif task == "forward":
-        pop = _tiny_population(spec)
-        pop.forward(X)
-        pop.network(0).predict(X)
+        forward_rows(spec, _genomes(spec, 2), np.arange(2, dtype=np.int64), X, ws)  # forward
+        forward_rows(spec, _genomes(spec, 1), np.zeros(1, dtype=np.int64), X, ws)  # predict
     else:
         metric = task.split(":", 1)[1]
         if metric == "mse":
             y = np.zeros((_SAMPLES, spec.n_outputs), dtype=np.float32)
         else:
             y = np.zeros(_SAMPLES, dtype=np.int64)
-        _tiny_population(spec).losses(X, y, metric)
+        fitness_rows(spec, _genomes(spec, 2), np.arange(2, dtype=np.int64), X, y, metric, ws)
 
 
 def run_tasks(spec, tasks):
@@ -223,19 +228,19 @@ def split_tasks(tasks, n_jobs):
     return [bins[0]] + [b for b in bins[1:] if b]
 
 
-def _site_dirs():
-    dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    try:
-        dirs.update(site.getsitepackages())
-        dirs.add(site.getusersitepackages())
-    except AttributeError:  # an old virtualenv's site module
-        pass
-    return {os.path.abspath(d) for d in dirs}
+#: What a helper runs (``python -c``): this fastga's package directory made the
+#: ``fastga`` package without running its ``__init__``, which imports the
+#: driver and scikit-learn (a second or more of start-up); then
+#: :func:`_main` here, which imports the kernels and the evaluation only.
+_BOOT = ("import sys, types; p = types.ModuleType('fastga'); p.__path__ = [sys.argv[1]]; "
+         "sys.modules['fastga'] = p; from fastga.compilation import _main; "
+         "sys.exit(_main(sys.argv[2:]))")
 
 
 def _helper_command(spec, tasks):
     arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks})
-    return [sys.executable, "-m", "fastga.compilation", arg]
+    package = os.path.dirname(os.path.abspath(__file__))
+    return [sys.executable, "-c", _BOOT, package, arg]
 
 
 def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
@@ -295,12 +300,6 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
     mine, *theirs = split_tasks(cold, n_jobs)
     env = dict(os.environ)
     env[ENV_JOBS] = "1"
-    # This fastga, importable in the helper whatever put it on sys.path here
-    # (a source checkout; an installed fastga is found as it is, and a
-    # site-packages directory on PYTHONPATH would come before the stdlib).
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in _site_dirs():
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     procs = []
     for part in theirs:
         try:

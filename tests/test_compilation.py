@@ -249,19 +249,27 @@ def test_no_helper_outlives_an_interrupt(monkeypatch):
     assert proc.poll() is not None
 
 
-@pytest.mark.parametrize("installed", [False, True])
-def test_the_helper_finds_this_fastga(monkeypatch, installed):
-    # A source checkout goes first on the helper's PYTHONPATH; an installed
-    # fastga's site-packages does not (it would come before the stdlib).
-    root = str(Path(compilation.__file__).resolve().parents[1])
-    monkeypatch.setattr(compilation, "_site_dirs", lambda: {root} if installed else set())
+def test_the_helper_runs_this_fastga(monkeypatch):
+    # The helper is given this fastga's package directory (whatever put it on
+    # sys.path here), and imports the kernels without the package's __init__.
+    cmd = compilation._helper_command(SPEC, ["forward"])
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     started = _fake_helpers(monkeypatch, "pass")
     compile_ahead(SPEC, TASKS3, n_jobs=2)
     ((_, env),) = started
-    assert env[ENV_JOBS] == "1"
-    expected = "/elsewhere" if installed else root + os.pathsep + "/elsewhere"
-    assert env["PYTHONPATH"] == expected
+    assert env[ENV_JOBS] == "1" and env["PYTHONPATH"] == "/elsewhere"
+    assert cmd[3] == str(PACKAGE_DIR)
+    code = cmd[2].replace("from fastga.compilation import _main; sys.exit(_main(sys.argv[2:]))",
+                          "import fastga.compilation, json; print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, *cmd[3:]], capture_output=True, text=True,
+                         cwd="/", env=dict(os.environ), timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    modules = json.loads(out.stdout)
+    assert "fastga.kernels.fitness" in modules
+    assert "sklearn" not in modules and "fastga.population" not in modules
+
+
+PACKAGE_DIR = Path(compilation.__file__).resolve().parent
 
 
 def test_a_library_run_starts_no_process(monkeypatch):
@@ -338,3 +346,95 @@ def test_helpers_compile_into_the_cache(tmp_path):
     assert got["hits"]["fused_softmax_ce"] == 1 and got["hits"]["forward_epilogue"] == 1
     assert got["hits"]["breed"] == 0
     assert list(tmp_path.rglob("*.nbi"))
+
+
+# ---------------------------------------------------------------- the cache's key
+
+from fastga.kernels import cachedir  # noqa: E402
+
+PACKAGE = Path(fastga.__file__).resolve().parent
+
+
+def _copy_package(dest):
+    import shutil
+
+    shutil.copytree(PACKAGE, dest / "fastga", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest / "fastga"
+
+
+def test_every_module_with_numba_code_is_in_the_key():
+    covered = {Path(p).resolve() for p in cachedir.key_sources()}
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if any(s in text for s in ("@njit", "njit(", "@intrinsic", "@overload", "@jit")):
+            assert path.resolve() in covered, path
+    assert (PACKAGE / "registry.py").resolve() in covered
+
+
+def test_an_edit_of_an_inlined_helper_changes_the_key(tmp_path):
+    # exp32 (kernels/exp.py) is compiled into the fitness kernels of another
+    # file; Numba's own key (that file's source) would not see its edit.
+    pkg = _copy_package(tmp_path)
+    key = cachedir.cache_key(str(pkg))
+    assert key == cachedir.cache_key(str(PACKAGE))  # same sources, another place
+    exp = pkg / "kernels" / "exp.py"
+    exp.write_text(exp.read_text().replace("return", "return  ", 1))
+    assert cachedir.cache_key(str(pkg)) != key
+    reg = pkg / "registry.py"
+    exp.write_text((PACKAGE / "kernels" / "exp.py").read_text())
+    assert cachedir.cache_key(str(pkg)) == key
+    reg.write_text(reg.read_text() + "\n# an edit\n")
+    assert cachedir.cache_key(str(pkg)) != key
+
+
+def test_the_cache_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.delenv(cachedir.ENV_DIR, raising=False)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert cachedir.cache_dir() == str(tmp_path / "numba" / "fastga" / cachedir.cache_key())
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.setenv(cachedir.ENV_DIR, str(tmp_path / "own"))
+    assert cachedir.cache_dir() == str(tmp_path / "own" / cachedir.cache_key())
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.delenv(cachedir.ENV_DIR)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cachedir.cache_dir().startswith(str(tmp_path / "xdg" / "fastga") + os.sep)
+    monkeypatch.setattr(cachedir, "_dir", None)
+
+
+LOG_GROUP = textwrap.dedent(
+    """
+    import json, fastga
+    from fastga.kernels import cachedir
+    from fastga.kernels.fitness import log_group
+    log_group(10)
+    print(json.dumps({"hits": sum(log_group.stats.cache_hits.values()),
+                      "file": fastga.__file__, "dir": cachedir.cache_dir()}))
+    """
+)
+
+
+def test_cache_reuse_after_a_reinstall_and_not_after_an_edit(tmp_path):
+    # A re-install (the same sources, another place and new times) loads the
+    # kernels from the cache; an edit of a helper in another file compiles
+    # them again, in another directory.
+    def run(pkg):
+        out = subprocess.run([sys.executable, "-c", LOG_GROUP], capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(pkg.parent),
+                                      NUMBA_CACHE_DIR=str(tmp_path / "cache")),
+                             cwd=tmp_path, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        assert got["file"] == str(pkg / "__init__.py")
+        return got
+
+    first = run(_copy_package(tmp_path / "a"))
+    again = run(_copy_package(tmp_path / "b"))
+    edited = _copy_package(tmp_path / "c")
+    exp = edited / "kernels" / "exp.py"
+    exp.write_text(exp.read_text() + "\n# an edit\n")
+    after_edit = run(edited)
+    assert first["hits"] == 0 and again["hits"] == 1 and again["dir"] == first["dir"]
+    assert after_edit["hits"] == 0 and after_edit["dir"] != first["dir"]
+    assert first["dir"].startswith(str(tmp_path / "cache" / "fastga"))
