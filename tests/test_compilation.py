@@ -438,3 +438,40 @@ def test_cache_reuse_after_a_reinstall_and_not_after_an_edit(tmp_path):
     assert first["hits"] == 0 and again["hits"] == 1 and again["dir"] == first["dir"]
     assert after_edit["hits"] == 0 and after_edit["dir"] != first["dir"]
     assert first["dir"].startswith(str(tmp_path / "cache" / "fastga"))
+
+
+def test_warmup_command_compiles_the_common_runs(monkeypatch, capsys):
+    from fastga.cli import main
+    from fastga.commands import warmup
+
+    calls = []
+    monkeypatch.setattr(warmup, "compile_ahead",
+                        lambda spec, tasks, n_jobs=None: calls.append(("ahead", spec, n_jobs)))
+    monkeypatch.setattr(warmup, "run_tasks", lambda spec, tasks: calls.append(("run", spec, tasks)))
+    assert main(["warmup", "--jobs", "2"]) == 0
+    assert "cache:" in capsys.readouterr().out
+    ran = [(c[1].activations, c[2]) for c in calls if c[0] == "run"]
+    assert ran == [(("relu", "softmax"), ["breed", "forward", "fitness:cross_entropy"]),
+                   (("relu", "linear"), ["forward", "fitness:mse"])]
+    assert {c[2] for c in calls if c[0] == "ahead"} == {2}
+    calls.clear()
+    assert main(["warmup", "--activation", "tanh", "relu", "--search"]) == 0
+    ran = [(c[1].activations, c[2]) for c in calls if c[0] == "run"]
+    assert [a for a, _ in ran] == [("tanh", "softmax"), ("tanh", "linear"), ("relu", "softmax"),
+                                   ("relu", "linear"), ("tanh", "linear")]
+    assert ran[-1][1] == ["train", "forward"]
+    assert main(["warmup", "--jobs", "0"]) == 2
+
+
+def test_one_fitness_kernel_for_every_number_of_classes():
+    # The tile's width is a run-time value: a new number of classes (up to
+    # MAX_SOFTMAX_TILE) compiles nothing.
+    from fastga.evaluation import fitness_kernel
+    from fastga.kernels.tiles import MAX_SOFTMAX_TILE
+
+    kinds = {fitness_kernel(fastga.NetworkSpec([4, 3, n], ["relu", "softmax"]), "accuracy")
+             for n in range(1, MAX_SOFTMAX_TILE + 1)}
+    assert len(kinds) == 1
+    wide = fitness_kernel(fastga.NetworkSpec([4, 3, MAX_SOFTMAX_TILE + 1], ["relu", "softmax"]),
+                          "accuracy")
+    assert wide[1][0] == () and wide not in kinds
