@@ -37,6 +37,7 @@ KERNELS = {
 
 
 def _kernel_args(name, spec, P=4, B=30):
+    from fastga.kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams
     from fastga.kernels.forward import LANES
 
     g = np.zeros((P, spec.n_params), np.float32)
@@ -59,8 +60,9 @@ def _kernel_args(name, spec, P=4, B=30):
                            ()),
         "fused_mse": (hT, False, g, rows, *arrays, spec.act_codes,
                       np.zeros((64, spec.n_outputs), np.float32), B, *fit, ()),
-        "breed": (g, ch, rows[:1], rows[1:], rows[1:], np.uint64(0), 1, 0, *arrays, 0.5, 1.0, 0.1,
-                  cum, 2.0, 2.0, 0.1, np.zeros(P - 1, np.int64), 0, P),
+        "breed": (g, ch, BreedPlan(rows[:1], rows[1:], rows[1:]), np.uint64(0), 1,
+                  Layout(*arrays), CrossoverParams(0, 0.5, 1.0),
+                  MutationParams(0.1, cum, 2.0, 2.0, 0.1), np.zeros(P - 1, np.int64), 0, P),
     }[name]
 
 

@@ -55,8 +55,9 @@ __all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "ta
 #: default (``1``: compile in the calling process only, on first use).
 ENV_JOBS = "FASTGA_COMPILE_JOBS"
 
-#: The tasks and their relative compile cost (CPU seconds with an empty cache,
-#: ``bench/README.md``; used only to balance the processes):
+#: The tasks and their compile cost, each in a process of its own (CPU
+#: seconds with an empty cache, ``bench/README.md``; used only to balance the
+#: processes):
 #:
 #: * ``breed``: :func:`~fastga.kernels.init.init_genomes` and
 #:   :func:`~fastga.kernels.breed.breed` (every crossover kind: the kind is an
@@ -68,11 +69,17 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``train``: the SGD kernels of :mod:`fastga.kernels.training`, which
 #:   :class:`fastga.search.ArchitectureSearch` runs (the activations are
 #:   values of a table there, so one compilation serves every spec).
-TASKS = {"breed": 5.5, "forward": 1.5, "fitness:cross_entropy": 4.2, "fitness:accuracy": 4.2,
-         "fitness:mse": 1.2, "train": 6.0}
+TASKS = {"breed": 2.6, "forward": 2.4, "fitness:cross_entropy": 2.3, "fitness:accuracy": 2.3,
+         "fitness:mse": 2.0, "train": 2.7}
 
-#: Seconds a helper takes to start and import fastga, added to its load.
-_START_COST = 0.5
+#: The tasks of the forward pass and the fitness kernels share their block
+#: helpers (``layers_block``, ``layer_buffer``...), compiled once per process:
+#: each of them after the first in a process costs this much less.
+_SHARED = {"forward", "fitness:cross_entropy", "fitness:accuracy", "fitness:mse"}
+_SHARED_COST = 0.9
+
+#: Seconds a helper takes to start and import the kernels, added to its load.
+_START_COST = 0.4
 _SAMPLES = 8
 _running = False  # True while this process runs tasks (no helpers from inside them)
 
@@ -213,18 +220,34 @@ def run_tasks(spec, tasks):
         _running = was
 
 
+def _load(part, helper):
+    shared = sum(1 for t in part if t in _SHARED)
+    return (sum(TASKS[t] for t in part) - _SHARED_COST * max(0, shared - 1)
+            + (_START_COST if helper and part else 0.0))
+
+
 def split_tasks(tasks, n_jobs):
-    """Split ``tasks`` over at most ``n_jobs`` processes, longest first, each to
-    the least loaded one; the first list is the caller's, which has no start-up
-    cost. Returns the non-empty lists, the caller's first (maybe empty)."""
+    """Split ``tasks`` over at most ``n_jobs`` processes so that the last one
+    finishes first (see :data:`TASKS`: the helpers' start-up, the code the
+    forward and fitness tasks share); on a tie, fewer processes. The first
+    list is the caller's. Returns the non-empty lists, the caller's first
+    (maybe empty), the tasks of each in the order given."""
+    import itertools
+
     tasks = _check_tasks(tasks)
-    n_jobs = max(1, int(n_jobs))
-    bins = [[] for _ in range(min(n_jobs, max(len(tasks), 1)))]
-    load = [0.0] + [_START_COST] * (len(bins) - 1)
-    for t in sorted(tasks, key=lambda t: -TASKS[t]):
-        k = min(range(len(bins)), key=lambda i: (load[i], i))
-        bins[k].append(t)
-        load[k] += TASKS[t]
+    n_bins = min(max(1, int(n_jobs)), max(len(tasks), 1))
+    best = None
+    # Every assignment (a run has at most a few tasks); the helpers are alike,
+    # so only assignments whose helpers are used in order are tried.
+    for assign in itertools.product(range(n_bins), repeat=len(tasks)):
+        used = [k for k in dict.fromkeys(assign) if k]
+        if used != sorted(used) or (used and used != list(range(1, len(used) + 1))):
+            continue
+        bins = [[t for t, k in zip(tasks, assign) if k == b] for b in range(n_bins)]
+        cost = (max(_load(part, b > 0) for b, part in enumerate(bins)), len(used))
+        if best is None or cost < best[0]:
+            best = (cost, bins)
+    bins = best[1] if best else [[]]
     return [bins[0]] + [b for b in bins[1:] if b]
 
 

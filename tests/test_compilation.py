@@ -125,12 +125,16 @@ def test_split_tasks_gives_every_task_once():
         parts = split_tasks(tasks, n_jobs)
         assert sorted(t for p in parts for t in p) == sorted(tasks)
         assert 1 <= len(parts) <= n_jobs
-    assert split_tasks(tasks, 1) == [["breed", "fitness:cross_entropy", "forward"]]
-    # Two processes: the biggest task here, the next in the helper (it starts
-    # later), the small one where the load is least (the helper: it shares
-    # much of its code with the fitness kernel).
+    assert split_tasks(tasks, 1) == [tasks]
+    # Two processes: the forward pass and the fitness kernel share much of
+    # their code, so they go together, here (the helper starts later).
     mine, theirs = split_tasks(tasks, 2)
-    assert mine == ["breed"] and theirs == ["fitness:cross_entropy", "forward"]
+    assert mine == ["forward", "fitness:cross_entropy"] and theirs == ["breed"]
+    assert split_tasks(tasks, 3) == [["breed"], ["forward"], ["fitness:cross_entropy"]]
+    # Shared code or not, two tasks split where that finishes sooner.
+    assert split_tasks(["forward", "fitness:mse"], 2) == [["forward"], ["fitness:mse"]]
+    assert split_tasks(["fitness:mse"], 4) == [["fitness:mse"]]
+    assert split_tasks([], 2) == [[]]
     with pytest.raises(ValueError, match="tasks"):
         split_tasks(["breed", "nope"], 2)
 
@@ -217,8 +221,8 @@ def test_a_failing_helper_costs_only_its_time(monkeypatch):
     # finds) what the helper did not.
     started = _fake_helpers(monkeypatch, "import sys; sys.exit(3)")
     report = compile_ahead(SPEC, TASKS3, n_jobs=2)
-    assert report["here"] == ["breed"]
-    assert report["failed"] == ["fitness:cross_entropy", "forward"]
+    assert report["here"] == ["forward", "fitness:cross_entropy"]
+    assert report["failed"] == ["breed"]
     assert report["helpers"] == []
     assert [p.returncode for p, _ in started] == [3]
     rng = np.random.default_rng(0)
@@ -231,7 +235,7 @@ def test_a_failing_helper_costs_only_its_time(monkeypatch):
 def test_a_slow_helper_is_stopped(monkeypatch):
     started = _fake_helpers(monkeypatch, "import time; time.sleep(600)")
     report = compile_ahead(SPEC, TASKS3, n_jobs=2, timeout=0.5)
-    assert report["failed"] == ["fitness:cross_entropy", "forward"]
+    assert report["failed"] == ["breed"]
     # Killed at the timeout (a sleeping helper exits 0 only after 600 s).
     ((proc, _),) = started
     assert proc.returncode is not None and proc.returncode != 0
@@ -340,11 +344,11 @@ def test_helpers_compile_into_the_cache(tmp_path):
     got = _python(COLD, env={"NUMBA_CACHE_DIR": str(tmp_path), ENV_JOBS: "2"})
     report = got["report"]
     assert report["failed"] == []
-    assert report["here"] == ["breed"]
-    assert report["helpers"] == [["fitness:cross_entropy", "forward"]]
-    # Compiled in the helper, loaded here; breed was compiled here.
-    assert got["hits"]["fused_softmax_ce"] == 1 and got["hits"]["forward_epilogue"] == 1
-    assert got["hits"]["breed"] == 0
+    assert report["here"] == ["forward", "fitness:cross_entropy"]
+    assert report["helpers"] == [["breed"]]
+    # Compiled in the helper, loaded here; the others were compiled here.
+    assert got["hits"]["fused_softmax_ce"] == 0 and got["hits"]["forward_epilogue"] == 0
+    assert got["hits"]["breed"] == 1
     assert list(tmp_path.rglob("*.nbi"))
 
 
