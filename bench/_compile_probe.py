@@ -4,7 +4,11 @@
 ``python bench/_compile_probe.py`` compiles ahead as the ``fastga`` commands
 do (:func:`fastga.compile_ahead`), then runs three GA runs (every crossover
 kind), a forward pass and an MSE evaluation; ``python bench/_compile_probe.py
-NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead.
+NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead;
+``python bench/_compile_probe.py classes K1 K2 ...`` fits a tiny
+:class:`~fastga.GeneticMLPClassifier` on K1 classes, then on K2... in turn
+and prints each fit's seconds (``fit_s``: what a new number of classes
+compiles).
 Times are wall-clock and CPU (``process_time``: compilation is single-threaded,
 so on a loaded machine the CPU time is the better figure); ``helpers_cpu_s``
 is the CPU time of the helper processes that :func:`fastga.compile_ahead`
@@ -71,6 +75,18 @@ def main(argv):
 
     spec = NetworkSpec([6, 5, 3], ["relu", "softmax"])
     t1, c1 = time.perf_counter(), time.process_time()
+    if argv and argv[0] == "classes":
+        from fastga import GeneticMLPClassifier
+
+        X = np.random.default_rng(0).standard_normal((60, 8)).astype(np.float32)
+        fit_s = {}
+        for k in argv[1:]:
+            t = time.perf_counter()
+            GeneticMLPClassifier(architecture=(16,), pop_size=8, generations=2,
+                                 random_state=0).fit(X, np.arange(60) % int(k))
+            fit_s[k] = time.perf_counter() - t
+        print(json.dumps({"import_s": t_import, "fit_s": fit_s}))
+        return
     if argv:
         name = argv[0]
         kernel = getattr(importlib.import_module(KERNELS[name]), name)
