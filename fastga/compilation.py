@@ -31,10 +31,12 @@ time (the caller compiles what it did not, on first use), and no helper
 outlives the call, even on an error or Ctrl-C.
 """
 
+import atexit
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numba
@@ -48,8 +50,8 @@ from .kernels.training import init_candidates, train_candidates
 from .registry import Init
 from .spec import NetworkSpec
 
-__all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "tasks_for",
-           "default_jobs"]
+__all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "finish", "run_tasks", "split_tasks",
+           "tasks_for", "default_jobs"]
 
 #: Environment variable: the number of processes :func:`compile_ahead` uses by
 #: default (``1``: compile in the calling process only, on first use).
@@ -226,28 +228,41 @@ def _load(part, helper):
             + (_START_COST if helper and part else 0.0))
 
 
-def split_tasks(tasks, n_jobs):
-    """Split ``tasks`` over at most ``n_jobs`` processes so that the last one
-    finishes first (see :data:`TASKS`: the helpers' start-up, the code the
-    forward and fitness tasks share); on a tie, fewer processes. The first
-    list is the caller's. Returns the non-empty lists, the caller's first
-    (maybe empty), the tasks of each in the order given."""
+def split_tasks(tasks, n_jobs, late=()):
+    """Split ``tasks`` over at most ``n_jobs`` processes so that the run can start
+    soonest, then finish soonest (see :data:`TASKS`: the helpers' start-up, the
+    code the forward and fitness tasks share); on a tie, fewer processes.
+
+    Tasks of ``late`` are needed only after the run has started (the forward
+    pass of a run whose fitness is a fused kernel: ``predict`` at its end):
+    they go to helpers, after their other tasks, and the run need not wait
+    for them (:func:`compile_ahead`). The first list is the caller's.
+    Returns the non-empty lists, the caller's first (maybe empty), each in
+    the order the tasks run: as given, the late ones last.
+    """
     import itertools
 
     tasks = _check_tasks(tasks)
+    late = set(late) & set(tasks) if n_jobs > 1 else set()
     n_bins = min(max(1, int(n_jobs)), max(len(tasks), 1))
     best = None
     # Every assignment (a run has at most a few tasks); the helpers are alike,
     # so only assignments whose helpers are used in order are tried.
     for assign in itertools.product(range(n_bins), repeat=len(tasks)):
         used = [k for k in dict.fromkeys(assign) if k]
-        if used != sorted(used) or (used and used != list(range(1, len(used) + 1))):
+        if used != list(range(1, len(used) + 1)):
+            continue
+        if any(k == 0 and t in late for t, k in zip(tasks, assign)):
             continue
         bins = [[t for t, k in zip(tasks, assign) if k == b] for b in range(n_bins)]
-        cost = (max(_load(part, b > 0) for b, part in enumerate(bins)), len(used))
+        early = max(_load([t for t in part if t not in late], b > 0)
+                    for b, part in enumerate(bins))
+        total = max(_load(part, b > 0) for b, part in enumerate(bins))
+        cost = (round(early, 6), round(total, 6), len(used))
         if best is None or cost < best[0]:
             best = (cost, bins)
     bins = best[1] if best else [[]]
+    bins = [[t for t in part if t not in late] + [t for t in part if t in late] for part in bins]
     return [bins[0]] + [b for b in bins[1:] if b]
 
 
@@ -260,13 +275,14 @@ _BOOT = ("import sys, types; p = types.ModuleType('fastga'); p.__path__ = [sys.a
          "sys.exit(_main(sys.argv[2:]))")
 
 
-def _helper_command(spec, tasks):
-    arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks})
+def _helper_command(spec, tasks, n_early=None):
+    arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks,
+                      "early": len(tasks) if n_early is None else n_early})
     package = os.path.dirname(os.path.abspath(__file__))
     return [sys.executable, "-c", _BOOT, package, arg]
 
 
-def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
+def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None, late=None):
     """Compile the kernels of a run on networks of ``spec`` ahead of it, over processes.
 
     Call it once, before the first run in a process, to shorten a cold
@@ -286,13 +302,22 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
         (the caller compiles its part on first use).
     fitness : callable, optional
         The run's fitness, for the default ``tasks``.
+    late : sequence of str, optional
+        Tasks the run needs only once it has started; helpers compile them
+        after their other tasks while the run goes on (see
+        :func:`split_tasks`, :func:`finish`). Default: ``forward`` where
+        ``tasks`` has a fitness task (a fused fitness kernel scores the
+        generations; the forward pass serves ``predict`` at the end), else
+        none.
 
     Returns
     -------
     dict
         ``"here"`` and ``"helpers"``: the tasks this process ran and those
-        each helper ran (empty where nothing was started), ``"failed"``:
-        the helpers' tasks that did not finish, ``"seconds"``: wall time.
+        each helper ran before the call returned (empty where nothing was
+        started), ``"failed"``: the helpers' tasks that did not finish,
+        ``"background"``: the late tasks helpers are still compiling (see
+        :func:`finish`), ``"seconds"``: wall time.
 
     Examples
     --------
@@ -303,12 +328,14 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
     """
     spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
     tasks = tasks_for(fitness) if tasks is None else _check_tasks(tasks)
+    if late is None:
+        late = ["forward"] if any(t.startswith("fitness:") for t in tasks) else []
     n_jobs = default_jobs() if n_jobs is None else int(n_jobs)
-    report = {"here": [], "helpers": [], "failed": [], "seconds": 0.0}
+    report = {"here": [], "helpers": [], "failed": [], "background": [], "seconds": 0.0}
     if (n_jobs <= 1 or _running or numba.config.DISABLE_JIT
             or os.environ.get("NUMBA_DISABLE_CACHE")
             # A frozen application's executable is the application itself, not
-            # a Python that runs ``-m fastga.compilation``.
+            # a Python that runs the helper.
             or getattr(sys, "frozen", False) or not sys.executable):
         return report
     cold, seen = [], set()
@@ -320,39 +347,100 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
     if len(cold) < 2:  # nothing to share out: first use compiles it, as usual
         return report
     t0 = time.perf_counter()
-    mine, *theirs = split_tasks(cold, n_jobs)
+    late = set(late)
+    mine, *theirs = split_tasks(cold, n_jobs, late)
     env = dict(os.environ)
     env[ENV_JOBS] = "1"
     procs = []
     for part in theirs:
+        early = [t for t in part if t not in late]
         try:
-            procs.append((part, subprocess.Popen(_helper_command(spec, part), env=env,
-                                                 stdin=subprocess.DEVNULL,
-                                                 stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.PIPE)))
+            proc = subprocess.Popen(_helper_command(spec, part, len(early)), env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
         except (OSError, ValueError):
             report["failed"].extend(part)
+            continue
+        procs.append((early, part[len(early):], proc, _reader(proc)))
+    kept = []
     try:
         run_tasks(spec, mine)
         report["here"] = mine
         deadline = time.perf_counter() + timeout
-        for part, proc in procs:
+        for early, rest, proc, ready in procs:
+            # The helper prints a line once its early tasks are done.
+            ready.join(max(0.0, deadline - time.perf_counter()))
+            if ready.line == "ready" and rest and proc.poll() is None:
+                if early:
+                    report["helpers"].append(early)
+                report["background"].extend(rest)
+                kept.append((rest, proc))
+                continue
             try:
-                proc.communicate(timeout=max(0.0, deadline - time.perf_counter()))
+                proc.wait(timeout=max(0.0, deadline - time.perf_counter()))
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
             if proc.returncode == 0:
-                report["helpers"].append(part)
+                report["helpers"].append(early + rest)
+            elif ready.line == "ready":
+                if early:
+                    report["helpers"].append(early)
+                report["failed"].extend(rest)
             else:
-                report["failed"].extend(part)
+                report["failed"].extend(early + rest)
     finally:  # Ctrl-C or an error here: no helper outlives the call
-        for _, proc in procs:
-            if proc.poll() is None:
+        for _, _, proc, _ in procs:
+            if proc.poll() is None and not any(proc is p for _, p in kept):
                 proc.kill()
                 proc.wait()
+    _background.extend(kept)
     report["seconds"] = time.perf_counter() - t0
     return report
+
+
+_background = []  # (tasks, process) of the helpers compiling late tasks
+
+
+class _reader(threading.Thread):
+    """Reads a helper's first line (``ready``) in a thread: a pipe has no
+    portable timeout."""
+
+    def __init__(self, proc):
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.line = None
+        self.start()
+
+    def run(self):
+        try:
+            self.line = self.proc.stdout.readline().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            self.line = ""
+
+
+def finish(timeout=None):
+    """Wait for the helpers still compiling late tasks (see :func:`compile_ahead`),
+    at most ``timeout`` seconds, then stop those still running.
+
+    Returns ``{"done": [...], "failed": [...]}``: their tasks. Called at
+    exit too, with no wait: no helper outlives the process.
+    """
+    out = {"done": [], "failed": []}
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    while _background:
+        tasks, proc = _background.pop(0)
+        try:
+            proc.wait(timeout=None if deadline is None
+                      else max(0.0, deadline - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out["done" if proc.returncode == 0 else "failed"].extend(tasks)
+    return out
+
+
+atexit.register(finish, 0.0)
 
 
 def _main(argv):
@@ -362,7 +450,11 @@ def _main(argv):
               file=sys.stderr)
         return 2
     job = json.loads(argv[0])
-    run_tasks(NetworkSpec.from_dict(job["spec"]), job["tasks"])
+    spec, tasks = NetworkSpec.from_dict(job["spec"]), job["tasks"]
+    n_early = job.get("early", len(tasks))
+    run_tasks(spec, tasks[:n_early])
+    print("ready", flush=True)  # the caller's run may start
+    run_tasks(spec, tasks[n_early:])
     return 0
 
 

@@ -135,6 +135,11 @@ def test_split_tasks_gives_every_task_once():
     assert split_tasks(["forward", "fitness:mse"], 2) == [["forward"], ["fitness:mse"]]
     assert split_tasks(["fitness:mse"], 4) == [["fitness:mse"]]
     assert split_tasks([], 2) == [[]]
+    # A task needed only once the run has started goes to a helper, last:
+    # the run waits for the others only.
+    assert split_tasks(tasks, 2, late={"forward"}) == [["breed"],
+                                                       ["fitness:cross_entropy", "forward"]]
+    assert split_tasks(tasks, 1, late={"forward"}) == [tasks]
     with pytest.raises(ValueError, match="tasks"):
         split_tasks(["breed", "nope"], 2)
 
@@ -211,7 +216,7 @@ def _fake_helpers(monkeypatch, code):
 
     monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
     monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", code])
+                        lambda spec, tasks, n_early=None: [sys.executable, "-c", code])
     monkeypatch.setattr(compilation.subprocess, "Popen", record)
     return started
 
@@ -221,9 +226,9 @@ def test_a_failing_helper_costs_only_its_time(monkeypatch):
     # finds) what the helper did not.
     started = _fake_helpers(monkeypatch, "import sys; sys.exit(3)")
     report = compile_ahead(SPEC, TASKS3, n_jobs=2)
-    assert report["here"] == ["forward", "fitness:cross_entropy"]
-    assert report["failed"] == ["breed"]
-    assert report["helpers"] == []
+    assert report["here"] == ["breed"]
+    assert report["failed"] == ["fitness:cross_entropy", "forward"]
+    assert report["helpers"] == [] and report["background"] == []
     assert [p.returncode for p, _ in started] == [3]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
@@ -235,10 +240,32 @@ def test_a_failing_helper_costs_only_its_time(monkeypatch):
 def test_a_slow_helper_is_stopped(monkeypatch):
     started = _fake_helpers(monkeypatch, "import time; time.sleep(600)")
     report = compile_ahead(SPEC, TASKS3, n_jobs=2, timeout=0.5)
-    assert report["failed"] == ["breed"]
+    assert report["failed"] == ["fitness:cross_entropy", "forward"]
     # Killed at the timeout (a sleeping helper exits 0 only after 600 s).
     ((proc, _),) = started
     assert proc.returncode is not None and proc.returncode != 0
+
+
+def test_late_tasks_go_on_after_the_call_until_finish(monkeypatch):
+    # The helper reports its early task done, then compiles the late one
+    # (here: sleeps) while the run goes on; finish() waits for it, and stops
+    # it at its timeout (it runs at exit with none).
+    started = _fake_helpers(monkeypatch,
+                            "import time; print('ready', flush=True); time.sleep(600)")
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2)
+    assert report["here"] == ["breed"] and report["failed"] == []
+    assert report["helpers"] == [["fitness:cross_entropy"]]
+    assert report["background"] == ["forward"]
+    ((proc, _),) = started
+    assert proc.poll() is None
+    assert compilation.finish(timeout=0.5) == {"done": [], "failed": ["forward"]}
+    assert proc.poll() is not None and compilation._background == []
+    # Waiting for every task: nothing goes on after the call (the helper
+    # reported its task done, and is stopped at the timeout).
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2, late=(), timeout=1.0)
+    assert report["here"] == ["forward", "fitness:cross_entropy"]
+    assert report["helpers"] == [["breed"]] and report["background"] == []
+    assert started[-1][0].poll() is not None
 
 
 def test_no_helper_outlives_an_interrupt(monkeypatch):
@@ -325,12 +352,13 @@ COLD = textwrap.dedent(
     """
     import json, numpy as np
     from fastga import NetworkSpec
-    from fastga.compilation import compile_ahead, run_tasks
+    from fastga.compilation import compile_ahead, finish, run_tasks
     from fastga.kernels.breed import breed
     from fastga.kernels.fitness import fused_softmax_ce
     from fastga.kernels.forward import forward_epilogue
     spec = NetworkSpec([5, 4, 3], ["relu", "softmax"])
     report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    report["finish"] = finish()
     # The helper's kernels now load from the cache it wrote.
     run_tasks(spec, ["breed", "forward", "fitness:cross_entropy"])
     hits = {k.__name__: sum(k.stats.cache_hits.values()) for k in (breed, fused_softmax_ce,
@@ -344,11 +372,15 @@ def test_helpers_compile_into_the_cache(tmp_path):
     got = _python(COLD, env={"NUMBA_CACHE_DIR": str(tmp_path), ENV_JOBS: "2"})
     report = got["report"]
     assert report["failed"] == []
-    assert report["here"] == ["forward", "fitness:cross_entropy"]
-    assert report["helpers"] == [["breed"]]
-    # Compiled in the helper, loaded here; the others were compiled here.
-    assert got["hits"]["fused_softmax_ce"] == 0 and got["hits"]["forward_epilogue"] == 0
-    assert got["hits"]["breed"] == 1
+    assert report["here"] == ["breed"]
+    # The helper compiled the fitness kernel before the call returned, the
+    # forward pass (needed only after the run) after it.
+    assert report["helpers"] == [["fitness:cross_entropy"]]
+    assert report["background"] == ["forward"]
+    assert report["finish"] == {"done": ["forward"], "failed": []}
+    # Compiled in the helper, loaded here; breed was compiled here.
+    assert got["hits"]["fused_softmax_ce"] == 1 and got["hits"]["forward_epilogue"] == 1
+    assert got["hits"]["breed"] == 0
     assert list(tmp_path.rglob("*.nbi"))
 
 
