@@ -8,7 +8,9 @@ NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead;
 ``python bench/_compile_probe.py classes K1 K2 ...`` fits a tiny
 :class:`~fastga.GeneticMLPClassifier` on K1 classes, then on K2... in turn
 and prints each fit's seconds (``fit_s``: what a new number of classes
-compiles).
+compiles); ``python bench/_compile_probe.py first-generation`` prints the
+seconds to the end of the first generation of the digits job (its
+``compile_ahead``, then a 1-generation fit of its classifier).
 Times are wall-clock and CPU (``process_time``: compilation is single-threaded,
 so on a loaded machine the CPU time is the better figure); ``helpers_cpu_s``
 is the CPU time of the helper processes that :func:`fastga.compile_ahead`
@@ -75,6 +77,17 @@ def main(argv):
 
     spec = NetworkSpec([6, 5, 3], ["relu", "softmax"])
     t1, c1 = time.perf_counter(), time.process_time()
+    if argv and argv[0] == "first-generation":
+        from fastga.compilation import tasks_for
+        from fastga.datasets import load_digits_split
+        from fastga.estimators import GeneticMLPClassifier
+
+        X_tr, _, y_tr, _ = load_digits_split()
+        clf = GeneticMLPClassifier(generations=1, random_state=0, verbose=False)
+        compile_ahead(clf._spec(X_tr.shape[1], 10), tasks_for(metric="cross_entropy"))
+        clf.fit(X_tr, y_tr)
+        print(json.dumps({"import_s": t_import, "first_generation_s": time.perf_counter() - t1}))
+        return
     if argv and argv[0] == "classes":
         from fastga import GeneticMLPClassifier
 

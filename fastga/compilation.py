@@ -15,20 +15,25 @@ call (:meth:`fastga.GeneticAlgorithm.run`, an estimator's ``fit``) never
 starts a process. It only helps a cold first run; with a warm cache it
 starts nothing.
 
-Each task runs the driver's own code on tiny networks of the run's
-:class:`~fastga.NetworkSpec` (kernel signatures depend on the spec's
-activations and number of outputs, never on the sizes of the data), so it
-compiles exactly the signatures the run uses; ``tests/test_compilation.py``
-checks that a run after the tasks compiles nothing more. The tasks call the
-kernels, not the GA driver, so that this module sits below it.
+Each task runs the evaluation functions and kernels the driver calls, on
+tiny networks of the run's :class:`~fastga.NetworkSpec` (kernel signatures
+depend on the spec's activations and kind of output, never on the sizes of
+the data), so it compiles exactly the signatures the run uses;
+``tests/test_compilation.py`` checks that a run after the tasks compiles
+nothing more. The tasks call the kernels, not the GA driver, so that this
+module sits below it.
 
 Nothing is started where it cannot help: with one CPU, with
 ``FASTGA_COMPILE_JOBS=1`` (the helpers run with it), where Numba's JIT or
 cache is off, in a frozen application (its executable is not a Python), or
 where every kernel of the tasks is compiled in this process already or found
 in the cache. A helper that fails or outlives ``timeout`` costs only its
-time (the caller compiles what it did not, on first use), and no helper
-outlives the call, even on an error or Ctrl-C.
+time (the caller compiles what it did not, on first use). The call returns
+once every task the run needs at its start is compiled; a helper may go on
+with a *late* task (the forward pass of a run scored by a fused fitness
+kernel, used by ``predict`` at its end) during the run: :func:`finish`
+waits for it, and stops it at exit, so no helper outlives the process (nor
+the call, on an error or Ctrl-C in it).
 """
 
 import atexit
