@@ -4,7 +4,13 @@
 ``python bench/_compile_probe.py`` compiles ahead as the ``fastga`` commands
 do (:func:`fastga.compile_ahead`), then runs three GA runs (every crossover
 kind), a forward pass and an MSE evaluation; ``python bench/_compile_probe.py
-NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead.
+NAME`` calls the one kernel ``NAME`` of :data:`KERNELS` on tiny arrays instead;
+``python bench/_compile_probe.py classes K1 K2 ...`` fits a tiny
+:class:`~fastga.GeneticMLPClassifier` on K1 classes, then on K2... in turn
+and prints each fit's seconds (``fit_s``: what a new number of classes
+compiles); ``python bench/_compile_probe.py first-generation`` prints the
+seconds to the end of the first generation of the digits job (its
+``compile_ahead``, then a 1-generation fit of its classifier).
 Times are wall-clock and CPU (``process_time``: compilation is single-threaded,
 so on a loaded machine the CPU time is the better figure); ``helpers_cpu_s``
 is the CPU time of the helper processes that :func:`fastga.compile_ahead`
@@ -60,9 +66,9 @@ def _kernel_args(name, spec, P=4, B=30):
                            ()),
         "fused_mse": (hT, False, g, rows, *arrays, spec.act_codes,
                       np.zeros((64, spec.n_outputs), np.float32), B, *fit, ()),
-        "breed": (g, ch, BreedPlan(rows[:1], rows[1:], rows[1:]), np.uint64(0), 1, Layout(*arrays),
-                  CrossoverParams(0, 0.5, 1.0), MutationParams(0.1, cum, 2.0, 2.0, 0.1),
-                  np.zeros(P - 1, np.int64), 0, P),
+        "breed": (g, ch, BreedPlan(rows[:1], rows[1:], rows[1:]), np.uint64(0), 1,
+                  Layout(*arrays), CrossoverParams(0, 0.5, 1.0),
+                  MutationParams(0.1, cum, 2.0, 2.0, 0.1), np.zeros(P - 1, np.int64), 0, P),
     }[name]
 
 
@@ -71,6 +77,29 @@ def main(argv):
 
     spec = NetworkSpec([6, 5, 3], ["relu", "softmax"])
     t1, c1 = time.perf_counter(), time.process_time()
+    if argv and argv[0] == "first-generation":
+        from fastga.compilation import tasks_for
+        from fastga.datasets import load_digits_split
+        from fastga.estimators import GeneticMLPClassifier
+
+        X_tr, _, y_tr, _ = load_digits_split()
+        clf = GeneticMLPClassifier(generations=1, random_state=0, verbose=False)
+        compile_ahead(clf._spec(X_tr.shape[1], 10), tasks_for(metric="cross_entropy"))
+        clf.fit(X_tr, y_tr)
+        print(json.dumps({"import_s": t_import, "first_generation_s": time.perf_counter() - t1}))
+        return
+    if argv and argv[0] == "classes":
+        from fastga import GeneticMLPClassifier
+
+        X = np.random.default_rng(0).standard_normal((60, 8)).astype(np.float32)
+        fit_s = {}
+        for k in argv[1:]:
+            t = time.perf_counter()
+            GeneticMLPClassifier(architecture=(16,), pop_size=8, generations=2,
+                                 random_state=0).fit(X, np.arange(60) % int(k))
+            fit_s[k] = time.perf_counter() - t
+        print(json.dumps({"import_s": t_import, "fit_s": fit_s}))
+        return
     if argv:
         name = argv[0]
         kernel = getattr(importlib.import_module(KERNELS[name]), name)

@@ -12,6 +12,10 @@ disabled (CI) only one process runs, on the project's existing cache: three GA r
 (every crossover kind, mutation, copy_rows, init, the fused fitness) plus a
 forward pass and an MSE evaluation. The import of fastga is reported apart.
 
+``test_compile_new_number_of_classes`` (full runs only): a tiny
+:class:`~fastga.GeneticMLPClassifier` fit on 3 classes after one on 10, in
+one process with an empty cache; target: the second adds at most 1 s.
+
 ``test_compile_per_kernel`` (full runs only) compiles each kernel of
 ``bench/_compile_probe.py``'s ``KERNELS`` alone, in its own process with an
 empty cache and then again with that cache, and reports the CPU seconds
@@ -71,6 +75,15 @@ def test_compile_second_process(benchmark, full, tmp_path):
     warm = benchmark.pedantic(_probe, args=(tmp_path,), rounds=1, iterations=1)
     record(benchmark, "first call, second process (s)", warm["first_call_s"], 1.0, "<=",
            import_s=warm["import_s"])
+
+
+def test_compile_new_number_of_classes(benchmark, full, tmp_path):
+    if not full:
+        pytest.skip("full runs only (--benchmark-enable)")
+    got = benchmark.pedantic(_probe, args=(tmp_path, "classes", "10", "3"), rounds=1,
+                             iterations=1)
+    record(benchmark, "3-class fit after a 10-class one, empty cache (s)", got["fit_s"]["3"],
+           1.0, "<=", first_fit_s=got["fit_s"]["10"])
 
 
 def test_compile_per_kernel(benchmark, full, tmp_path):

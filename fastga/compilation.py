@@ -5,7 +5,7 @@ compiler holds a process-wide lock, so threads cannot share the work), and a
 GA's first run compiles the breeding kernel, a fitness kernel and the
 forward pass one after the other. :func:`compile_ahead` compiles them at the
 same time, in the calling process and in up to ``n_jobs - 1`` helper
-processes (``python -m fastga.compilation``: fresh interpreters, so nothing
+processes (fresh interpreters that import the kernels only, so nothing
 of the caller's ``__main__`` runs again). Every kernel is ``cache=True``:
 each process writes what it compiled to Numba's cache, and the caller loads
 the helpers' part from there on first use.
@@ -15,51 +15,56 @@ call (:meth:`fastga.GeneticAlgorithm.run`, an estimator's ``fit``) never
 starts a process. It only helps a cold first run; with a warm cache it
 starts nothing.
 
-Each task runs the driver's own code on tiny networks of the run's
-:class:`~fastga.NetworkSpec` (kernel signatures depend on the spec's
-activations and number of outputs, never on the sizes of the data), so it
-compiles exactly the signatures the run uses; ``tests/test_compilation.py``
-checks that a run after the tasks compiles nothing more. The tasks call the
-kernels, not the GA driver, so that this module sits below it.
+Each task runs the evaluation functions and kernels the driver calls, on
+tiny networks of the run's :class:`~fastga.NetworkSpec` (kernel signatures
+depend on the spec's activations and kind of output, never on the sizes of
+the data), so it compiles exactly the signatures the run uses;
+``tests/test_compilation.py`` checks that a run after the tasks compiles
+nothing more. The tasks call the kernels, not the GA driver, so that this
+module sits below it.
 
 Nothing is started where it cannot help: with one CPU, with
 ``FASTGA_COMPILE_JOBS=1`` (the helpers run with it), where Numba's JIT or
 cache is off, in a frozen application (its executable is not a Python), or
 where every kernel of the tasks is compiled in this process already or found
 in the cache. A helper that fails or outlives ``timeout`` costs only its
-time (the caller compiles what it did not, on first use), and no helper
-outlives the call, even on an error or Ctrl-C.
+time (the caller compiles what it did not, on first use). The call returns
+once every task the run needs at its start is compiled; a helper may go on
+with a *late* task (the forward pass of a run scored by a fused fitness
+kernel, used by ``predict`` at its end) during the run: :func:`finish`
+waits for it, and stops it at exit, so no helper outlives the process (nor
+the call, on an error or Ctrl-C in it).
 """
 
+import atexit
 import json
 import os
-import site
 import subprocess
 import sys
-import sysconfig
+import threading
 import time
 
 import numba
 import numpy as np
 
-from .evaluation import fitness_kernel, run_rows
-from .fitness import SupervisedFitness
+from .evaluation import Workspace, fitness_kernel, fitness_rows, forward_rows, run_rows
 from .kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
 from .kernels.forward import forward_epilogue
 from .kernels.init import init_genomes
 from .kernels.training import init_candidates, train_candidates
-from .population import Population
+from .registry import Init
 from .spec import NetworkSpec
 
-__all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "run_tasks", "split_tasks", "tasks_for",
-           "default_jobs"]
+__all__ = ["TASKS", "ENV_JOBS", "compile_ahead", "finish", "run_tasks", "split_tasks",
+           "tasks_for", "default_jobs"]
 
 #: Environment variable: the number of processes :func:`compile_ahead` uses by
 #: default (``1``: compile in the calling process only, on first use).
 ENV_JOBS = "FASTGA_COMPILE_JOBS"
 
-#: The tasks and their relative compile cost (CPU seconds with an empty cache,
-#: ``bench/README.md``; used only to balance the processes):
+#: The tasks and their compile cost, each in a process of its own (CPU
+#: seconds with an empty cache, ``bench/README.md``; used only to balance the
+#: processes):
 #:
 #: * ``breed``: :func:`~fastga.kernels.init.init_genomes` and
 #:   :func:`~fastga.kernels.breed.breed` (every crossover kind: the kind is an
@@ -71,11 +76,17 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``train``: the SGD kernels of :mod:`fastga.kernels.training`, which
 #:   :class:`fastga.search.ArchitectureSearch` runs (the activations are
 #:   values of a table there, so one compilation serves every spec).
-TASKS = {"breed": 5.5, "forward": 1.5, "fitness:cross_entropy": 4.2, "fitness:accuracy": 4.2,
-         "fitness:mse": 1.2, "train": 6.0}
+TASKS = {"breed": 2.6, "forward": 2.4, "fitness:cross_entropy": 2.3, "fitness:accuracy": 2.3,
+         "fitness:mse": 2.0, "train": 2.7}
 
-#: Seconds a helper takes to start and import fastga, added to its load.
-_START_COST = 0.5
+#: The tasks of the forward pass and the fitness kernels share their block
+#: helpers (``layers_block``, ``layer_buffer``...), compiled once per process:
+#: each of them after the first in a process costs this much less.
+_SHARED = {"forward", "fitness:cross_entropy", "fitness:accuracy", "fitness:mse"}
+_SHARED_COST = 0.9
+
+#: Seconds a helper takes to start and import the kernels, added to its load.
+_START_COST = 0.4
 _SAMPLES = 8
 _running = False  # True while this process runs tasks (no helpers from inside them)
 
@@ -101,6 +112,8 @@ def tasks_for(fitness=None, metric=None):
     where ``fitness`` is a :class:`~fastga.SupervisedFitness` of ``METRIC`` or
     ``metric`` is given (an estimator's fit: ``cross_entropy`` for the
     classifier, ``mse`` for the regressor)."""
+    from .fitness import SupervisedFitness  # the driver's; helpers do not import it
+
     if metric is None and isinstance(fitness, SupervisedFitness):
         metric = fitness.metric
     tasks = ["breed", "forward"]
@@ -141,22 +154,25 @@ def _ready(kernel):
     return any(key[1] == magic for key in index)
 
 
-def _tiny_population(spec):
-    genomes = np.zeros((2, spec.n_params), dtype=np.float32)  # no init kernel
-    return Population(spec, genomes)
+def _genomes(spec, n):
+    return np.zeros((n, spec.n_params), dtype=np.float32)
 
 
 def _breed_once(spec):
     """Initialise a tiny population and breed it once, with the argument types
-    :class:`~fastga.GeneticAlgorithm` passes to the kernels (every crossover
-    and mutation kind is a value, not a type)."""
-    pop = Population.random(spec, 4, random_state=0)
-    rows = np.arange(pop.size, dtype=np.int64)
+    :meth:`fastga.Population.random` and :class:`~fastga.GeneticAlgorithm`
+    pass to the kernels (every init, crossover and mutation kind is a value,
+    not a type)."""
+    genomes = _genomes(spec, 4)
+    children = _genomes(spec, 4)
+    run_rows(init_genomes, 4, genomes, 0, int(Init.UNIFORM), 0.15, spec.sizes_array,
+             spec.w_offsets, spec.b_offsets)
+    rows = np.arange(4, dtype=np.int64)
     cum_probs = np.array([0.8, 0.9, 1.0, 1.0])
-    run_rows(breed, pop.size, pop.genomes, pop.children, BreedPlan(rows[:1], rows[1:], rows[1:]),
+    run_rows(breed, 4, genomes, children, BreedPlan(rows[:1], rows[1:], rows[1:]),
              np.uint64(0), 0, Layout(spec.sizes_array, spec.w_offsets, spec.b_offsets),
              CrossoverParams(0, 0.5, 1.0), MutationParams(0.1, cum_probs, 2.0, 2.0, 0.1),
-             np.empty(pop.size - 1, dtype=np.int64))
+             np.empty(3, dtype=np.int64))
 
 
 def _train_once(spec):
@@ -177,22 +193,25 @@ def _train_once(spec):
 
 
 def _run_task(spec, task):
+    """One task, through the evaluation functions that :class:`~fastga.Population`
+    and :class:`~fastga.Network` call (this module imports neither: a helper
+    process imports the kernels and this module only, see :func:`_helper_command`)."""
     X = np.zeros((_SAMPLES, spec.n_inputs), dtype=np.float32)
+    ws = Workspace()
     if task == "breed":
         _breed_once(spec)
     elif task == "train":
         _train_once(spec)
     elif task == "forward":
-        pop = _tiny_population(spec)
-        pop.forward(X)
-        pop.network(0).predict(X)
+        forward_rows(spec, _genomes(spec, 2), np.arange(2, dtype=np.int64), X, ws)  # forward
+        forward_rows(spec, _genomes(spec, 1), np.zeros(1, dtype=np.int64), X, ws)  # predict
     else:
         metric = task.split(":", 1)[1]
         if metric == "mse":
             y = np.zeros((_SAMPLES, spec.n_outputs), dtype=np.float32)
         else:
             y = np.zeros(_SAMPLES, dtype=np.int64)
-        _tiny_population(spec).losses(X, y, metric)
+        fitness_rows(spec, _genomes(spec, 2), np.arange(2, dtype=np.int64), X, y, metric, ws)
 
 
 def run_tasks(spec, tasks):
@@ -208,37 +227,67 @@ def run_tasks(spec, tasks):
         _running = was
 
 
-def split_tasks(tasks, n_jobs):
-    """Split ``tasks`` over at most ``n_jobs`` processes, longest first, each to
-    the least loaded one; the first list is the caller's, which has no start-up
-    cost. Returns the non-empty lists, the caller's first (maybe empty)."""
+def _load(part, helper):
+    shared = sum(1 for t in part if t in _SHARED)
+    return (sum(TASKS[t] for t in part) - _SHARED_COST * max(0, shared - 1)
+            + (_START_COST if helper and part else 0.0))
+
+
+def split_tasks(tasks, n_jobs, late=()):
+    """Split ``tasks`` over at most ``n_jobs`` processes so that the run can start
+    soonest, then finish soonest (see :data:`TASKS`: the helpers' start-up, the
+    code the forward and fitness tasks share); on a tie, fewer processes.
+
+    Tasks of ``late`` are needed only after the run has started (the forward
+    pass of a run whose fitness is a fused kernel: ``predict`` at its end):
+    they go to helpers, after their other tasks, and the run need not wait
+    for them (:func:`compile_ahead`). The first list is the caller's.
+    Returns the non-empty lists, the caller's first (maybe empty), each in
+    the order the tasks run: as given, the late ones last.
+    """
+    import itertools
+
     tasks = _check_tasks(tasks)
-    n_jobs = max(1, int(n_jobs))
-    bins = [[] for _ in range(min(n_jobs, max(len(tasks), 1)))]
-    load = [0.0] + [_START_COST] * (len(bins) - 1)
-    for t in sorted(tasks, key=lambda t: -TASKS[t]):
-        k = min(range(len(bins)), key=lambda i: (load[i], i))
-        bins[k].append(t)
-        load[k] += TASKS[t]
+    late = set(late) & set(tasks) if n_jobs > 1 else set()
+    n_bins = min(max(1, int(n_jobs)), max(len(tasks), 1))
+    best = None
+    # Every assignment (a run has at most a few tasks); the helpers are alike,
+    # so only assignments whose helpers are used in order are tried.
+    for assign in itertools.product(range(n_bins), repeat=len(tasks)):
+        used = [k for k in dict.fromkeys(assign) if k]
+        if used != list(range(1, len(used) + 1)):
+            continue
+        if any(k == 0 and t in late for t, k in zip(tasks, assign)):
+            continue
+        bins = [[t for t, k in zip(tasks, assign) if k == b] for b in range(n_bins)]
+        early = max(_load([t for t in part if t not in late], b > 0)
+                    for b, part in enumerate(bins))
+        total = max(_load(part, b > 0) for b, part in enumerate(bins))
+        cost = (round(early, 6), round(total, 6), len(used))
+        if best is None or cost < best[0]:
+            best = (cost, bins)
+    bins = best[1] if best else [[]]
+    bins = [[t for t in part if t not in late] + [t for t in part if t in late] for part in bins]
     return [bins[0]] + [b for b in bins[1:] if b]
 
 
-def _site_dirs():
-    dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    try:
-        dirs.update(site.getsitepackages())
-        dirs.add(site.getusersitepackages())
-    except AttributeError:  # an old virtualenv's site module
-        pass
-    return {os.path.abspath(d) for d in dirs}
+#: What a helper runs (``python -c``): this fastga's package directory made the
+#: ``fastga`` package without running its ``__init__``, which imports the
+#: driver and scikit-learn (a second or more of start-up); then
+#: :func:`_main` here, which imports the kernels and the evaluation only.
+_BOOT = ("import sys, types; p = types.ModuleType('fastga'); p.__path__ = [sys.argv[1]]; "
+         "sys.modules['fastga'] = p; from fastga.compilation import _main; "
+         "sys.exit(_main(sys.argv[2:]))")
 
 
-def _helper_command(spec, tasks):
-    arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks})
-    return [sys.executable, "-m", "fastga.compilation", arg]
+def _helper_command(spec, tasks, n_early=None):
+    arg = json.dumps({"spec": spec.to_dict(), "tasks": tasks,
+                      "early": len(tasks) if n_early is None else n_early})
+    package = os.path.dirname(os.path.abspath(__file__))
+    return [sys.executable, "-c", _BOOT, package, arg]
 
 
-def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
+def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None, late=None):
     """Compile the kernels of a run on networks of ``spec`` ahead of it, over processes.
 
     Call it once, before the first run in a process, to shorten a cold
@@ -258,13 +307,22 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
         (the caller compiles its part on first use).
     fitness : callable, optional
         The run's fitness, for the default ``tasks``.
+    late : sequence of str, optional
+        Tasks the run needs only once it has started; helpers compile them
+        after their other tasks while the run goes on (see
+        :func:`split_tasks`, :func:`finish`). Default: ``forward`` where
+        ``tasks`` has a fitness task (a fused fitness kernel scores the
+        generations; the forward pass serves ``predict`` at the end), else
+        none.
 
     Returns
     -------
     dict
         ``"here"`` and ``"helpers"``: the tasks this process ran and those
-        each helper ran (empty where nothing was started), ``"failed"``:
-        the helpers' tasks that did not finish, ``"seconds"``: wall time.
+        each helper ran before the call returned (empty where nothing was
+        started), ``"failed"``: the helpers' tasks that did not finish,
+        ``"background"``: the late tasks helpers are still compiling (see
+        :func:`finish`), ``"seconds"``: wall time.
 
     Examples
     --------
@@ -275,12 +333,14 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
     """
     spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
     tasks = tasks_for(fitness) if tasks is None else _check_tasks(tasks)
+    if late is None:
+        late = ["forward"] if any(t.startswith("fitness:") for t in tasks) else []
     n_jobs = default_jobs() if n_jobs is None else int(n_jobs)
-    report = {"here": [], "helpers": [], "failed": [], "seconds": 0.0}
+    report = {"here": [], "helpers": [], "failed": [], "background": [], "seconds": 0.0}
     if (n_jobs <= 1 or _running or numba.config.DISABLE_JIT
             or os.environ.get("NUMBA_DISABLE_CACHE")
             # A frozen application's executable is the application itself, not
-            # a Python that runs ``-m fastga.compilation``.
+            # a Python that runs the helper.
             or getattr(sys, "frozen", False) or not sys.executable):
         return report
     cold, seen = [], set()
@@ -292,45 +352,100 @@ def compile_ahead(spec, tasks=None, n_jobs=None, timeout=600.0, fitness=None):
     if len(cold) < 2:  # nothing to share out: first use compiles it, as usual
         return report
     t0 = time.perf_counter()
-    mine, *theirs = split_tasks(cold, n_jobs)
+    late = set(late)
+    mine, *theirs = split_tasks(cold, n_jobs, late)
     env = dict(os.environ)
     env[ENV_JOBS] = "1"
-    # This fastga, importable in the helper whatever put it on sys.path here
-    # (a source checkout; an installed fastga is found as it is, and a
-    # site-packages directory on PYTHONPATH would come before the stdlib).
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in _site_dirs():
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     procs = []
     for part in theirs:
+        early = [t for t in part if t not in late]
         try:
-            procs.append((part, subprocess.Popen(_helper_command(spec, part), env=env,
-                                                 stdin=subprocess.DEVNULL,
-                                                 stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.PIPE)))
+            proc = subprocess.Popen(_helper_command(spec, part, len(early)), env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
         except (OSError, ValueError):
             report["failed"].extend(part)
+            continue
+        procs.append((early, part[len(early):], proc, _reader(proc)))
+    kept = []
     try:
         run_tasks(spec, mine)
         report["here"] = mine
         deadline = time.perf_counter() + timeout
-        for part, proc in procs:
+        for early, rest, proc, ready in procs:
+            # The helper prints a line once its early tasks are done.
+            ready.join(max(0.0, deadline - time.perf_counter()))
+            if ready.line == "ready" and rest and proc.poll() is None:
+                if early:
+                    report["helpers"].append(early)
+                report["background"].extend(rest)
+                kept.append((rest, proc))
+                continue
             try:
-                proc.communicate(timeout=max(0.0, deadline - time.perf_counter()))
+                proc.wait(timeout=max(0.0, deadline - time.perf_counter()))
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
             if proc.returncode == 0:
-                report["helpers"].append(part)
+                report["helpers"].append(early + rest)
+            elif ready.line == "ready":
+                if early:
+                    report["helpers"].append(early)
+                report["failed"].extend(rest)
             else:
-                report["failed"].extend(part)
+                report["failed"].extend(early + rest)
     finally:  # Ctrl-C or an error here: no helper outlives the call
-        for _, proc in procs:
-            if proc.poll() is None:
+        for _, _, proc, _ in procs:
+            if proc.poll() is None and not any(proc is p for _, p in kept):
                 proc.kill()
                 proc.wait()
+    _background.extend(kept)
     report["seconds"] = time.perf_counter() - t0
     return report
+
+
+_background = []  # (tasks, process) of the helpers compiling late tasks
+
+
+class _reader(threading.Thread):
+    """Reads a helper's first line (``ready``) in a thread: a pipe has no
+    portable timeout."""
+
+    def __init__(self, proc):
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.line = None
+        self.start()
+
+    def run(self):
+        try:
+            self.line = self.proc.stdout.readline().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            self.line = ""
+
+
+def finish(timeout=None):
+    """Wait for the helpers still compiling late tasks (see :func:`compile_ahead`),
+    at most ``timeout`` seconds, then stop those still running.
+
+    Returns ``{"done": [...], "failed": [...]}``: their tasks. Called at
+    exit too, with no wait: no helper outlives the process.
+    """
+    out = {"done": [], "failed": []}
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    while _background:
+        tasks, proc = _background.pop(0)
+        try:
+            proc.wait(timeout=None if deadline is None
+                      else max(0.0, deadline - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out["done" if proc.returncode == 0 else "failed"].extend(tasks)
+    return out
+
+
+atexit.register(finish, 0.0)
 
 
 def _main(argv):
@@ -340,7 +455,11 @@ def _main(argv):
               file=sys.stderr)
         return 2
     job = json.loads(argv[0])
-    run_tasks(NetworkSpec.from_dict(job["spec"]), job["tasks"])
+    spec, tasks = NetworkSpec.from_dict(job["spec"]), job["tasks"]
+    n_early = job.get("early", len(tasks))
+    run_tasks(spec, tasks[:n_early])
+    print("ready", flush=True)  # the caller's run may start
+    run_tasks(spec, tasks[n_early:])
     return 0
 
 

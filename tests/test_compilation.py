@@ -125,12 +125,21 @@ def test_split_tasks_gives_every_task_once():
         parts = split_tasks(tasks, n_jobs)
         assert sorted(t for p in parts for t in p) == sorted(tasks)
         assert 1 <= len(parts) <= n_jobs
-    assert split_tasks(tasks, 1) == [["breed", "fitness:cross_entropy", "forward"]]
-    # Two processes: the biggest task here, the next in the helper (it starts
-    # later), the small one where the load is least (the helper: it shares
-    # much of its code with the fitness kernel).
+    assert split_tasks(tasks, 1) == [tasks]
+    # Two processes: the forward pass and the fitness kernel share much of
+    # their code, so they go together, here (the helper starts later).
     mine, theirs = split_tasks(tasks, 2)
-    assert mine == ["breed"] and theirs == ["fitness:cross_entropy", "forward"]
+    assert mine == ["forward", "fitness:cross_entropy"] and theirs == ["breed"]
+    assert split_tasks(tasks, 3) == [["breed"], ["forward"], ["fitness:cross_entropy"]]
+    # Shared code or not, two tasks split where that finishes sooner.
+    assert split_tasks(["forward", "fitness:mse"], 2) == [["forward"], ["fitness:mse"]]
+    assert split_tasks(["fitness:mse"], 4) == [["fitness:mse"]]
+    assert split_tasks([], 2) == [[]]
+    # A task needed only once the run has started goes to a helper, last:
+    # the run waits for the others only.
+    assert split_tasks(tasks, 2, late={"forward"}) == [["breed"],
+                                                       ["fitness:cross_entropy", "forward"]]
+    assert split_tasks(tasks, 1, late={"forward"}) == [tasks]
     with pytest.raises(ValueError, match="tasks"):
         split_tasks(["breed", "nope"], 2)
 
@@ -207,7 +216,7 @@ def _fake_helpers(monkeypatch, code):
 
     monkeypatch.setattr(compilation, "_ready", lambda kernel: False)
     monkeypatch.setattr(compilation, "_helper_command",
-                        lambda spec, tasks: [sys.executable, "-c", code])
+                        lambda spec, tasks, n_early=None: [sys.executable, "-c", code])
     monkeypatch.setattr(compilation.subprocess, "Popen", record)
     return started
 
@@ -219,7 +228,7 @@ def test_a_failing_helper_costs_only_its_time(monkeypatch):
     report = compile_ahead(SPEC, TASKS3, n_jobs=2)
     assert report["here"] == ["breed"]
     assert report["failed"] == ["fitness:cross_entropy", "forward"]
-    assert report["helpers"] == []
+    assert report["helpers"] == [] and report["background"] == []
     assert [p.returncode for p, _ in started] == [3]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 5)).astype(np.float32)
@@ -237,6 +246,28 @@ def test_a_slow_helper_is_stopped(monkeypatch):
     assert proc.returncode is not None and proc.returncode != 0
 
 
+def test_late_tasks_go_on_after_the_call_until_finish(monkeypatch):
+    # The helper reports its early task done, then compiles the late one
+    # (here: sleeps) while the run goes on; finish() waits for it, and stops
+    # it at its timeout (it runs at exit with none).
+    started = _fake_helpers(monkeypatch,
+                            "import time; print('ready', flush=True); time.sleep(600)")
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2)
+    assert report["here"] == ["breed"] and report["failed"] == []
+    assert report["helpers"] == [["fitness:cross_entropy"]]
+    assert report["background"] == ["forward"]
+    ((proc, _),) = started
+    assert proc.poll() is None
+    assert compilation.finish(timeout=0.5) == {"done": [], "failed": ["forward"]}
+    assert proc.poll() is not None and compilation._background == []
+    # Waiting for every task: nothing goes on after the call (the helper
+    # reported its task done, and is stopped at the timeout).
+    report = compile_ahead(SPEC, TASKS3, n_jobs=2, late=(), timeout=1.0)
+    assert report["here"] == ["forward", "fitness:cross_entropy"]
+    assert report["helpers"] == [["breed"]] and report["background"] == []
+    assert started[-1][0].poll() is not None
+
+
 def test_no_helper_outlives_an_interrupt(monkeypatch):
     def interrupted(spec, tasks):
         raise KeyboardInterrupt
@@ -249,19 +280,27 @@ def test_no_helper_outlives_an_interrupt(monkeypatch):
     assert proc.poll() is not None
 
 
-@pytest.mark.parametrize("installed", [False, True])
-def test_the_helper_finds_this_fastga(monkeypatch, installed):
-    # A source checkout goes first on the helper's PYTHONPATH; an installed
-    # fastga's site-packages does not (it would come before the stdlib).
-    root = str(Path(compilation.__file__).resolve().parents[1])
-    monkeypatch.setattr(compilation, "_site_dirs", lambda: {root} if installed else set())
+def test_the_helper_runs_this_fastga(monkeypatch):
+    # The helper is given this fastga's package directory (whatever put it on
+    # sys.path here), and imports the kernels without the package's __init__.
+    cmd = compilation._helper_command(SPEC, ["forward"])
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     started = _fake_helpers(monkeypatch, "pass")
     compile_ahead(SPEC, TASKS3, n_jobs=2)
     ((_, env),) = started
-    assert env[ENV_JOBS] == "1"
-    expected = "/elsewhere" if installed else root + os.pathsep + "/elsewhere"
-    assert env["PYTHONPATH"] == expected
+    assert env[ENV_JOBS] == "1" and env["PYTHONPATH"] == "/elsewhere"
+    assert cmd[3] == str(PACKAGE_DIR)
+    code = cmd[2].replace("from fastga.compilation import _main; sys.exit(_main(sys.argv[2:]))",
+                          "import fastga.compilation, json; print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, *cmd[3:]], capture_output=True, text=True,
+                         cwd="/", env=dict(os.environ), timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    modules = json.loads(out.stdout)
+    assert "fastga.kernels.fitness" in modules
+    assert "sklearn" not in modules and "fastga.population" not in modules
+
+
+PACKAGE_DIR = Path(compilation.__file__).resolve().parent
 
 
 def test_a_library_run_starts_no_process(monkeypatch):
@@ -313,12 +352,13 @@ COLD = textwrap.dedent(
     """
     import json, numpy as np
     from fastga import NetworkSpec
-    from fastga.compilation import compile_ahead, run_tasks
+    from fastga.compilation import compile_ahead, finish, run_tasks
     from fastga.kernels.breed import breed
     from fastga.kernels.fitness import fused_softmax_ce
     from fastga.kernels.forward import forward_epilogue
     spec = NetworkSpec([5, 4, 3], ["relu", "softmax"])
     report = compile_ahead(spec, ["breed", "forward", "fitness:cross_entropy"], n_jobs=2)
+    report["finish"] = finish()
     # The helper's kernels now load from the cache it wrote.
     run_tasks(spec, ["breed", "forward", "fitness:cross_entropy"])
     hits = {k.__name__: sum(k.stats.cache_hits.values()) for k in (breed, fused_softmax_ce,
@@ -333,8 +373,141 @@ def test_helpers_compile_into_the_cache(tmp_path):
     report = got["report"]
     assert report["failed"] == []
     assert report["here"] == ["breed"]
-    assert report["helpers"] == [["fitness:cross_entropy", "forward"]]
+    # The helper compiled the fitness kernel before the call returned, the
+    # forward pass (needed only after the run) after it.
+    assert report["helpers"] == [["fitness:cross_entropy"]]
+    assert report["background"] == ["forward"]
+    assert report["finish"] == {"done": ["forward"], "failed": []}
     # Compiled in the helper, loaded here; breed was compiled here.
     assert got["hits"]["fused_softmax_ce"] == 1 and got["hits"]["forward_epilogue"] == 1
     assert got["hits"]["breed"] == 0
     assert list(tmp_path.rglob("*.nbi"))
+
+
+# ---------------------------------------------------------------- the cache's key
+
+from fastga.kernels import cachedir  # noqa: E402
+
+PACKAGE = Path(fastga.__file__).resolve().parent
+
+
+def _copy_package(dest):
+    import shutil
+
+    shutil.copytree(PACKAGE, dest / "fastga", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest / "fastga"
+
+
+def test_every_module_with_numba_code_is_in_the_key():
+    covered = {Path(p).resolve() for p in cachedir.key_sources()}
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if any(s in text for s in ("@njit", "njit(", "@intrinsic", "@overload", "@jit")):
+            assert path.resolve() in covered, path
+    assert (PACKAGE / "registry.py").resolve() in covered
+
+
+def test_an_edit_of_an_inlined_helper_changes_the_key(tmp_path):
+    # exp32 (kernels/exp.py) is compiled into the fitness kernels of another
+    # file; Numba's own key (that file's source) would not see its edit.
+    pkg = _copy_package(tmp_path)
+    key = cachedir.cache_key(str(pkg))
+    assert key == cachedir.cache_key(str(PACKAGE))  # same sources, another place
+    exp = pkg / "kernels" / "exp.py"
+    exp.write_text(exp.read_text().replace("return", "return  ", 1))
+    assert cachedir.cache_key(str(pkg)) != key
+    reg = pkg / "registry.py"
+    exp.write_text((PACKAGE / "kernels" / "exp.py").read_text())
+    assert cachedir.cache_key(str(pkg)) == key
+    reg.write_text(reg.read_text() + "\n# an edit\n")
+    assert cachedir.cache_key(str(pkg)) != key
+
+
+def test_the_cache_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.delenv(cachedir.ENV_DIR, raising=False)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert cachedir.cache_dir() == str(tmp_path / "numba" / "fastga" / cachedir.cache_key())
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.setenv(cachedir.ENV_DIR, str(tmp_path / "own"))
+    assert cachedir.cache_dir() == str(tmp_path / "own" / cachedir.cache_key())
+    monkeypatch.setattr(cachedir, "_dir", None)
+    monkeypatch.delenv(cachedir.ENV_DIR)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cachedir.cache_dir().startswith(str(tmp_path / "xdg" / "fastga") + os.sep)
+    monkeypatch.setattr(cachedir, "_dir", None)
+
+
+LOG_GROUP = textwrap.dedent(
+    """
+    import json, fastga
+    from fastga.kernels import cachedir
+    from fastga.kernels.fitness import log_group
+    log_group(10)
+    print(json.dumps({"hits": sum(log_group.stats.cache_hits.values()),
+                      "file": fastga.__file__, "dir": cachedir.cache_dir()}))
+    """
+)
+
+
+def test_cache_reuse_after_a_reinstall_and_not_after_an_edit(tmp_path):
+    # A re-install (the same sources, another place and new times) loads the
+    # kernels from the cache; an edit of a helper in another file compiles
+    # them again, in another directory.
+    def run(pkg):
+        out = subprocess.run([sys.executable, "-c", LOG_GROUP], capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(pkg.parent),
+                                      NUMBA_CACHE_DIR=str(tmp_path / "cache")),
+                             cwd=tmp_path, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        assert got["file"] == str(pkg / "__init__.py")
+        return got
+
+    first = run(_copy_package(tmp_path / "a"))
+    again = run(_copy_package(tmp_path / "b"))
+    edited = _copy_package(tmp_path / "c")
+    exp = edited / "kernels" / "exp.py"
+    exp.write_text(exp.read_text() + "\n# an edit\n")
+    after_edit = run(edited)
+    assert first["hits"] == 0 and again["hits"] == 1 and again["dir"] == first["dir"]
+    assert after_edit["hits"] == 0 and after_edit["dir"] != first["dir"]
+    assert first["dir"].startswith(str(tmp_path / "cache" / "fastga"))
+
+
+def test_warmup_command_compiles_the_common_runs(monkeypatch, capsys):
+    from fastga.cli import main
+    from fastga.commands import warmup
+
+    calls = []
+    monkeypatch.setattr(warmup, "compile_ahead",
+                        lambda spec, tasks, n_jobs=None: calls.append(("ahead", spec, n_jobs)))
+    monkeypatch.setattr(warmup, "run_tasks", lambda spec, tasks: calls.append(("run", spec, tasks)))
+    assert main(["warmup", "--jobs", "2"]) == 0
+    assert "cache:" in capsys.readouterr().out
+    ran = [(c[1].activations, c[2]) for c in calls if c[0] == "run"]
+    assert ran == [(("relu", "softmax"), ["breed", "forward", "fitness:cross_entropy"]),
+                   (("relu", "linear"), ["forward", "fitness:mse"])]
+    assert {c[2] for c in calls if c[0] == "ahead"} == {2}
+    calls.clear()
+    assert main(["warmup", "--activation", "tanh", "relu", "--search"]) == 0
+    ran = [(c[1].activations, c[2]) for c in calls if c[0] == "run"]
+    assert [a for a, _ in ran] == [("tanh", "softmax"), ("tanh", "linear"), ("relu", "softmax"),
+                                   ("relu", "linear"), ("tanh", "linear")]
+    assert ran[-1][1] == ["train", "forward"]
+    assert main(["warmup", "--jobs", "0"]) == 2
+
+
+def test_one_fitness_kernel_for_every_number_of_classes():
+    # The tile's width is a run-time value: a new number of classes (up to
+    # MAX_SOFTMAX_TILE) compiles nothing.
+    from fastga.evaluation import fitness_kernel
+    from fastga.kernels.tiles import MAX_SOFTMAX_TILE
+
+    kinds = {fitness_kernel(fastga.NetworkSpec([4, 3, n], ["relu", "softmax"]), "accuracy")
+             for n in range(1, MAX_SOFTMAX_TILE + 1)}
+    assert len(kinds) == 1
+    wide = fitness_kernel(fastga.NetworkSpec([4, 3, MAX_SOFTMAX_TILE + 1], ["relu", "softmax"]),
+                          "accuracy")
+    assert wide[1][0] == () and wide not in kinds

@@ -36,3 +36,7 @@ is imported); the default is the number of CPUs. A run's first call compiles
 the kernels (:mod:`fastga.compilation`; see ``bench/README.md``, "Compile
 time").
 """
+
+from . import cachedir as _cachedir
+
+_cachedir.install()

@@ -62,7 +62,7 @@ import numpy as np
 from numba import njit
 
 from .forward import STAT_ROWS, activate_block, hidden_block, layer_buffer, logits_block
-from .tiles import CACHE, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile
+from .tiles import CACHE, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile_upto
 
 __all__ = ["fused_softmax_ce", "fused_classify", "fused_mse", "network_softmax_ce",
            "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
@@ -78,10 +78,12 @@ _LOSS, _PROD, _S1, _S2, _HITS = 0, 1, 2, 3, 4
 
 def softmax_tile_outputs(sizes):
     """``tile_out`` of :func:`fused_softmax_ce` for a network of layer ``sizes``:
-    ``(0,) * n_outputs`` where the network has a hidden layer and at most
-    ``MAX_SOFTMAX_TILE`` outputs, else ``()``."""
+    ``(0,) * MAX_SOFTMAX_TILE`` where the network has a hidden layer and at
+    most ``MAX_SOFTMAX_TILE`` outputs (the tile of
+    :func:`~fastga.kernels.tiles.softmax_tile_upto`, one compilation for all
+    those numbers of outputs), else ``()``."""
     n_out = int(sizes[-1])
-    return (0,) * n_out if len(sizes) >= 3 and n_out <= MAX_SOFTMAX_TILE else ()
+    return (0,) * MAX_SOFTMAX_TILE if len(sizes) >= 3 and n_out <= MAX_SOFTMAX_TILE else ()
 
 
 @njit(cache=True, error_model="numpy")
@@ -125,7 +127,7 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     ``buf`` (:func:`~fastga.kernels.forward.layer_buffer`), ``tmp`` (2 nl),
     ``se``, ``se2``, ``zl``, ``chk``, ``hit`` (nl,) float32 and ``acc`` (5, nl)
     float64 are scratch, allocated once per kernel call, not per network. The
-    statistics are written by ``softmax_tile`` or ``softmax_stats`` (see
+    statistics are written by ``softmax_tile_upto`` or ``softmax_stats`` (see
     :mod:`fastga.kernels.tiles`);
     the loop over lanes that folds them into ``acc`` reads them only."""
     n_blocks = (n_samples + nl - 1) // nl
@@ -158,9 +160,9 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
         if tiled:
             row = hidden_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp,
                                nl, other_acts)
-            softmax_tile(tile_out, genome, w_offs[n_layers - 1], buf, row * nl,
-                         sizes[n_layers - 1], genome, b_offs[n_layers - 1], y_class, b0, _TINY,
-                         hit, chk, se, se2, zl)
+            softmax_tile_upto(tile_out, n_out, genome, w_offs[n_layers - 1], buf, row * nl,
+                              sizes[n_layers - 1], genome, b_offs[n_layers - 1], y_class, b0,
+                              _TINY, hit, chk, se, se2, zl)
         else:
             row = logits_block(hT, r, b0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp,
                                nl, other_acts)
@@ -279,12 +281,13 @@ def fused_softmax_ce(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, 
     """Mean cross-entropy and accuracy of networks ``genomes[rows]`` with a softmax
     output, from the logits; ``y`` holds int32 labels (see the module docstring).
 
-    ``tile_out`` (see :func:`softmax_tile_outputs`): a tuple of as many zeros as
-    there are outputs, for the output layer and its softmax statistics in
-    registers (``softmax_tile`` of :mod:`fastga.kernels.tiles`), or ``()``.
-    Its length is part of its type, so the kernel is compiled, and cached,
-    for the one number of outputs a run uses, instead of with a branch for
-    every possible number (compile time). ``other_acts`` (see
+    ``tile_out`` (see :func:`softmax_tile_outputs`): ``(0,) * MAX_SOFTMAX_TILE``
+    for the output layer and its softmax statistics in registers
+    (``softmax_tile_upto`` of :mod:`fastga.kernels.tiles`: a few variants of
+    the tile, by width, chosen at run time), or ``()``. Its length is part of
+    its type: the kernel is compiled, and cached, once for every number of
+    outputs up to ``MAX_SOFTMAX_TILE`` (a new number of classes compiles
+    nothing), and once for the untiled path. ``other_acts`` (see
     :func:`~fastga.kernels.forward.hidden_acts`): ``()`` where every hidden
     layer is ReLU, which compiles the other activations out, else ``(0,)``."""
     buf = layer_buffer(sizes, lanes)

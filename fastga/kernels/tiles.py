@@ -22,7 +22,7 @@ import os
 from .simd import LANES, MAX_SOFTMAX_TILE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES
 
 __all__ = ["BACKEND", "BACKENDS", "CACHE", "dense_tile", "bias_rows", "softmax_stats",
-           "softmax_tile", "LANES", "MAX_SOFTMAX_TILE", "TILE_ROWS", "TILE_VECTORS",
+           "softmax_tile", "softmax_tile_upto", "LANES", "MAX_SOFTMAX_TILE", "TILE_ROWS", "TILE_VECTORS",
            "VECTOR_LANES"]
 
 #: The values of ``FASTGA_TILES``.
@@ -38,7 +38,7 @@ if BACKEND not in BACKENDS:
 CACHE = BACKEND == "ir"
 
 if BACKEND == "ir":
-    from .softmax_ir import softmax_stats, softmax_tile
+    from .softmax_ir import softmax_stats, softmax_tile, softmax_tile_upto
     from .tiles_ir import bias_rows, dense_tile
 else:
-    from .tiles_numba import bias_rows, dense_tile, softmax_stats, softmax_tile
+    from .tiles_numba import bias_rows, dense_tile, softmax_stats, softmax_tile, softmax_tile_upto

@@ -26,7 +26,7 @@ from numba import njit
 from .exp import exp32_nonpos
 from .simd import LANES, TILE_ROWS
 
-__all__ = ["dense_tile", "bias_rows", "softmax_stats", "softmax_tile"]
+__all__ = ["dense_tile", "bias_rows", "softmax_stats", "softmax_tile", "softmax_tile_upto"]
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -180,3 +180,29 @@ def softmax_tile(n_out, w, w_off, x, x_off, n_k, b, b_off, y, y_off, tiny, hit, 
                 u = np.uint64(s)
                 z[zj + u] = xf[xk + u] * wk + z[zj + u]
     softmax_stats(z, 0, R, y, y_off, tiny, hit, chk, se, se2, zl)
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def softmax_tile_upto(widths, n_out, w, w_off, x, x_off, n_k, b, b_off, y, y_off, tiny, hit, chk,
+                      se, se2, zl):
+    """:func:`fastga.kernels.softmax_ir.softmax_tile_upto`: :func:`softmax_tile`
+    of a run-time number of outputs ``n_out <= len(widths)``."""
+    if len(widths) == 0:
+        return
+    wf = w.reshape(w.size)
+    xf = x.reshape(x.size)
+    bf = b.reshape(b.size)
+    z = np.empty(n_out * LANES, dtype=np.float32)
+    nl = _lanes(z)
+    for j in range(n_out):
+        bias = bf[b_off + j]
+        zj = np.uint64(j * LANES)
+        for s in range(nl):
+            z[zj + np.uint64(s)] = bias
+        for k in range(n_k):
+            wk = wf[w_off + k * n_out + j]
+            xk = np.uint64(x_off + k * LANES)
+            for s in range(nl):
+                u = np.uint64(s)
+                z[zj + u] = xf[xk + u] * wk + z[zj + u]
+    softmax_stats(z, 0, n_out, y, y_off, tiny, hit, chk, se, se2, zl)
