@@ -1,7 +1,8 @@
 """``fastga digits``: the main job, GeneticMLP on scikit-learn's bundled digits.
 
-In one process (a :class:`~fastga.GeneticMLPClassifier`, with checkpoints and
-``--resume``) or, with ``--islands N``, as an island model on Ray
+In one process (a :class:`~fastga.GeneticMLPClassifier` with the GA or an
+evolution strategy, ``--algorithm``; with checkpoints and ``--resume``) or,
+with ``--islands N``, as a GA island model on Ray
 (:func:`fastga.distributed.digits.evolve_on_islands`). Before the run, the
 kernels compile over the CPUs (:func:`fastga.compile_ahead`): a cold first
 run starts sooner, and a warm cache starts nothing.
@@ -20,7 +21,7 @@ import numpy as np
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split
 from ..distributed.digits import evolve_on_islands
-from ..estimators import GeneticMLPClassifier
+from ..estimators import ALGORITHMS, GA_POP_SIZE, GeneticMLPClassifier
 from ..fileio import atomic_write_bytes
 from ..plotting import save_fitness_curve
 
@@ -29,6 +30,25 @@ __all__ = ["add_parser", "add_island_arguments", "run", "run_islands", "save_res
 #: The classifier's loss: the fitness kernel to compile ahead.
 _METRIC = "cross_entropy"
 _N_CLASSES = 10
+
+#: ``fastga digits``' default algorithm.
+DEFAULT_ALGORITHM = GeneticMLPClassifier().algorithm
+
+
+def parse_algorithm_params(items):
+    """``["key=value", ...]`` -> dict; each value is read as JSON (numbers, true,
+    false, null, lists), else kept as a string."""
+    out = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(f"algorithm_param: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def add_parser(sub):
@@ -40,15 +60,28 @@ def add_parser(sub):
         "(pixels / 16, stratified 1437/360 split, random_state 0). Prints the test "
         "accuracy and wall time; saves the best network (.npz) and a fitness-curve PNG.",
     )
-    p.add_argument("--pop-size", type=int, default=d.pop_size)
-    p.add_argument("--generations", type=int, default=d.generations)
+    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
+                   help="the GA or an evolution strategy of fastga.es (default: %(default)s)")
+    p.add_argument("--algorithm-param", metavar="KEY=VALUE", action="append", default=[],
+                   help="a hyperparameter of the evolution strategy, e.g. sigma=0.05 or "
+                   "learning_rate=0.1 (repeatable; the value is read as JSON); the GA's are "
+                   "the options below")
+    p.add_argument("--pop-size", type=int, default=d.pop_size,
+                   help=f"networks per generation (default: {GA_POP_SIZE} for the GA, the "
+                   "strategy's own default, 100, for an ES)")
+    p.add_argument("--generations", type=int, default=d.generations,
+                   help="(default: %(default)s)")
     p.add_argument("--hidden", type=int, nargs="+", default=list(d.architecture),
                    help="hidden layer sizes (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--mutation-rate", type=float, default=d.mutation_rate)
-    p.add_argument("--sigma", type=float, default=d.sigma)
-    p.add_argument("--die-off-rate", type=float, default=d.die_off_rate)
-    p.add_argument("--elitism", type=int, default=d.elitism)
+    p.add_argument("--mutation-rate", type=float, default=d.mutation_rate,
+                   help="the GA's (default: %(default)s)")
+    p.add_argument("--sigma", type=float, default=d.sigma,
+                   help="the GA's mutation sigma (default: %(default)s); an ES's sigma is "
+                   "--algorithm-param sigma=VALUE")
+    p.add_argument("--die-off-rate", type=float, default=d.die_off_rate,
+                   help="the GA's (default: %(default)s)")
+    p.add_argument("--elitism", type=int, default=d.elitism, help="the GA's (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     p.add_argument("--out", default="fastga-out", help="output folder (default: %(default)s)")
     p.add_argument("--json", dest="json_path", default=None,
@@ -111,7 +144,9 @@ def run(args):
         print(f"resuming {args.resume} at generation {done}")
     else:
         clf = GeneticMLPClassifier(
-            architecture=tuple(args.hidden), pop_size=args.pop_size, generations=args.generations,
+            architecture=tuple(args.hidden), algorithm=args.algorithm,
+            algorithm_params=parse_algorithm_params(args.algorithm_param) or None,
+            pop_size=args.pop_size, generations=args.generations,
             batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
             die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
             verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
@@ -121,7 +156,10 @@ def run(args):
     if args.out != "fastga-out":
         cmd += ["--out", args.out]
     try:
-        compile_ahead(clf._spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
+        tasks = tasks_for(metric=_METRIC)
+        if clf.algorithm != "ga":  # an ES does not breed
+            tasks = [t for t in tasks if t != "breed"]
+        compile_ahead(clf._spec(X_tr.shape[1], _N_CLASSES), tasks)
         clf.fit(X_tr, y_tr)
     except KeyboardInterrupt:  # before the first generation, or a second Ctrl-C while saving
         print("\ninterrupted", file=sys.stderr)
@@ -139,16 +177,18 @@ def run(args):
     train_acc = float(clf.score(X_tr, y_tr))
     seconds = time.perf_counter() - t0
     net_path, png = save_results(args.out, clf.best_network_, clf.history_,
-                                 {"task": "digits", "test_accuracy": test_acc},
-                                 f"GeneticMLP on digits: test accuracy {test_acc:.3f}")
+                                 {"task": "digits", "test_accuracy": test_acc,
+                                  "algorithm": clf.algorithm},
+                                 f"{clf.algorithm} on digits: test accuracy {test_acc:.3f}")
     print(f"test accuracy {test_acc:.4f}  train accuracy {train_acc:.4f}  "
-          f"generations {clf.n_generations_}  wall time {seconds:.1f} s")
+          f"generations {clf.n_generations_}  wall time {seconds:.1f} s  ({clf.algorithm})")
     print(f"saved {net_path}" + (f" and {png}" if png else ""))
     print(f"checkpoint {checkpoint} (to go on: fastga digits --resume {shlex.quote(checkpoint)} "
           f"--generations TOTAL)")
     if args.json_path:
         result = {"test_accuracy": test_acc, "train_accuracy": train_acc,
-                  "generations": int(clf.n_generations_), "seconds": seconds}
+                  "generations": int(clf.n_generations_), "seconds": seconds,
+                  "algorithm": clf.algorithm}
         atomic_write_bytes(args.json_path, (json.dumps(result, indent=2) + "\n").encode())
     return 0
 
@@ -188,14 +228,19 @@ def run_islands(args):
     if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
         raise ValueError("islands: --checkpoint/--resume are for one-process runs; "
                          "every island checkpoints itself")
+    if getattr(args, "algorithm", "ga") != "ga":
+        raise ValueError(f"islands: the island model runs the GA; got --algorithm {args.algorithm}")
     n = int(args.islands)
     if n < 1:
         raise ValueError(f"islands: must be >= 1, got {n}")
+    if args.pop_size is None:
+        args.pop_size = GA_POP_SIZE
     if args.pop_size // n < 2:
         raise ValueError(f"pop_size: {args.pop_size} networks cannot make {n} islands of >= 2")
     X_tr, X_te, y_tr, y_te = load_digits_split()
     clf = GeneticMLPClassifier(
-        architecture=tuple(args.hidden), pop_size=args.pop_size // n, generations=args.generations,
+        architecture=tuple(args.hidden), algorithm="ga", pop_size=args.pop_size // n,
+        generations=args.generations,
         batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
         die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
     )
