@@ -84,8 +84,8 @@ _RUN_PARAMS = ("patience", "verbose")
 #: The algorithms by name; the estimators' ``algorithm`` is one of these.
 ALGORITHMS = {"ga": GeneticAlgorithm, **_ES}
 
-#: The estimators' default algorithm.
-DEFAULT_ALGORITHM = "ga"
+#: The estimators' default algorithm (bench/README.md, "Choosing the default algorithm").
+DEFAULT_ALGORITHM = "openes"
 
 #: ``pop_size=None``: the GA's population in an estimator (an ES takes its own default).
 GA_POP_SIZE = 500
@@ -523,7 +523,7 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         Hidden layer sizes.
     activation : str, default="relu"
         Hidden activation; the output layer is softmax.
-    algorithm : {"ga", "openes", "pgpe", "snes", "sepcmaes"}, default="ga"
+    algorithm : {"ga", "openes", "pgpe", "snes", "sepcmaes"}, default="openes"
         The search algorithm: the GA (:class:`~fastga.GeneticAlgorithm`) or
         an evolution strategy of :mod:`fastga.es` (:class:`~fastga.es.OpenES`,
         :class:`~fastga.es.PGPE`, :class:`~fastga.es.SNES`,

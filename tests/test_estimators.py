@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 import fastga
 from fastga.datasets import load_digits_split
 
-SMALL = dict(pop_size=30, generations=6, architecture=(8,), batch_size=64)
+SMALL = dict(algorithm="ga", pop_size=30, generations=6, architecture=(8,), batch_size=64)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_classifier_fit_predict_score(digits):
 
 def test_classifier_learns(digits):
     X_tr, X_te, y_tr, y_te = digits
-    clf = fastga.GeneticMLPClassifier(random_state=1, pop_size=100, generations=40,
+    clf = fastga.GeneticMLPClassifier(algorithm="ga", random_state=1, pop_size=100, generations=40,
                                       architecture=(16,), batch_size=128).fit(X_tr, y_tr)
     # Chance is 0.1; 40 generations of a small population reach far above it.
     assert clf.score(X_te, y_te) > 0.4

@@ -31,8 +31,28 @@ __all__ = ["add_parser", "add_island_arguments", "run", "run_islands", "save_res
 _METRIC = "cross_entropy"
 _N_CLASSES = 10
 
-#: ``fastga digits``' default algorithm.
-DEFAULT_ALGORITHM = GeneticMLPClassifier().algorithm
+#: ``fastga digits``' default algorithm: the one that reaches the main job's
+#: accuracy soonest (bench/README.md, "Choosing the default algorithm").
+DEFAULT_ALGORITHM = "pgpe"
+
+#: ``--generations`` and ``--batch-size`` when not given: the GA's are the
+#: estimators' defaults; an ES scores every generation on all 1437 training
+#: samples (minibatch noise slows a gradient estimate more than it saves).
+RUN_DEFAULTS = {"ga": {"generations": 400, "batch_size": 512},
+                "es": {"generations": 600, "batch_size": None}}
+
+
+def run_defaults(algorithm):
+    """``{"generations", "batch_size"}`` of ``fastga digits --algorithm algorithm``."""
+    return dict(RUN_DEFAULTS["ga" if algorithm == "ga" else "es"])
+
+
+def _fill_defaults(args, algorithm):
+    for key, value in run_defaults(algorithm).items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+        elif key == "batch_size" and args.batch_size == 0:
+            args.batch_size = None
 
 
 def parse_algorithm_params(items):
@@ -60,8 +80,9 @@ def add_parser(sub):
         "(pixels / 16, stratified 1437/360 split, random_state 0). Prints the test "
         "accuracy and wall time; saves the best network (.npz) and a fitness-curve PNG.",
     )
-    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
-                   help="the GA or an evolution strategy of fastga.es (default: %(default)s)")
+    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=None,
+                   help=f"the GA or an evolution strategy of fastga.es (default: "
+                   f"{DEFAULT_ALGORITHM}; with --islands: ga)")
     p.add_argument("--algorithm-param", metavar="KEY=VALUE", action="append", default=[],
                    help="a hyperparameter of the evolution strategy, e.g. sigma=0.05 or "
                    "learning_rate=0.1 (repeatable; the value is read as JSON); the GA's are "
@@ -69,11 +90,14 @@ def add_parser(sub):
     p.add_argument("--pop-size", type=int, default=d.pop_size,
                    help=f"networks per generation (default: {GA_POP_SIZE} for the GA, the "
                    "strategy's own default, 100, for an ES)")
-    p.add_argument("--generations", type=int, default=d.generations,
-                   help="(default: %(default)s)")
+    ga, es = run_defaults("ga"), run_defaults("openes")
+    p.add_argument("--generations", type=int, default=None,
+                   help=f"(default: {ga['generations']} for the GA, {es['generations']} for an ES)")
     p.add_argument("--hidden", type=int, nargs="+", default=list(d.architecture),
                    help="hidden layer sizes (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"samples per generation's fitness, 0 for all (default: "
+                   f"{ga['batch_size']} for the GA, all for an ES)")
     p.add_argument("--mutation-rate", type=float, default=d.mutation_rate,
                    help="the GA's (default: %(default)s)")
     p.add_argument("--sigma", type=float, default=d.sigma,
@@ -133,6 +157,7 @@ def run(args):
     if args.resume:
         # Settings, population and RNG counters come from the file; go on to --generations.
         clf = GeneticMLPClassifier.load(args.resume)
+        _fill_defaults(args, clf.algorithm)
         done = clf.ga_.population_.generation if hasattr(clf, "ga_") else 0
         if args.generations < done:
             raise ValueError(f"generations: the checkpoint is at generation {done}; "
@@ -143,6 +168,8 @@ def run(args):
             clf.set_params(checkpoint_every=args.checkpoint_every)
         print(f"resuming {args.resume} at generation {done}")
     else:
+        args.algorithm = args.algorithm or DEFAULT_ALGORITHM
+        _fill_defaults(args, args.algorithm)
         clf = GeneticMLPClassifier(
             architecture=tuple(args.hidden), algorithm=args.algorithm,
             algorithm_params=parse_algorithm_params(args.algorithm_param) or None,
@@ -228,13 +255,14 @@ def run_islands(args):
     if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
         raise ValueError("islands: --checkpoint/--resume are for one-process runs; "
                          "every island checkpoints itself")
-    if getattr(args, "algorithm", "ga") != "ga":
+    if getattr(args, "algorithm", None) not in (None, "ga"):
         raise ValueError(f"islands: the island model runs the GA; got --algorithm {args.algorithm}")
     n = int(args.islands)
     if n < 1:
         raise ValueError(f"islands: must be >= 1, got {n}")
     if args.pop_size is None:
         args.pop_size = GA_POP_SIZE
+    _fill_defaults(args, "ga")
     if args.pop_size // n < 2:
         raise ValueError(f"pop_size: {args.pop_size} networks cannot make {n} islands of >= 2")
     X_tr, X_te, y_tr, y_te = load_digits_split()
