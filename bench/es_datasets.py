@@ -163,7 +163,8 @@ def main():
             med = float(np.median([r["score"] for r in rows]))
             gens = int(np.median([r["generations"] for r in rows]))
             secs = float(np.median([r["seconds"] for r in rows]))
-            cells.append(f"{med:.3f} ({secs:.1f} s)" if args.generations else f"{med:.3f} (g{gens})")
+            cells.append(f"{med:.3f} ({secs:.1f} s)" if args.generations
+                         else f"{med:.3f} (g{gens})")
         print(f"| {label} | " + " | ".join(cells) + " |")
     if args.json:
         with open(args.json, "w") as fh:

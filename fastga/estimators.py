@@ -295,6 +295,7 @@ class _GeneticMLP(BaseEstimator):
         population : Population, optional
             Initial genomes of a fresh fit (``pop_size`` networks of the
             estimator's layout), e.g. from :func:`fastga.seeding.seed_population`.
+            An evolution strategy starts from their mean as its center.
 
         Returns
         -------
