@@ -48,6 +48,7 @@ def test_digits_with_an_evolution_strategy(tmp_path, capsys, monkeypatch):
     clf = GeneticMLPClassifier.load(out / "digits_checkpoint.npz")
     assert clf.algorithm == "pgpe" and clf.algorithm_params == {"learning_rate": 0.1, "sigma": 0.05}
     assert clf.ga_.learning_rate == 0.1 and clf.ga_.pop_size == 10
+    assert clf.batch_size is None  # an ES scores all training samples by default
     # --resume goes on with the checkpoint's algorithm, bit-identically to one longer run
     assert main(["digits", "--resume", str(out / "digits_checkpoint.npz"), "--generations", "5",
                  "--out", str(out), "--quiet"]) == 0
@@ -99,6 +100,10 @@ def test_digits_compiles_ahead_before_its_run(tmp_path, monkeypatch):
     code = main(["digits", "--generations", "1", "--pop-size", "10", "--hidden", "8",
                  "--algorithm", "ga", "--out", str(tmp_path), "--quiet"])
     assert code == 0
+    from fastga.estimators import GeneticMLPClassifier
+
+    clf = GeneticMLPClassifier.load(tmp_path / "digits_checkpoint.npz")
+    assert clf.algorithm == "ga" and clf.batch_size == 512 and clf.ga_.pop_size == 10
     ((spec, tasks),) = calls
     assert spec.sizes == (64, 8, 10) and spec.activations[-1] == "softmax"
     assert tasks == ["breed", "forward", "fitness:cross_entropy"]
