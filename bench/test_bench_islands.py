@@ -64,7 +64,8 @@ def test_bench_islands_vs_one_process(benchmark, tmp_path):
         return ["--seed", str(len(runs))]
 
     def baseline():  # not timed by pytest-benchmark; alternates with the islands' rounds
-        single.append(_digits(tmp_path, f"single{len(single)}", seed(single), size))
+        single.append(_digits(tmp_path, f"single{len(single)}", ["--algorithm", "ga", *seed(single)],
+                              size))  # the islands run the GA
         # the islands on a Ray started by the command itself (start and shutdown included)
         if ray.is_initialized():
             ray.shutdown()

@@ -23,7 +23,8 @@ def main(argv=None):
 
     X_tr, X_te, y_tr, y_te = load_digits_split()
     size = dict(pop_size=60, generations=10) if args.small else dict(pop_size=500, generations=400)
-    clf = fastga.GeneticMLPClassifier(architecture=(32,), random_state=0, verbose=True, **size)
+    clf = fastga.GeneticMLPClassifier(architecture=(32,), algorithm="ga", random_state=0,
+                                      verbose=True, **size)
     t0 = time.perf_counter()
     clf.fit(X_tr, y_tr)
     print(f"test accuracy {clf.score(X_te, y_te):.4f} after {clf.n_generations_} generations "

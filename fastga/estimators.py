@@ -1,10 +1,15 @@
 """scikit-learn style estimators: GeneticMLPClassifier and GeneticMLPRegressor.
 
-An estimator composes a :class:`~fastga.GeneticAlgorithm` (``ga_``) with a
-:class:`~fastga.SupervisedFitness` on the training data. Its GA parameters
-are the fields of :class:`~fastga.settings.GASettings`, by the same names and
-with the same defaults; they are flat keyword arguments (not one record) so
-that ``get_params``, ``clone`` and ``GridSearchCV`` see each of them.
+An estimator composes a search algorithm (``ga_``) with a
+:class:`~fastga.SupervisedFitness` on the training data. The algorithm is
+``algorithm``: the :class:`~fastga.GeneticAlgorithm` (``"ga"``) or one of the
+evolution strategies of :mod:`fastga.es` (``"openes"``, ``"pgpe"``,
+``"snes"``, ``"sepcmaes"``), whose hyperparameters are the dict
+``algorithm_params``. The GA's parameters are the fields of
+:class:`~fastga.settings.GASettings`, by the same names and with the same
+defaults; they are flat keyword arguments (not one record) so that
+``get_params``, ``clone`` and ``GridSearchCV`` see each of them. An ES
+ignores them.
 
 They are scikit-learn estimators in full: ``check_estimator`` passes every
 check (none is marked as an expected failure, :data:`EXPECTED_FAILED_CHECKS`);
@@ -18,12 +23,14 @@ the parameters are checked in scikit-learn's declarative style
 
 The estimator's file format lives here too (:meth:`_GeneticMLP.save`,
 :meth:`_GeneticMLP.load`, :func:`load_estimator`): its parameters, its
-fitted attributes and its GA, written by the GA's own format hooks under the
-prefix ``ga_``.
+fitted attributes and its algorithm, written by the algorithm's own format
+hooks under the prefix ``ga_`` (the algorithm's class is read back from its
+class name).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from numbers import Integral, Real
@@ -52,11 +59,13 @@ def _validate(estimator, X, *args, **kwargs):
         raise type(exc)(f"X, y: {exc}") from None
 
 from .algorithm import interrupts_deferred
+from .es import ALGORITHMS as _ES
 from .fileio import (FileFormatError, array_field, build_checked, checkpoint_meta, from_json,
-                     params_of, read_checkpoint, require, save_npz)
+                     jsonable, params_of, read_checkpoint, require, save_npz)
 from .fitness import SupervisedFitness
 from .ga import GeneticAlgorithm
 from .network import Network
+from .population import Population
 from .registry import Activation, Crossover, Init, names
 from .settings import SELECTIONS, GASettings
 from .spec import NetworkSpec
@@ -69,8 +78,23 @@ KIND_ESTIMATOR = "estimator"
 
 _D = GASettings()  # the defaults of every GA setting
 
-# Parameters of the estimator handed to its GA besides the settings.
+# Parameters of the estimator handed to its algorithm besides the settings.
 _RUN_PARAMS = ("patience", "verbose")
+
+#: The algorithms by name; the estimators' ``algorithm`` is one of these.
+ALGORITHMS = {"ga": GeneticAlgorithm, **_ES}
+
+#: The estimators' default algorithm (bench/README.md, "Choosing the default algorithm").
+DEFAULT_ALGORITHM = "openes"
+
+#: ``pop_size=None``: the GA's population in an estimator (an ES takes its own default).
+GA_POP_SIZE = 500
+
+# Parameters of an ES that the estimator sets itself (not in ``algorithm_params``).
+_OWN = frozenset({"spec", "pop_size", "random_state", "threshold", "patience", "verbose"})
+
+# Classes an estimator file may hold as its algorithm, by class name.
+_BY_CLASS = {cls.__name__: cls for cls in ALGORITHMS.values()}
 
 _RATE = Interval(Real, 0, 1, closed="both")
 _NON_NEGATIVE = Interval(Real, 0, None, closed="left")
@@ -90,7 +114,9 @@ class _GeneticMLP(BaseEstimator):
     _parameter_constraints = {
         "architecture": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(names(Activation)) - {"softmax"})],
-        "pop_size": [Interval(Integral, 2, None, closed="left")],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "algorithm_params": [dict, None],
+        "pop_size": [Interval(Integral, 2, None, closed="left"), None],
         "generations": [Interval(Integral, 0, None, closed="left")],
         "die_off_rate": [_RATE],
         "fitness_pref": [_NON_NEGATIVE],
@@ -130,7 +156,8 @@ class _GeneticMLP(BaseEstimator):
     def _more_tags(self):  # scikit-learn < 1.6
         return {"_xfail_checks": dict(EXPECTED_FAILED_CHECKS)}
 
-    def __init__(self, architecture=(32,), activation="relu", pop_size=500, generations=400,
+    def __init__(self, architecture=(32,), activation="relu", algorithm=DEFAULT_ALGORITHM,
+                 algorithm_params=None, pop_size=None, generations=400,
                  die_off_rate=_D.die_off_rate, fitness_pref=_D.fitness_pref,
                  selection=_D.selection, tournament_size=_D.tournament_size, elitism=_D.elitism,
                  crossover=_D.crossover, max_crossover=_D.max_crossover,
@@ -143,6 +170,8 @@ class _GeneticMLP(BaseEstimator):
                  checkpoint_path=None):
         self.architecture = architecture
         self.activation = activation
+        self.algorithm = algorithm
+        self.algorithm_params = algorithm_params
         self.pop_size = pop_size
         self.generations = generations
         self.die_off_rate = die_off_rate
@@ -200,13 +229,52 @@ class _GeneticMLP(BaseEstimator):
     def _stop_callback(self):
         return None
 
+    def _algorithm_class(self):
+        return ALGORITHMS[self.algorithm]
+
+    def _es_params(self, cls):
+        """``algorithm_params`` for the ES ``cls``, checked for names (the values are
+        the strategy's to check)."""
+        params = {} if self.algorithm_params is None else dict(self.algorithm_params)
+        allowed = set(cls._param_names()) - _OWN
+        for k in params:
+            if k in _OWN:
+                raise ValueError(f"algorithm_params: {k!r} is a parameter of the estimator "
+                                 "itself, not of algorithm_params")
+            if k not in allowed:
+                raise ValueError(f"algorithm_params: {k!r} is not a parameter of "
+                                 f"{cls.__name__}; expected some of {sorted(allowed)}")
+        return params
+
+    def _algorithm_settings(self):
+        """What the algorithm takes from the estimator's parameters (on a fresh fit
+        and when a warm start goes on)."""
+        run = {k: getattr(self, k) for k in _RUN_PARAMS}
+        if self.algorithm == "ga":
+            if self.algorithm_params:
+                raise ValueError("algorithm_params: the GA takes its settings as the "
+                                 "estimator's own parameters (mutation_rate, sigma, ...), "
+                                 f"got {sorted(self.algorithm_params)}")
+            return {**{k: getattr(self, k) for k in GASettings.names()}, **run}
+        cls = self._algorithm_class()
+        defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                    if k in set(cls._param_names()) - _OWN}
+        return {**defaults, **self._es_params(cls), **run}
+
     def _make_algorithm(self, spec, population):
         """The search algorithm of a fresh fit, initialised (the one place it is built)."""
-        ga = GeneticAlgorithm.from_settings(
-            spec, GASettings.from_params(self), pop_size=self.pop_size,
-            random_state=self.random_state, **{k: getattr(self, k) for k in _RUN_PARAMS})
-        ga.initialize(population)  # checks the settings and the population first
-        return ga
+        cls = self._algorithm_class()
+        settings = self._algorithm_settings()
+        if self.algorithm == "ga":
+            pop_size = GA_POP_SIZE if self.pop_size is None else self.pop_size
+            algo = GeneticAlgorithm.from_settings(
+                spec, GASettings.from_params(self), pop_size=pop_size,
+                random_state=self.random_state, **{k: settings[k] for k in _RUN_PARAMS})
+        else:
+            sized = {} if self.pop_size is None else {"pop_size": self.pop_size}
+            algo = cls(spec, random_state=self.random_state, **sized, **settings)
+        algo.initialize(population)  # checks the settings and the population first
+        return algo
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, callbacks=(), population=None):
@@ -231,6 +299,7 @@ class _GeneticMLP(BaseEstimator):
         population : Population, optional
             Initial genomes of a fresh fit (``pop_size`` networks of the
             estimator's layout), e.g. from :func:`fastga.seeding.seed_population`.
+            An evolution strategy starts from their mean as its center.
 
         Returns
         -------
@@ -252,13 +321,14 @@ class _GeneticMLP(BaseEstimator):
             raise ValueError("checkpoint_path: required with checkpoint_every")
         spec = self.network_spec(X.shape[1], n_out)
         go_on = (self.warm_start and hasattr(self, "ga_")
+                 and type(self.ga_) is self._algorithm_class()
                  and self.ga_.population_.spec == spec)
         if not go_on:
             self.ga_ = self._make_algorithm(spec, population)
         elif population is not None:
             raise ValueError("population: give it only for a fresh fit (not when warm starting)")
         else:  # the run goes on with the current settings (pop_size and the seed are the run's)
-            self.ga_.set_params(**{k: getattr(self, k) for k in GASettings.names() + _RUN_PARAMS})
+            self.ga_.set_params(**self._algorithm_settings())
         fitness = SupervisedFitness(X, y_fit, self._metric, self.batch_size,
                                     seed=self.ga_.state_.seed, n_outputs=n_out, sample_weight=sw)
         cbs = []
@@ -297,24 +367,37 @@ class _GeneticMLP(BaseEstimator):
         """Check the samples of nonzero weight (subclass)."""
 
     def _finish(self, fitness, spec):
-        """Pick the best network of the current population on the whole (weighted) training set."""
-        pop = self.ga_.population_
+        """Pick the best network on the whole (weighted) training set among the current
+        population and, for an evolution strategy, its center (``mean_``)."""
+        algo = self.ga_
+        pop = algo.population_
+        if hasattr(algo, "mean_"):
+            pop = Population(spec, np.vstack([pop.genomes, algo.mean_[None]]))
         loss, _ = fitness.losses(pop)
         full = np.where(np.isfinite(loss), -loss, -np.inf)
         best = int(np.argmax(full))
         self.best_network_ = Network(spec, pop.genomes[best])
         self.train_loss_ = float(loss[best])
         self.history_ = self.ga_.history_
-        self.n_generations_ = int(pop.generation)
+        self.n_generations_ = int(algo.population_.generation)
 
     # ---------------------------------------------------------------- files
     def _payload(self):
         """``(arrays, meta)``: the parameters, the fitted attributes and the GA's run."""
         has_ga = hasattr(self, "ga_")
         seed = self.ga_.state_.seed if has_ga and self.ga_.initialized else None
+        names = sorted(set(self.get_params(deep=False)) - {"algorithm_params"})
+        params = params_of(self, names, seed)
+        ap = self.algorithm_params
+        if ap is not None:
+            if not isinstance(ap, dict) or not all(isinstance(k, str) for k in ap):
+                raise TypeError("algorithm_params: expected a dict with str keys to save, "
+                                f"got {ap!r:.60}")
+            ap = {k: jsonable(v, f"algorithm_params[{k!r}]") for k, v in sorted(ap.items())}
+        params["algorithm_params"] = ap
         meta = {
             "class": type(self).__name__,
-            "params": params_of(self, sorted(self.get_params(deep=False)), seed),
+            "params": params,
             "has_ga": has_ga,
             "fitted": hasattr(self, "best_network_"),
         }
@@ -348,9 +431,18 @@ class _GeneticMLP(BaseEstimator):
         require(isinstance(params, dict), "params is not a dict")
         unknown = set(params) - set(cls().get_params(deep=False))
         require(not unknown, f"unknown {cls.__name__} parameters {sorted(unknown)}")
-        est = cls(**{k: from_json(v) for k, v in params.items()})
-        ga = (GeneticAlgorithm._from_payload(arrays, meta["ga"], prefix="ga_")
-              if meta.get("has_ga") else None)
+        ap = params.get("algorithm_params")
+        require(ap is None or isinstance(ap, dict), "algorithm_params is not a dict")
+        est = cls(**{k: from_json(v) for k, v in params.items() if k != "algorithm_params"})
+        if "algorithm" not in params:  # files of fastga before the evolution strategies
+            est.algorithm = "ga"
+        if ap is not None:
+            est.algorithm_params = {k: from_json(v) for k, v in ap.items()}
+        ga = None
+        if meta.get("has_ga"):
+            name = meta["ga"].get("class", "GeneticAlgorithm")
+            require(name in _BY_CLASS, f"unknown algorithm class {name!r}")
+            ga = _BY_CLASS[name]._from_payload(arrays, meta["ga"], prefix="ga_")
         fitted = meta.get("fitted")
         if fitted:  # check everything before setting anything
             require(ga is not None, "a fitted estimator without its GA")
@@ -420,12 +512,15 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
     """An MLP classifier whose weights are evolved, not trained by gradients.
 
     The population lives in one float32 buffer; each generation it is scored
-    (minus the cross-entropy on a minibatch, by a fused Numba kernel), the
+    (minus the cross-entropy on a minibatch, by a fused Numba kernel) and the
+    algorithm makes the next one. With the GA (``algorithm="ga"``), the
     worst ``die_off_rate`` share dies, the best ``elitism`` pass unchanged,
     and the rest are bred from the survivors by fitness-preference mating,
     neuron-wise crossover and mutation, with a mutation rate that rises while
-    the best score stalls. The network of the final population with the
-    lowest loss on the whole training set is kept.
+    the best score stalls. With an evolution strategy, the population is
+    sampled around a center that the ranked fitness moves (:mod:`fastga.es`).
+    The network with the lowest loss on the whole training set is kept,
+    among the final population and, for an ES, its center.
 
     Parameters
     ----------
@@ -433,7 +528,20 @@ class GeneticMLPClassifier(ClassifierMixin, _GeneticMLP):
         Hidden layer sizes.
     activation : str, default="relu"
         Hidden activation; the output layer is softmax.
-    pop_size : int, default=500
+    algorithm : {"ga", "openes", "pgpe", "snes", "sepcmaes"}, default="openes"
+        The search algorithm: the GA (:class:`~fastga.GeneticAlgorithm`) or
+        an evolution strategy of :mod:`fastga.es` (:class:`~fastga.es.OpenES`,
+        :class:`~fastga.es.PGPE`, :class:`~fastga.es.SNES`,
+        :class:`~fastga.es.SepCMAES`).
+    algorithm_params : dict, optional
+        An evolution strategy's hyperparameters by name (e.g. ``{"sigma":
+        0.05, "learning_rate": 0.1}`` for PGPE); those left out take the
+        strategy's defaults. Checked by the strategy at ``fit``; an unknown
+        name raises a ValueError naming it. Not used by the GA (its settings
+        are the parameters below).
+    pop_size : int, optional
+        Networks per generation. Default: 500 for the GA, the strategy's
+        own default (100) for an ES.
     generations : int, default=400
     die_off_rate, fitness_pref, selection, tournament_size, elitism, crossover, \
 max_crossover, crossover_prob, mutation_rate, type_probs, shift_max, swap_max, sigma, \
@@ -444,7 +552,8 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
         ``GASettings`` record ``s``:
         ``GeneticMLPClassifier(**dataclasses.asdict(s))``; e.g.
         ``GASettings.reference()`` holds the GeneticMLP reference's
-        shift / sign / swap operators.
+        shift / sign / swap operators. An evolution strategy ignores them
+        (its ``sigma`` is in ``algorithm_params``).
     batch_size : int or None, default=512
         Samples per generation's fitness minibatch (None: all).
     threshold : float, optional
@@ -452,7 +561,8 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
     patience : int, optional
         Stop after this many generations without a better best fitness.
     warm_start : bool, default=False
-        If True, ``fit`` goes on from the fitted population.
+        If True, ``fit`` goes on from the fitted population (and, for an ES,
+        its search distribution), if it has the same layout and algorithm.
     random_state : None, int or numpy.random.Generator
     verbose : bool, default=False
         Show a progress bar.
@@ -470,11 +580,14 @@ mutation_rate_cap, mutation_rate_increase, init, init_scale
         The labels seen in ``fit``, sorted as :class:`~sklearn.preprocessing.LabelEncoder`
         sorts them (any label type: ints, strings, objects).
     best_network_ : Network
-        The network of the final population with the lowest training loss.
+        The network with the lowest training loss among the final
+        population (and, for an ES, its center).
     history_ : History
         Per generation: best and mean fitness, best accuracy, prediction
-        variance, fitness variance, mutation rate and seconds.
-    ga_ : GeneticAlgorithm
+        variance, fitness variance, seconds, and the GA's mutation rate or
+        an ES's mean spread (``sigma_mean``).
+    ga_ : GeneticAlgorithm or an evolution strategy of :mod:`fastga.es`
+        The fitted algorithm (``ga_.mean_`` is an ES's center).
     n_generations_ : int
     train_loss_ : float
         The (weighted) mean loss of ``best_network_`` on the training set.

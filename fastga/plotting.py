@@ -29,7 +29,8 @@ def save_png(fig, path):
 
 
 def save_fitness_curve(history, path, title="fastga"):
-    """Plot best/mean fitness, best accuracy and mutation rate per generation."""
+    """Plot best/mean fitness, best accuracy and mutation rate (an ES: mean sigma)
+    per generation."""
     plt = _pyplot()
     gen = history["generation"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -46,8 +47,12 @@ def save_fitness_curve(history, path, title="fastga"):
         ax.set_ylim(0, 1.02)
     ax.set_xlabel("generation")
     ax2 = ax.twinx()
-    ax2.plot(gen, history["mutation_rate"], label="mutation rate", color="C3", alpha=0.6)
-    ax2.set_ylabel("mutation rate")
+    # The GA's mutation rate, or an evolution strategy's mean spread.
+    key, label = (("mutation_rate", "mutation rate") if "mutation_rate" in history
+                  else ("sigma_mean", "mean sigma"))
+    if key in history:
+        ax2.plot(gen, history[key], label=label, color="C3", alpha=0.6)
+        ax2.set_ylabel(label)
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [ln.get_label() for ln in lines], loc="lower right")
     ax.grid(alpha=0.3)

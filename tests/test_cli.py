@@ -19,12 +19,66 @@ def test_digits_command_writes_results(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "test accuracy" in text and "wall time" in text
     res = json.loads(js.read_text())
-    assert set(res) == {"test_accuracy", "train_accuracy", "generations", "seconds"}
+    assert set(res) == {"test_accuracy", "train_accuracy", "generations", "seconds", "algorithm"}
     assert 0.0 <= res["test_accuracy"] <= 1.0 and res["generations"] == 3
     assert (out / "digits_fitness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     net = Network.load(out / "digits_best.npz")
     assert net.spec.sizes == (64, 32, 10)
     assert np.isfinite(net.predict(np.zeros((2, 64)))).all()
+
+
+def test_digits_with_an_evolution_strategy(tmp_path, capsys, monkeypatch):
+    import fastga.commands.digits as cmd
+
+    calls = []
+    real = cmd.compile_ahead
+    monkeypatch.setattr(cmd, "compile_ahead",
+                        lambda spec, tasks: calls.append(tasks) or real(spec, tasks))
+    out, js = tmp_path / "out", tmp_path / "r.json"
+    args = ["digits", "--algorithm", "pgpe", "--algorithm-param", "learning_rate=0.1",
+            "--algorithm-param", "sigma=0.05", "--generations", "3", "--pop-size", "10",
+            "--hidden", "8", "--out", str(out), "--json", str(js), "--quiet"]
+    assert main(args) == 0
+    assert "(pgpe)" in capsys.readouterr().out
+    res = json.loads(js.read_text())
+    assert res["algorithm"] == "pgpe" and res["generations"] == 3
+    assert calls == [["forward", "fitness:cross_entropy"]]  # an ES does not breed
+    from fastga.estimators import GeneticMLPClassifier
+
+    clf = GeneticMLPClassifier.load(out / "digits_checkpoint.npz")
+    assert clf.algorithm == "pgpe" and clf.algorithm_params == {"learning_rate": 0.1, "sigma": 0.05}
+    assert clf.ga_.learning_rate == 0.1 and clf.ga_.pop_size == 10
+    assert clf.batch_size is None  # an ES scores all training samples by default
+    # --resume goes on with the checkpoint's algorithm, bit-identically to one longer run
+    assert main(["digits", "--resume", str(out / "digits_checkpoint.npz"), "--generations", "5",
+                 "--out", str(out), "--quiet"]) == 0
+    resumed = GeneticMLPClassifier.load(out / "digits_checkpoint.npz")
+    other = tmp_path / "other"
+    assert main([*args[:args.index("--generations")], "--generations", "5", "--pop-size", "10",
+                 "--hidden", "8", "--out", str(other), "--quiet"]) == 0
+    straight = GeneticMLPClassifier.load(other / "digits_checkpoint.npz")
+    np.testing.assert_array_equal(resumed.ga_.mean_, straight.ga_.mean_)
+    assert resumed.history_ == straight.history_
+
+
+def test_digits_help_names_the_algorithms(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["digits", "--help"])
+    text = capsys.readouterr().out
+    for name in ("ga", "openes", "pgpe", "snes", "sepcmaes", "--algorithm-param"):
+        assert name in text
+
+
+def test_digits_bad_algorithm_params_are_clear_errors(tmp_path, capsys):
+    base = ["digits", "--generations", "1", "--pop-size", "10", "--out", str(tmp_path), "--quiet"]
+    assert main([*base, "--algorithm", "snes", "--algorithm-param", "lr=0.1"]) == 2
+    assert "algorithm_params: 'lr' is not a parameter of SNES" in capsys.readouterr().err
+    assert main([*base, "--algorithm", "snes", "--algorithm-param", "novalue"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main([*base, "--algorithm", "openes", "--islands", "2"]) == 2
+    assert "island model runs the GA" in capsys.readouterr().err
 
 
 def test_bad_argument_is_a_clear_error(tmp_path, capsys):
@@ -44,8 +98,12 @@ def test_digits_compiles_ahead_before_its_run(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(cmd, "compile_ahead", lambda spec, tasks: calls.append((spec, tasks)))
     code = main(["digits", "--generations", "1", "--pop-size", "10", "--hidden", "8",
-                 "--out", str(tmp_path), "--quiet"])
+                 "--algorithm", "ga", "--out", str(tmp_path), "--quiet"])
     assert code == 0
+    from fastga.estimators import GeneticMLPClassifier
+
+    clf = GeneticMLPClassifier.load(tmp_path / "digits_checkpoint.npz")
+    assert clf.algorithm == "ga" and clf.batch_size == 512 and clf.ga_.pop_size == 10
     ((spec, tasks),) = calls
     assert spec.sizes == (64, 8, 10) and spec.activations[-1] == "softmax"
     assert tasks == ["breed", "forward", "fitness:cross_entropy"]

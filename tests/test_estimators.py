@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 import fastga
 from fastga.datasets import load_digits_split
 
-SMALL = dict(pop_size=30, generations=6, architecture=(8,), batch_size=64)
+SMALL = dict(algorithm="ga", pop_size=30, generations=6, architecture=(8,), batch_size=64)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_classifier_fit_predict_score(digits):
 
 def test_classifier_learns(digits):
     X_tr, X_te, y_tr, y_te = digits
-    clf = fastga.GeneticMLPClassifier(random_state=1, pop_size=100, generations=40,
+    clf = fastga.GeneticMLPClassifier(algorithm="ga", random_state=1, pop_size=100, generations=40,
                                       architecture=(16,), batch_size=128).fit(X_tr, y_tr)
     # Chance is 0.1; 40 generations of a small population reach far above it.
     assert clf.score(X_te, y_te) > 0.4
@@ -213,3 +213,140 @@ def test_regressor_save_load_and_sample_weight(tmp_path):
                                       random_state=0).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
     np.testing.assert_allclose(kept.history_["best_fitness"], reg.history_["best_fitness"],
                                rtol=1e-6)
+
+
+# ------------------------------------------------------------ algorithms
+ALGOS = ("ga", "openes", "pgpe", "snes", "sepcmaes")
+TINY = dict(pop_size=12, generations=4, architecture=(4,), batch_size=64)
+
+
+def _tiny(algo, cls=None, **kw):
+    cls = cls or fastga.GeneticMLPClassifier
+    return cls(algorithm=algo, random_state=0, **{**TINY, **kw})
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_each_algorithm_fits_saves_loads_and_goes_on_bit_identically(tmp_path, digits, algo):
+    from fastga.es import ALGORITHMS
+
+    X, _, y, _ = digits
+    X, y = X[:200], y[:200]
+    ckpt = tmp_path / "ckpt.npz"
+    half = _tiny(algo, checkpoint_every=2, checkpoint_path=str(ckpt)).fit(X, y)
+    expected = fastga.GeneticAlgorithm if algo == "ga" else ALGORITHMS[algo]
+    assert type(half.ga_) is expected and half.n_generations_ == 4
+    back = fastga.GeneticMLPClassifier.load(ckpt)
+    assert type(back.ga_) is expected and back.algorithm == algo
+    np.testing.assert_array_equal(back.predict_proba(X), half.predict_proba(X))
+    np.testing.assert_array_equal(back.best_network_.genome, half.best_network_.genome)
+    full = _tiny(algo, generations=8).fit(X, y)
+    back.set_params(warm_start=True, checkpoint_every=None, checkpoint_path=None).fit(X, y)
+    half.set_params(warm_start=True, checkpoint_every=None, checkpoint_path=None).fit(X, y)
+    for est in (back, half):
+        assert est.n_generations_ == 8 and est.history_ == full.history_
+        np.testing.assert_array_equal(est.ga_.population_.genomes, full.ga_.population_.genomes)
+        np.testing.assert_array_equal(est.best_network_.genome, full.best_network_.genome)
+    if algo != "ga":
+        np.testing.assert_array_equal(back.ga_.mean_, full.ga_.mean_)
+        assert "sigma_mean" in full.history_
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_each_algorithm_pickles_and_clones(digits, algo):
+    import pickle
+
+    from sklearn.base import clone
+
+    X, _, y, _ = digits
+    X, y = X[:200], y[:200]
+    est = _tiny(algo, algorithm_params=None if algo == "ga" else {"sigma": 0.2}).fit(X, y)
+    copy = clone(est)
+    assert not hasattr(copy, "ga_") and copy.get_params() == est.get_params()
+    assert copy.algorithm_params is not est.algorithm_params or est.algorithm_params is None
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    est.set_params(warm_start=True, generations=2).fit(X, y)
+    back.set_params(warm_start=True, generations=2).fit(X, y)
+    np.testing.assert_array_equal(back.ga_.population_.genomes, est.ga_.population_.genomes)
+    assert back.history_ == est.history_
+    again = clone(copy).fit(X, y)  # a clone fits the same as a fresh estimator
+    np.testing.assert_array_equal(again.best_network_.genome,
+                                  type(copy)(**copy.get_params()).fit(X, y).best_network_.genome)
+
+
+@pytest.mark.parametrize("algo", ["openes", "snes"])
+def test_an_es_keeps_the_best_of_its_population_and_center(digits, algo):
+    from fastga.fitness import SupervisedFitness
+    from fastga.population import Population
+
+    X, _, y, _ = digits
+    X, y = X[:200], y[:200]
+    est = _tiny(algo, generations=6).fit(X, y)
+    es = est.ga_
+    rows = np.vstack([es.population_.genomes, es.mean_[None]])
+    fit = SupervisedFitness(X, y, n_outputs=10)
+    loss, _ = fit.losses(Population(est.best_network_.spec, rows))
+    best = int(np.argmin(loss))
+    np.testing.assert_array_equal(est.best_network_.genome, rows[best])
+    assert est.train_loss_ == pytest.approx(float(loss.min()))
+
+
+def test_the_center_can_be_the_final_network(digits):
+    """With a large spread the sampled networks are worse than their center."""
+    X, _, y, _ = digits
+    X, y = X[:200], y[:200]
+    est = _tiny("openes", generations=10, algorithm_params={"sigma": 1.0}).fit(X, y)
+    np.testing.assert_array_equal(est.best_network_.genome, est.ga_.mean_)
+
+
+def test_algorithm_params_are_checked_and_named(digits):
+    X, _, y, _ = digits
+    X, y = X[:50], y[:50]
+    with pytest.raises(ValueError,
+                       match="algorithm_params: 'momentum' is not a parameter of OpenES"):
+        _tiny("openes", algorithm_params={"momentum": 0.5}).fit(X, y)
+    with pytest.raises(ValueError, match="learning_rate"):
+        _tiny("pgpe", algorithm_params={"learning_rate": -1.0}).fit(X, y)
+    with pytest.raises(ValueError,
+                       match="algorithm_params: 'pop_size' is a parameter of the estimator"):
+        _tiny("snes", algorithm_params={"pop_size": 10}).fit(X, y)
+    with pytest.raises(ValueError, match="^algorithm_params: the GA takes its settings"):
+        _tiny("ga", algorithm_params={"sigma": 0.1}).fit(X, y)
+    with pytest.raises(ValueError, match="'algorithm' parameter"):
+        _tiny("cmaes").fit(X, y)
+    with pytest.raises(ValueError, match="pop_size: must be even"):
+        _tiny("pgpe", pop_size=11).fit(X, y)
+
+
+def test_es_params_and_pop_size_defaults(digits):
+    from fastga.es import PGPE
+
+    X, _, y, _ = digits
+    est = fastga.GeneticMLPClassifier(algorithm="pgpe", generations=1, architecture=(4,),
+                                      algorithm_params={"learning_rate": 0.1}, random_state=0)
+    est.fit(X[:100], y[:100])
+    assert est.ga_.pop_size == PGPE(4).pop_size and est.ga_.learning_rate == 0.1
+    assert est.ga_.sigma == PGPE(4).sigma  # the estimator's own sigma is the GA's
+    ga = fastga.GeneticMLPClassifier(algorithm="ga", generations=0, architecture=(4,),
+                                     random_state=0).fit(X[:100], y[:100])
+    assert ga.ga_.pop_size == 500
+    # a warm start with other algorithm_params goes on with them
+    est.set_params(warm_start=True, algorithm_params={"momentum": 0.5}).fit(X[:100], y[:100])
+    assert est.ga_.momentum == 0.5 and est.ga_.learning_rate == PGPE(4).learning_rate
+    assert est.n_generations_ == 2
+    # another algorithm starts afresh
+    est.set_params(algorithm="snes", algorithm_params=None).fit(X[:100], y[:100])
+    assert type(est.ga_).__name__ == "SNES" and est.n_generations_ == 1
+
+
+@pytest.mark.parametrize("algo", ["pgpe", "sepcmaes"])
+def test_es_regressor_learns_and_round_trips(tmp_path, algo):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(256, 2)).astype(np.float32)
+    y = X[:, 0] ** 2 - X[:, 1]
+    reg = fastga.GeneticMLPRegressor(algorithm=algo, architecture=(16,), pop_size=40,
+                                     generations=60, batch_size=None, random_state=0).fit(X, y)
+    assert float(((reg.predict(X) - y) ** 2).mean()) < float(y.var())
+    back = fastga.GeneticMLPRegressor.load(reg.save(tmp_path / "reg.npz"))
+    np.testing.assert_array_equal(back.predict(X), reg.predict(X))
+    assert type(back.ga_) is type(reg.ga_)

@@ -138,7 +138,8 @@ def test_feature_names_are_set_and_checked():
 
 def test_grid_search(iris_strings):
     X, y = iris_strings
-    base = GeneticMLPClassifier(pop_size=30, generations=15, architecture=(8,), random_state=0)
+    base = GeneticMLPClassifier(algorithm="ga", pop_size=30, generations=15, architecture=(8,),
+                                random_state=0)
     grid = GridSearchCV(make_pipeline(StandardScaler(), base),
                         {"geneticmlpclassifier__mutation_rate": [0.1, 0.2],
                          "geneticmlpclassifier__sigma": [0.05, 0.1]}, cv=3)

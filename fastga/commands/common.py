@@ -18,12 +18,14 @@ __all__ = ["OUT", "add_run_arguments", "add_ga_arguments", "out_path", "print_pr
 OUT = "fastga-out"
 
 
-def add_run_arguments(parser, *, pop_size, generations, seed=0):
-    """``--pop-size``, ``--generations``, ``--seed``, ``--out``, ``--quiet``, ``--profile``."""
+def add_run_arguments(parser, *, pop_size, generations, seed=0, pop_size_help=None,
+                      generations_help=None):
+    """``--pop-size``, ``--generations``, ``--seed``, ``--out``, ``--quiet``, ``--profile``
+    (a default that depends on other options says so in its ``*_help``)."""
     parser.add_argument("--pop-size", type=int, default=pop_size,
-                        help="individuals per generation (default: %(default)s)")
+                        help=pop_size_help or "individuals per generation (default: %(default)s)")
     parser.add_argument("--generations", type=int, default=generations,
-                        help="generations to run (default: %(default)s)")
+                        help=generations_help or "generations to run (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=seed, help="random_state (default: %(default)s)")
     parser.add_argument("--out", default=OUT, help="output folder (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

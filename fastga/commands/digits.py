@@ -1,7 +1,8 @@
 """``fastga digits``: the main job, GeneticMLP on scikit-learn's bundled digits.
 
-In one process (a :class:`~fastga.GeneticMLPClassifier`, with checkpoints and
-``--resume``) or, with ``--islands N``, as an island model on Ray
+In one process (a :class:`~fastga.GeneticMLPClassifier` with the GA or an
+evolution strategy, ``--algorithm``; with checkpoints and ``--resume``) or,
+with ``--islands N``, as a GA island model on Ray
 (:func:`fastga.distributed.digits.evolve_on_islands`). Before the run, the
 kernels compile over the CPUs (:func:`fastga.compile_ahead`): a cold first
 run starts sooner, and a warm cache starts nothing.
@@ -20,7 +21,7 @@ import numpy as np
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split
 from ..distributed.digits import evolve_on_islands
-from ..estimators import GeneticMLPClassifier
+from ..estimators import ALGORITHMS, GA_POP_SIZE, GeneticMLPClassifier
 from ..fileio import atomic_write_bytes
 from ..plotting import save_fitness_curve
 from .common import OUT, add_ga_arguments, add_run_arguments, print_profile
@@ -30,6 +31,45 @@ __all__ = ["add_parser", "add_island_arguments", "run", "run_islands", "save_res
 #: The classifier's loss: the fitness kernel to compile ahead.
 _METRIC = "cross_entropy"
 _N_CLASSES = 10
+
+#: ``fastga digits``' default algorithm: the one that reaches the main job's
+#: accuracy soonest (bench/README.md, "Choosing the default algorithm").
+DEFAULT_ALGORITHM = "pgpe"
+
+#: ``--generations`` and ``--batch-size`` when not given: the GA's are the
+#: estimators' defaults; an ES scores every generation on all 1437 training
+#: samples (minibatch noise slows a gradient estimate more than it saves).
+RUN_DEFAULTS = {"ga": {"generations": 400, "batch_size": 512},
+                "es": {"generations": 600, "batch_size": None}}
+
+
+def run_defaults(algorithm):
+    """``{"generations", "batch_size"}`` of ``fastga digits --algorithm algorithm``."""
+    return dict(RUN_DEFAULTS["ga" if algorithm == "ga" else "es"])
+
+
+def _fill_defaults(args, algorithm):
+    for key, value in run_defaults(algorithm).items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+        elif key == "batch_size" and args.batch_size == 0:
+            args.batch_size = None
+
+
+def parse_algorithm_params(items):
+    """``["key=value", ...]`` -> dict; each value is read as JSON (numbers, true,
+    false, null, lists), else kept as a string."""
+    out = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(f"algorithm_param: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def add_parser(sub):
@@ -41,11 +81,25 @@ def add_parser(sub):
         "(pixels / 16, stratified 1437/360 split, random_state 0). Prints the test "
         "accuracy and wall time; saves the best network (.npz) and a fitness-curve PNG.",
     )
-    add_run_arguments(p, pop_size=d.pop_size, generations=d.generations)
+    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=None,
+                   help=f"the GA or an evolution strategy of fastga.es (default: "
+                   f"{DEFAULT_ALGORITHM}; with --islands: ga)")
+    p.add_argument("--algorithm-param", metavar="KEY=VALUE", action="append", default=[],
+                   help="a hyperparameter of the evolution strategy, e.g. sigma=0.05 or "
+                   "learning_rate=0.1 (repeatable; the value is read as JSON); the GA's are "
+                   "the options below")
+    ga, es = run_defaults("ga"), run_defaults("openes")
+    add_run_arguments(
+        p, pop_size=d.pop_size, generations=None,
+        pop_size_help=f"networks per generation (default: {GA_POP_SIZE} for the GA, the "
+                      "strategy's own default, 100, for an ES)",
+        generations_help=f"(default: {ga['generations']} for the GA, {es['generations']} for an ES)")
     add_ga_arguments(p, d)
     p.add_argument("--hidden", type=int, nargs="+", default=list(d.architecture),
                    help="hidden layer sizes (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"samples per generation's fitness, 0 for all (default: "
+                   f"{ga['batch_size']} for the GA, all for an ES)")
     p.add_argument("--json", dest="json_path", default=None,
                    help="also write {test_accuracy, train_accuracy, generations, seconds} here")
     g = p.add_argument_group(
@@ -94,6 +148,7 @@ def run(args):
     if args.resume:
         # Settings, population and RNG counters come from the file; go on to --generations.
         clf = GeneticMLPClassifier.load(args.resume)
+        _fill_defaults(args, clf.algorithm)
         done = clf.ga_.population_.generation if hasattr(clf, "ga_") else 0
         if args.generations < done:
             raise ValueError(f"generations: the checkpoint is at generation {done}; "
@@ -104,8 +159,12 @@ def run(args):
             clf.set_params(checkpoint_every=args.checkpoint_every)
         print(f"resuming {args.resume} at generation {done}")
     else:
+        args.algorithm = args.algorithm or DEFAULT_ALGORITHM
+        _fill_defaults(args, args.algorithm)
         clf = GeneticMLPClassifier(
-            architecture=tuple(args.hidden), pop_size=args.pop_size, generations=args.generations,
+            architecture=tuple(args.hidden), algorithm=args.algorithm,
+            algorithm_params=parse_algorithm_params(args.algorithm_param) or None,
+            pop_size=args.pop_size, generations=args.generations,
             batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
             die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
             verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
@@ -115,7 +174,10 @@ def run(args):
     if args.out != OUT:
         cmd += ["--out", args.out]
     try:
-        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES), tasks_for(metric=_METRIC))
+        tasks = tasks_for(metric=_METRIC)
+        if clf.algorithm != "ga":  # an ES does not breed
+            tasks = [t for t in tasks if t != "breed"]
+        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES), tasks)
         t_fit = time.perf_counter()
         clf.fit(X_tr, y_tr)
         t_fitted = time.perf_counter()
@@ -135,16 +197,18 @@ def run(args):
     train_acc = float(clf.score(X_tr, y_tr))
     seconds = time.perf_counter() - t0
     net_path, png = save_results(args.out, clf.best_network_, clf.history_,
-                                 {"task": "digits", "test_accuracy": test_acc},
-                                 f"GeneticMLP on digits: test accuracy {test_acc:.3f}")
+                                 {"task": "digits", "test_accuracy": test_acc,
+                                  "algorithm": clf.algorithm},
+                                 f"{clf.algorithm} on digits: test accuracy {test_acc:.3f}")
     print(f"test accuracy {test_acc:.4f}  train accuracy {train_acc:.4f}  "
-          f"generations {clf.n_generations_}  wall time {seconds:.1f} s")
+          f"generations {clf.n_generations_}  wall time {seconds:.1f} s  ({clf.algorithm})")
     print(f"saved {net_path}" + (f" and {png}" if png else ""))
     print(f"checkpoint {checkpoint} (to go on: fastga digits --resume {shlex.quote(checkpoint)} "
           f"--generations TOTAL)")
     if args.json_path:
         result = {"test_accuracy": test_acc, "train_accuracy": train_acc,
-                  "generations": int(clf.n_generations_), "seconds": seconds}
+                  "generations": int(clf.n_generations_), "seconds": seconds,
+                  "algorithm": clf.algorithm}
         atomic_write_bytes(args.json_path, (json.dumps(result, indent=2) + "\n").encode())
     if args.profile:
         # The fit's own time outside its generations (checks, the final pick) is "finish" too.
@@ -191,14 +255,20 @@ def run_islands(args):
     if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
         raise ValueError("islands: --checkpoint/--resume are for one-process runs; "
                          "every island checkpoints itself")
+    if getattr(args, "algorithm", None) not in (None, "ga"):
+        raise ValueError(f"islands: the island model runs the GA; got --algorithm {args.algorithm}")
     n = int(args.islands)
     if n < 1:
         raise ValueError(f"islands: must be >= 1, got {n}")
+    if args.pop_size is None:
+        args.pop_size = GA_POP_SIZE
+    _fill_defaults(args, "ga")
     if args.pop_size // n < 2:
         raise ValueError(f"pop_size: {args.pop_size} networks cannot make {n} islands of >= 2")
     X_tr, X_te, y_tr, y_te = load_digits_split()
     clf = GeneticMLPClassifier(
-        architecture=tuple(args.hidden), pop_size=args.pop_size // n, generations=args.generations,
+        architecture=tuple(args.hidden), algorithm="ga", pop_size=args.pop_size // n,
+        generations=args.generations,
         batch_size=args.batch_size, mutation_rate=args.mutation_rate, sigma=args.sigma,
         die_off_rate=args.die_off_rate, elitism=args.elitism, random_state=args.seed,
     )
