@@ -24,7 +24,7 @@ from ..fileio import atomic_write_bytes
 from ..search import ArchitectureSearch, make_splits
 from ..search.data import FUNCTIONS, get_function
 from ..spec import NetworkSpec, activation_code
-from .common import add_run_arguments, out_path, print_profile
+from .common import add_run_arguments, out_path, print_profile, process_age
 
 __all__ = ["add_parser", "run"]
 
@@ -89,6 +89,7 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
 
 def run(args):
     func = get_function(args.function)
+    started = process_age()  # before this call: interpreter start and imports
     t0 = time.perf_counter()
     data = make_splits(func, args.samples, args.low, args.high, args.val_size, args.test_size,
                        random_state=args.seed)
@@ -137,5 +138,5 @@ def run(args):
         in_generations = float(np.sum(search.history_["seconds"]))
         print_profile(search.history_, setup=t_fit - t0,
                       finish=(t_fitted - t_fit - in_generations) + (time.perf_counter() - t_fitted),
-                      wall=time.perf_counter() - t0)
+                      wall=time.perf_counter() - t0, started=started)
     return 0

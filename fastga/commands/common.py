@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["OUT", "add_run_arguments", "add_ga_arguments", "out_path", "print_profile"]
+__all__ = ["OUT", "add_run_arguments", "add_ga_arguments", "out_path", "print_profile",
+           "process_age"]
 
 #: The default output folder of every command.
 OUT = "fastga-out"
@@ -54,18 +55,36 @@ def out_path(args, command, what):
     return os.path.join(args.out, f"{command}_{what}")
 
 
-def print_profile(history, setup, finish, wall, file=None):
-    """Print where a run's ``wall`` seconds went: ``setup`` (before the first
-    generation: data, compile ahead), the history's per-generation phases
-    (:mod:`fastga.timing`), ``finish`` (after the last one) and what is left.
+def process_age():
+    """Seconds since this process started (Linux: from ``/proc``), or None elsewhere."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def print_profile(history, setup, finish, wall, started=None, file=None):
+    """Print where a run's seconds went: ``started`` (the interpreter's start and
+    the imports, before the command ran; see :func:`process_age`), ``setup``
+    (before the first generation: data, compile ahead), the history's
+    per-generation phases (:mod:`fastga.timing`) and ``finish`` (after the last
+    one), against ``wall``, the command's time plus ``started``.
 
     Returns the table's rows ``{name: seconds}``.
     """
-    from ..timing import PHASES
-
     import numpy as np
 
-    rows = {"setup (data, compile ahead)": setup}
+    from ..timing import PHASES
+
+    rows = {}
+    if started is not None:
+        rows["start (interpreter, imports)"] = started
+        wall += started
+    rows["setup (data, compile ahead)"] = setup
     if "compile_seconds" in history:
         for phase in PHASES:
             rows[f"generations: {phase}"] = float(np.sum(history[f"{phase}_seconds"]))
@@ -73,7 +92,8 @@ def print_profile(history, setup, finish, wall, file=None):
         rows["generations"] = float(np.sum(history["seconds"]))
     rows["finish (final pick, scores, files)"] = finish
     accounted = sum(rows.values())
-    print(f"where the time went (wall time {wall:.2f} s):", file=file)
+    print(f"where the time went (wall time {wall:.2f} s since the process started):"
+          if started is not None else f"where the time went (wall time {wall:.2f} s):", file=file)
     for name, sec in rows.items():
         print(f"  {name:<36} {sec:8.3f} s  {100 * sec / wall:5.1f} %", file=file)
     print(f"  {'accounted for':<36} {accounted:8.3f} s  {100 * accounted / wall:5.1f} %",
