@@ -4,8 +4,11 @@ Runs on scikit-learn's 8x8 digits by default, or on MNIST from a local file
 (``--mnist PATH``: Keras' ``mnist.npz`` or a folder of IDX files). Writes to
 ``--out``: ``samples_gen{N}.png`` every ``--sample-every`` generations,
 ``samples_final.png``, ``generator.npz`` (the best generator, readable with
-:meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png`` and
-``history.csv``. TensorFlow is imported only when the command runs. Before
+:meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png``,
+``quality.png`` and ``history.csv``. At the end it prints the sample-quality
+measures of :mod:`fastga.gan.quality` (k-NN precision and recall, FID,
+confident share, class coverage) for ``--quality-samples`` samples of the
+best generator, next to the same measures for held-out real images. TensorFlow is imported only when the command runs. Before
 the run, the generators' kernels compile over the CPUs
 (:func:`fastga.compile_ahead`).
 """
@@ -21,8 +24,29 @@ import numpy as np
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split, load_mnist
 from ..fileio import atomic_write_bytes
-from ..gan import GAN_SETTINGS, GANEvolver
-from ..gan.plots import save_loss_plot, save_sample_grid
+from ..gan import GAN_SETTINGS, GANEvolver, SampleQuality
+from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
+
+#: Defaults of the gradient variation (see :class:`fastga.gan.GANEvolver`).
+GRADIENT_SHARE, GRADIENT_LR = 0.5, 0.01
+
+
+def quality_table(scores, reference, label, reference_label, n_classes):
+    """The sample-quality measures of ``scores`` and ``reference`` as a small text table."""
+    rows = [("k-NN precision (k=3)", "quality_precision", "{:.3f}"),
+            ("k-NN recall (k=3)", "quality_recall", "{:.3f}"),
+            ("FID (classifier features)", "quality_fid", "{:.3f}"),
+            ("confident share", "quality_confident", "{:.3f}"),
+            ("classes >= 3% of confident", "quality_coverage", "{:.0%}")]
+    w = max(len(label), len(reference_label), 10)
+    out = [f"{'sample quality':28s} {label:>{w}s} {reference_label:>{w}s}"]
+    for name, key, fmt in rows:
+        a, b = fmt.format(scores[key]), fmt.format(reference[key])
+        if key == "quality_coverage":
+            a += f" ({round(scores[key] * n_classes)})"
+            b += f" ({round(reference[key] * n_classes)})"
+        out.append(f"{name:28s} {a:>{w}s} {b:>{w}s}")
+    return "\n".join(out)
 
 __all__ = ["add_parser", "run"]
 
@@ -63,6 +87,20 @@ def add_parser(subparsers):
     p.add_argument("--mutation-rate", type=float, default=0.2)
     p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
     p.add_argument("--elitism", type=int, default=2)
+    p.add_argument("--gradient-share", type=float, default=GRADIENT_SHARE,
+                   help="share of each generation's children that also take a gradient step through "
+                        "the discriminator (a variation operator; 0: the pure GA)")
+    p.add_argument("--gradient-lr", type=float, default=GRADIENT_LR,
+                   help="typical change of one weight per gradient step (RMS-normalised)")
+    p.add_argument("--gradient-steps", type=int, default=1, help="gradient steps per chosen child")
+    p.add_argument("--gradient-loss", choices=("nonsaturating", "minimax", "least_squares", "mixed"),
+                   default="nonsaturating",
+                   help="generator loss of the gradient steps ('mixed': E-GAN's three, by thirds)")
+    p.add_argument("--pure-ga", action="store_true",
+                   help="the reference's method: variation by crossover and mutation only "
+                        "(same as --gradient-share 0)")
+    p.add_argument("--quality-samples", type=int, default=1000,
+                   help="samples of the best generator scored at the end")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
     p.add_argument("--sample-every", type=int, default=25, metavar="N",
@@ -79,10 +117,10 @@ def add_parser(subparsers):
 
 def _load_data(args):
     if args.mnist is None:
-        X, _, y, _ = load_digits_split()
-        return X, y, "digits"
-    X, _, y, _ = load_mnist(args.mnist)
-    return X, y, "mnist"
+        X, X_test, y, y_test = load_digits_split()
+        return X, y, X_test, y_test, "digits"
+    X, X_test, y, y_test = load_mnist(args.mnist)
+    return X, y, X_test, y_test, "mnist"
 
 
 def _history_csv(history):
@@ -106,8 +144,11 @@ def run(args):
     n_gen, n_samp = args.grid
     if n_gen < 1 or n_samp < 1:
         raise ValueError(f"--grid: both numbers must be >= 1, got {n_gen} {n_samp}")
-    X, y, name = _load_data(args)
+    if args.quality_samples < 4:
+        raise ValueError(f"--quality-samples: must be >= 4, got {args.quality_samples}")
+    X, y, X_test, y_test, name = _load_data(args)
     os.makedirs(args.out, exist_ok=True)
+    quality = SampleQuality(random_state=args.seed).fit(X, y, X_test, y_test)
     ev = GANEvolver(
         latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
         generations=args.generations,
@@ -115,6 +156,8 @@ def run(args):
         d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
         replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
         minibatch_std=args.minibatch_std,
+        gradient_share=0.0 if args.pure_ga else args.gradient_share, gradient_lr=args.gradient_lr,
+        gradient_steps=args.gradient_steps, gradient_loss=args.gradient_loss, quality=quality,
         ga=GAN_SETTINGS.replace(mutation_rate=args.mutation_rate, sigma=args.sigma,
                                 elitism=args.elitism,
                                 mutation_rate_cap=max(GAN_SETTINGS.mutation_rate_cap,
@@ -144,19 +187,15 @@ def run(args):
     ev.save_generator(os.path.join(args.out, "generator.npz"))
     ev.save_discriminator(os.path.join(args.out, "discriminator.keras"))
     save_loss_plot(os.path.join(args.out, "losses.png"), h, title=f"GA-GAN on {name}")
+    save_quality_plot(os.path.join(args.out, "quality.png"), h, quality.real_scores_,
+                      title=f"GA-GAN on {name}: samples of the best generator")
     atomic_write_bytes(os.path.join(args.out, "history.csv"), _history_csv(h))
     last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min")}
-    q = h["quality_confident"] if "quality_confident" in h else None
-    msg = (f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
-           f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
-           f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
-    if q is not None and (ok := np.isfinite(q)).any():
-        ent, nn = h["quality_entropy"][ok], h["quality_nn_ratio"][ok]
-        msg += (f"; quality (last scored generation): confident share {q[ok][-1]:.2f}, "
-                f"class entropy {ent[-1]:.2f}")
-        if "quality_confident_entropy" in h:
-            msg += f" (confident samples only {h['quality_confident_entropy'][ok][-1]:.2f})"
-        msg += f", nearest-real ratio {nn[-1]:.2f}"
-    print(msg)
+    print(f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
+          f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
+          f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
+    print(quality_table(ev.sample_quality(args.quality_samples, random_state=args.seed),
+                        quality.real_scores_, f"best generator, {args.quality_samples} samples",
+                        f"held-out real, {quality.n_holdout_}", quality.n_classes_))
     print(f"samples: {final}; generator, discriminator, losses.png, history.csv in {args.out}")
     return 0

@@ -88,8 +88,9 @@ class DiscriminatorFitness:
         Real images per step (and as many fakes).
     seed : int
     quality : SampleQuality, optional
-        Scores samples of the ``n_quality`` best generators each
-        ``quality_every`` generations (on a latent batch fixed for the run).
+        Scores ``n_quality_samples`` samples of each of the ``n_quality``
+        best generators (pooled) every ``quality_every`` generations, on a
+        latent batch fixed for the run.
     score : {"mean", "log", "features"}
         ``"mean"``: mean ``D(fake)``; ``"log"``: mean
         ``log D(fake)``; ``"features"``: feature matching, minus the RMS
@@ -147,7 +148,7 @@ class DiscriminatorFitness:
     """
 
     def __init__(self, discriminator, X_real, image_shape, batch_size=64, d_steps=1, d_batch=64,
-                 seed=0, quality=None, quality_every=1, n_quality=10, n_quality_samples=10,
+                 seed=0, quality=None, quality_every=1, n_quality=1, n_quality_samples=512,
                  score="mean", real_label=1.0, replay=0, diversity=0.0, sharing=0.0, n_real=256,
                  group_size=1):
         group_size = int(group_size)
@@ -453,9 +454,10 @@ class GANEvolver:
                  hidden_activation="tanh", image_shape=None, generations=200, pop_size=200,
                  batch_size=128, d_steps=2, d_batch=128, d_learning_rate=5e-4, score="mean",
                  real_label=0.9, replay=16384, diversity=0.0, sharing=0.0, latent_gain=3.0,
-                 minibatch_std=8, ga=GAN_SETTINGS, output_bias="data", threshold=None,
-                 threshold_after=10, quality=True, quality_every=5, random_state=None,
-                 threads=None, verbose=False):
+                 minibatch_std=8, ga=GAN_SETTINGS, output_bias="data", gradient_share=0.0,
+                 gradient_lr=0.01, gradient_steps=1, gradient_loss="nonsaturating",
+                 threshold=None, threshold_after=10, quality=True, quality_every=5,
+                 quality_samples=512, random_state=None, threads=None, verbose=False):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -477,10 +479,15 @@ class GANEvolver:
         self.minibatch_std = minibatch_std
         self.ga = ga
         self.output_bias = output_bias
+        self.gradient_share = gradient_share
+        self.gradient_lr = gradient_lr
+        self.gradient_steps = gradient_steps
+        self.gradient_loss = gradient_loss
         self.threshold = threshold
         self.threshold_after = threshold_after
         self.quality = quality
         self.quality_every = quality_every
+        self.quality_samples = quality_samples
         self.random_state = random_state
         self.threads = threads
         self.verbose = verbose
@@ -506,6 +513,15 @@ class GANEvolver:
         check_int(self.d_batch, "d_batch", minimum=1)
         check_positive(self.d_learning_rate, "d_learning_rate")
         check_int(self.quality_every, "quality_every", minimum=1)
+        check_int(self.quality_samples, "quality_samples", minimum=4)
+        if not isinstance(self.quality, (bool, np.bool_)) and not hasattr(self.quality, "score"):
+            raise TypeError(f"quality: expected a bool or a SampleQuality, got {type(self.quality).__name__}")
+        check_rate(self.gradient_share, "gradient_share")
+        check_positive(self.gradient_lr, "gradient_lr")
+        check_int(self.gradient_steps, "gradient_steps", minimum=1)
+        if self.gradient_loss not in ("nonsaturating", "minimax", "least_squares", "mixed"):
+            raise ValueError("gradient_loss: expected 'nonsaturating', 'minimax', 'least_squares' or "
+                             f"'mixed', got {self.gradient_loss!r}")
         check_int(self.threshold_after, "threshold_after", minimum=0)
         if self.score not in ("mean", "log", "features"):
             raise ValueError(f"score: expected 'mean', 'log' or 'features', got {self.score!r}")
@@ -578,7 +594,9 @@ class GANEvolver:
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
         quality = None
-        if self.quality and y is not None:
+        if hasattr(self.quality, "score"):  # a SampleQuality: fitted here unless it is already
+            quality = self.quality if hasattr(self.quality, "classifier_") else self.quality.fit(X, y)
+        elif self.quality and y is not None:
             from .quality import SampleQuality
 
             quality = SampleQuality(random_state=seed % (2**31)).fit(X, y)
@@ -597,7 +615,7 @@ class GANEvolver:
         self.fitness_ = DiscriminatorFitness(
             self.discriminator_, X, self.image_shape_, batch_size=self.batch_size,
             d_steps=self.d_steps, d_batch=self.d_batch, seed=seed, quality=quality,
-            quality_every=self.quality_every, score=self.score, real_label=self.real_label,
+            quality_every=self.quality_every, n_quality_samples=self.quality_samples, score=self.score, real_label=self.real_label,
             replay=self.replay, diversity=self.diversity, sharing=self.sharing,
             group_size=self.minibatch_std or 1,
         )
@@ -623,8 +641,11 @@ class GANEvolver:
                 _, bs, _ = spec.layer_slices(spec.n_layers - 1)
                 genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
             self.ga_.replace(np.arange(genomes.shape[0]), genomes)
-        # A loop of ask/tell from generation 0 (the adjusted one, if any).
-        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
+        if self.gradient_share > 0:
+            self._run_hybrid(spec, seed, on_generation)
+        else:
+            # A loop of ask/tell from generation 0 (the adjusted one, if any).
+            self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
         if self.stopped_ is None and self.ga_.state_.stopped == "callback":
             self.stopped_ = "callback"
         pop = self.ga_.population_
@@ -632,6 +653,73 @@ class GANEvolver:
             self.fitness_(pop)
         self.best_generator_ = pop.network(pop.best_index())
         return self
+
+    def _run_hybrid(self, spec, seed, on_generation):
+        """The ask/tell loop with the gradient variation between breeding and evaluation.
+
+        Each bred generation (the GA writes its elites in the first rows),
+        a random ``gradient_share`` of the other rows, the children, takes
+        ``gradient_steps`` steps through the current discriminator
+        (:class:`~fastga.gan.gradient.GradientVariation`) before the
+        generation is evaluated; selection then decides which of the
+        stepped and unstepped children live on.
+        """
+        from ..progress import progress_bar
+        from .gradient import GradientVariation
+
+        ga = self.ga_
+        g = max(1, int(self.minibatch_std or 1))
+        batch = max(g, min(int(self.batch_size), 64) // g * g)
+        losses = (("nonsaturating", "minimax", "least_squares") if self.gradient_loss == "mixed"
+                  else (self.gradient_loss,))
+        ops = [GradientVariation(spec, self.image_shape_, lr=self.gradient_lr, steps=self.gradient_steps,
+                                 batch_size=batch, loss=loss) for loss in losses]
+        n_elite = min(int(self.settings().elitism), int(self.pop_size) - 1)
+        bar = progress_bar(self.generations, "generations", disable=not self.verbose)
+        try:
+            while True:
+                pop = ga.ask()
+                gen = pop.generation
+                stats = {}
+                if gen > 0:
+                    bar.update(1)
+                    rng = philox(seed, gen, Purpose.GRADIENT)
+                    children = np.arange(n_elite, pop.size)
+                    m = int(round(float(self.gradient_share) * children.shape[0]))
+                    rows = np.sort(rng.choice(children, m, replace=False)) if m else children[:0]
+                    Z = [rng.standard_normal((batch, spec.n_inputs), dtype=np.float32)
+                         for _ in range(int(self.gradient_steps))]
+                    seen = []
+                    for j, op in enumerate(ops):
+                        part = rows[j::len(ops)]
+                        if part.shape[0]:
+                            new, d = op(self.discriminator_, pop.genomes[part], Z)
+                            ga.replace(part, new)
+                            seen += d
+                    stats["gradient_d_fake"] = float(np.mean(seen)) if seen else np.nan
+                f = self.fitness_(pop)
+                stats.update(self.fitness_.last_stats)
+                record = ga.tell(f, stats)
+                bar.set_postfix(best=f"{record['best_fitness']:.4g}", refresh=False)
+                if on_generation(ga, record):
+                    self.stopped_ = self.stopped_ or "callback"
+                    break
+                if gen >= self.generations:
+                    break
+        finally:
+            bar.close()
+
+    def sample_quality(self, n=1000, random_state=0):
+        """Quality measures of ``n`` samples of :attr:`best_generator_` (a dict).
+
+        The same measures on held-out real images are in
+        ``quality_.real_scores_``.
+        """
+        if not hasattr(self, "ga_"):
+            raise AttributeError("sample_quality: fit() has not been called yet")
+        if self.quality_ is None:
+            raise AttributeError("sample_quality: no quality measure (give labels y to fit, quality=True)")
+        return self.quality_.score(self.best_generator_.predict(self._latent(n, random_state)))
 
     # ------------------------------------------------------------ results
     @property
