@@ -378,7 +378,7 @@ def test_hybrid_evolver_steps_children_and_repeats():
     assert len(h) == 4 and np.isnan(h["gradient_d_fake"][0]) and np.isfinite(h["gradient_d_fake"][1:]).all()
     assert a.history_ == b.history_
     np.testing.assert_array_equal(a.population_.genomes, b.population_.genomes)
-    assert "gradient_d_fake" not in _evolver(generations=1, quality=False).fit(X, y).history_
+    assert "gradient_d_fake" not in _evolver(generations=1, gradient_share=0.0, quality=False).fit(X, y).history_
     m = _evolver(generations=1, gradient_share=1.0, gradient_loss="mixed", quality=False).fit(X, y)
     assert np.isfinite(m.history_["gradient_d_fake"][1])
     with pytest.raises(ValueError, match="gradient_share"):
@@ -612,10 +612,12 @@ def test_grouped_batches_hold_one_generator_per_group():
 def test_evolver_sets_every_ga_setting():
     """Every GASettings field reaches the core GA (no TensorFlow needed)."""
     from fastga import GASettings
-    from fastga.gan import GAN_SETTINGS
+    from fastga.gan import GAN_SETTINGS, HYBRID_SETTINGS, PURE_GA, GANEvolver
 
     spec = NetworkSpec([3, 5, 16], ["tanh", "sigmoid"])
-    assert _evolver().make_ga(spec, 0).settings() == GAN_SETTINGS
+    assert _evolver().make_ga(spec, 0).settings() == HYBRID_SETTINGS
+    assert GANEvolver(**PURE_GA).make_ga(spec, 0).settings() == GAN_SETTINGS
+    assert HYBRID_SETTINGS == GAN_SETTINGS.replace(mutation_rate=0.1, sigma=0.01)
     assert _evolver(ga=None).make_ga(spec, 0).settings() == GASettings()
     custom = GAN_SETTINGS.replace(mutation_rate_cap=0.45, mutation_rate_increase=0.05,
                                   crossover="uniform", shift_max=1.5, fitness_pref=2.0)

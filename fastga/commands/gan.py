@@ -19,16 +19,39 @@ import io
 import os
 import sys
 
-import numpy as np
 
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split, load_mnist
 from ..fileio import atomic_write_bytes
-from ..gan import GAN_SETTINGS, GANEvolver, SampleQuality
+from ..gan import PURE_GA, GANEvolver, SampleQuality
 from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
 
-#: Defaults of the gradient variation (see :class:`fastga.gan.GANEvolver`).
-GRADIENT_SHARE, GRADIENT_LR = 0.5, 0.01
+#: Flags whose default is the method's (``GANEvolver``'s defaults, or
+#: :data:`fastga.gan.PURE_GA` with ``--pure-ga``): flag dest -> evolver argument.
+PRESET_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_size": "batch_size",
+                "d_steps": "d_steps", "d_batch": "d_batch", "d_lr": "d_learning_rate",
+                "replay": "replay", "latent_gain": "latent_gain", "minibatch_std": "minibatch_std",
+                "gradient_share": "gradient_share", "gradient_lr": "gradient_lr"}
+
+
+def method_settings(args):
+    """The preset-controlled settings: the flags given, else the method's defaults."""
+    import inspect
+
+    base = {k: p.default for k, p in inspect.signature(GANEvolver).parameters.items()}
+    if args.pure_ga:
+        base.update(PURE_GA)
+    out = {arg: (getattr(args, dest) if getattr(args, dest) is not None else base[arg])
+           for dest, arg in PRESET_FLAGS.items()}
+    ga = base["ga"]
+    out["ga"] = ga.replace(
+        mutation_rate=args.mutation_rate if args.mutation_rate is not None else ga.mutation_rate,
+        sigma=args.sigma if args.sigma is not None else ga.sigma, elitism=args.elitism,
+        mutation_rate_cap=max(ga.mutation_rate_cap,
+                              args.mutation_rate if args.mutation_rate is not None else 0.0))
+    if args.pure_ga and args.gradient_share:
+        raise ValueError("--pure-ga: the pure GA takes no gradient steps; drop --gradient-share")
+    return out
 
 
 def quality_table(scores, reference, label, reference_label, n_classes):
@@ -56,49 +79,51 @@ def add_parser(subparsers):
         "gan",
         help="evolve generator networks against a TensorFlow discriminator (GA-GAN)",
         description=__doc__.split("\n\n")[0],
+        epilog="Flags shown with no default take the method's: GANEvolver's defaults (the hybrid), "
+               "or fastga.gan.PURE_GA's with --pure-ga.",
     )
     p.add_argument("--mnist", metavar="PATH", default=None,
                    help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
-    p.add_argument("--generations", type=int, default=200)
-    p.add_argument("--pop-size", type=int, default=200)
+    p.add_argument("--generations", type=int, default=None)
+    p.add_argument("--pop-size", type=int, default=None)
     p.add_argument("--latent", type=int, default=16, help="latent size (the reference used 100)")
     p.add_argument("--hidden", type=int, default=100)
     p.add_argument("--hidden-activation", default="tanh",
                    help="generators' hidden activation (the reference: sigmoid)")
-    p.add_argument("--batch-size", type=int, default=128, help="fakes per generator per generation")
-    p.add_argument("--d-steps", type=int, default=2, help="discriminator train_on_batch calls per generation")
-    p.add_argument("--d-batch", type=int, default=128, help="real images (and as many fakes) per D step")
-    p.add_argument("--d-lr", type=float, default=5e-4, help="discriminator learning rate (Adam)")
+    p.add_argument("--batch-size", type=int, default=None, help="fakes per generator per generation")
+    p.add_argument("--d-steps", type=int, default=None, help="discriminator train_on_batch calls per generation")
+    p.add_argument("--d-batch", type=int, default=None, help="real images (and as many fakes) per D step")
+    p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate (Adam)")
     p.add_argument("--score", choices=("mean", "log", "features"), default="mean",
                    help="generator fitness: mean D(fake), mean log D(fake), or matching D's features")
     p.add_argument("--real-label", type=float, default=0.9,
                    help="target of real images when D trains (<1: one-sided label smoothing)")
-    p.add_argument("--replay", type=int, default=16384,
+    p.add_argument("--replay", type=int, default=None,
                    help="buffer of older fakes; half of D's fakes come from it (0: off)")
     p.add_argument("--diversity", type=float, default=0.0,
                    help="weight of the bonus for spread across latents (against mode collapse)")
     p.add_argument("--sharing", type=float, default=0.0,
                    help="fitness-sharing radius (RMS pixel distance) keeping distinct generators (0: off)")
-    p.add_argument("--latent-gain", type=float, default=3.0,
+    p.add_argument("--latent-gain", type=float, default=None,
                    help="scale of the generators' initial latent->hidden weights")
-    p.add_argument("--minibatch-std", type=int, default=8, metavar="G",
+    p.add_argument("--minibatch-std", type=int, default=None, metavar="G",
                    help="group size of D's minibatch standard deviation feature; each group holds "
                         "fakes of one generator or real images (0: the reference's D exactly)")
-    p.add_argument("--mutation-rate", type=float, default=0.2)
-    p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
+    p.add_argument("--mutation-rate", type=float, default=None)
+    p.add_argument("--sigma", type=float, default=None, help="std of the gaussian mutation")
     p.add_argument("--elitism", type=int, default=2)
-    p.add_argument("--gradient-share", type=float, default=GRADIENT_SHARE,
+    p.add_argument("--gradient-share", type=float, default=None,
                    help="share of each generation's children that also take a gradient step through "
                         "the discriminator (a variation operator; 0: the pure GA)")
-    p.add_argument("--gradient-lr", type=float, default=GRADIENT_LR,
+    p.add_argument("--gradient-lr", type=float, default=None,
                    help="typical change of one weight per gradient step (RMS-normalised)")
     p.add_argument("--gradient-steps", type=int, default=1, help="gradient steps per chosen child")
     p.add_argument("--gradient-loss", choices=("nonsaturating", "minimax", "least_squares", "mixed"),
                    default="nonsaturating",
                    help="generator loss of the gradient steps ('mixed': E-GAN's three, by thirds)")
     p.add_argument("--pure-ga", action="store_true",
-                   help="the reference's method: variation by crossover and mutation only "
-                        "(same as --gradient-share 0)")
+                   help="the GA-GAN without gradients: variation by crossover and mutation only, with "
+                        "its own defaults (fastga.gan.PURE_GA: 200 generators, 200 generations, ...)")
     p.add_argument("--quality-samples", type=int, default=1000,
                    help="samples of the best generator scored at the end")
     p.add_argument("--threshold", type=float, default=None,
@@ -151,19 +176,10 @@ def run(args):
     quality = SampleQuality(random_state=args.seed).fit(X, y, X_test, y_test)
     ev = GANEvolver(
         latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
-        generations=args.generations,
-        pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
-        d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
-        replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
-        minibatch_std=args.minibatch_std,
-        gradient_share=0.0 if args.pure_ga else args.gradient_share, gradient_lr=args.gradient_lr,
+        score=args.score, real_label=args.real_label, diversity=args.diversity, sharing=args.sharing,
         gradient_steps=args.gradient_steps, gradient_loss=args.gradient_loss, quality=quality,
-        ga=GAN_SETTINGS.replace(mutation_rate=args.mutation_rate, sigma=args.sigma,
-                                elitism=args.elitism,
-                                mutation_rate_cap=max(GAN_SETTINGS.mutation_rate_cap,
-                                                      args.mutation_rate)),
         threshold=args.threshold, random_state=args.seed,
-        threads=args.threads, verbose=not args.quiet,
+        threads=args.threads, verbose=not args.quiet, **method_settings(args),
     )
 
     def grid(evolver, label):
