@@ -8,9 +8,9 @@ Runs on scikit-learn's 8x8 digits by default, or on MNIST from a local file
 ``quality.png`` and ``history.csv``. At the end it prints the sample-quality
 measures of :mod:`fastga.gan.quality` (k-NN precision and recall, FID,
 confident share, class coverage) for ``--quality-samples`` samples of the
-best generator, next to the same measures for held-out real images. TensorFlow is imported only when the command runs. Before
-the run, the generators' kernels compile over the CPUs
-(:func:`fastga.compile_ahead`).
+best generator, next to the same measures for held-out real images.
+TensorFlow is imported only when the command runs. Before the run, the
+generators' kernels compile over the CPUs (:func:`fastga.compile_ahead`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import io
 import os
 import sys
 
+import numpy as np
 
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split, load_mnist
@@ -128,7 +129,7 @@ def add_parser(subparsers):
                    help="samples of the best generator scored at the end")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
-    p.add_argument("--sample-every", type=int, default=25, metavar="N",
+    p.add_argument("--sample-every", type=int, default=500, metavar="N",
                    help="save a PNG grid of samples every N generations (0: only at the end)")
     p.add_argument("--grid", type=int, nargs=2, default=(8, 10), metavar=("GENERATORS", "SAMPLES"),
                    help="rows (best generators) and columns (samples each) of the grids")
@@ -184,9 +185,13 @@ def run(args):
 
     def grid(evolver, label):
         rows = evolver.top_rows(min(n_gen, evolver.population_.size))
-        images = evolver.sample(n_samp, rows=rows, random_state=args.seed)
+        # Each row its own latents: a small population's generators are close kin, so
+        # shared latents would draw nearly the same row again and again.
+        images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=args.seed + i)
+                                 for i in range(len(rows))])
         path = os.path.join(args.out, f"samples_{label}.png")
-        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows)",
+        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows), "
+                                             "own latents per row",
                          row_labels=[f"#{r}" for r in rows])
         return path
 

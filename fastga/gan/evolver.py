@@ -43,7 +43,8 @@ from ..settings import GASettings
 from ..spec import NetworkSpec
 from ..validation import check_int, check_positive, check_rate, check_X
 
-__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA", "PURPOSE_LATENT", "PURPOSE_REAL",
+__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA",
+           "PURPOSE_LATENT", "PURPOSE_REAL",
            "PURPOSE_FAKE_PICK", "PURPOSE_QUALITY"]
 
 #: Purposes of the Philox streams of the GAN (see :class:`fastga.registry.Purpose`).
@@ -660,7 +661,8 @@ class GANEvolver:
         self.fitness_ = DiscriminatorFitness(
             self.discriminator_, X, self.image_shape_, batch_size=self.batch_size,
             d_steps=self.d_steps, d_batch=self.d_batch, seed=seed, quality=quality,
-            quality_every=self.quality_every, n_quality_samples=self.quality_samples, score=self.score, real_label=self.real_label,
+            quality_every=self.quality_every, n_quality_samples=self.quality_samples, score=self.score,
+            real_label=self.real_label,
             replay=self.replay, diversity=self.diversity, sharing=self.sharing,
             group_size=self.minibatch_std or 1,
         )
