@@ -120,7 +120,7 @@ def add_parser(subparsers):
                    help="typical change of one weight per gradient step (RMS-normalised)")
     p.add_argument("--gradient-steps", type=int, default=1, help="gradient steps per chosen child")
     p.add_argument("--gradient-loss", choices=("nonsaturating", "minimax", "least_squares", "mixed"),
-                   default="nonsaturating",
+                   default="mixed",
                    help="generator loss of the gradient steps ('mixed': E-GAN's three, by thirds)")
     p.add_argument("--pure-ga", action="store_true",
                    help="the GA-GAN without gradients: variation by crossover and mutation only, with "

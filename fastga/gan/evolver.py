@@ -431,9 +431,9 @@ class GANEvolver:
         Typical change of one weight per gradient step (the step is the
         gradient over its per-layer RMS).
     gradient_steps : int, default=1
-    gradient_loss : {"nonsaturating", "minimax", "least_squares", "mixed"}
+    gradient_loss : {"nonsaturating", "minimax", "least_squares", "mixed"}, default="mixed"
         The generator loss of the steps; ``"mixed"``: E-GAN's three, each
-        on a third of the chosen children.
+        on a third of the chosen children, and selection keeps what works.
     threshold : float, optional
         Stop once some generator's reference metric (the discriminator's
         accuracy on a 50/50 batch of its fakes and real images) is at or
@@ -501,7 +501,7 @@ class GANEvolver:
                  batch_size=64, d_steps=1, d_batch=64, d_learning_rate=2e-4, score="mean",
                  real_label=0.9, replay=0, diversity=0.0, sharing=0.0, latent_gain=3.0,
                  minibatch_std=0, ga=HYBRID_SETTINGS, output_bias="data", gradient_share=1.0,
-                 gradient_lr=0.003, gradient_steps=1, gradient_loss="nonsaturating",
+                 gradient_lr=0.003, gradient_steps=1, gradient_loss="mixed",
                  threshold=None, threshold_after=10, quality=True, quality_every=5,
                  quality_samples=512, random_state=None, threads=None, verbose=False):
         self.generator_spec = generator_spec
