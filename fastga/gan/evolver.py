@@ -636,6 +636,13 @@ class GANEvolver:
         self.image_shape_ = image_shape_for(X.shape[1], self.image_shape if self.image_shape is not None
                                             else getattr(self, "image_shape_", None))
         spec = self._spec(X.shape[1])
+        if self.gradient_share > 0:
+            from .gradient import GRADIENT_ACTIVATIONS
+
+            bad = [a for a in spec.activations if a not in GRADIENT_ACTIVATIONS]
+            if bad:
+                raise ValueError(f"generator_spec: the gradient variation (gradient_share > 0) supports "
+                                 f"activations {GRADIENT_ACTIVATIONS}, got {bad[0]!r}")
         self.generator_spec_ = spec
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
