@@ -175,6 +175,7 @@ class Purpose(IntEnum):
     FAKE_PICK = 34
     QUALITY = 35
     SPREAD = 36
+    GRADIENT = 38
     TRAITS = 41
     VALSPLIT = 42
     ISLAND_SEED = 51

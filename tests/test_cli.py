@@ -138,12 +138,13 @@ def test_one_vocabulary_across_commands():
     sub = next(a for a in parser._actions if a.dest == "command")
     flags = {name: {s for a in p._actions for s in a.option_strings}
              for name, p in sub.choices.items()}
-    for name in ("digits", "arch"):
+    for name in ("digits", "gan", "arch"):
         assert {"--pop-size", "--generations", "--seed", "--out", "--quiet",
                 "--profile"} <= flags[name], name
         assert "--population" not in flags[name]
         assert sub.choices[name].get_default("out") == "fastga-out", name
-    assert {"--mutation-rate", "--sigma", "--elitism"} <= flags["digits"]
+    for name in ("digits", "gan"):
+        assert {"--mutation-rate", "--sigma", "--elitism"} <= flags[name], name
 
 
 def test_digits_profile_adds_up(tmp_path, capsys):

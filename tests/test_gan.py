@@ -50,6 +50,141 @@ def test_sample_quality_separates_real_from_noise():
     assert real["quality_confident_entropy"] > 0.9
     with pytest.raises(ValueError, match="samples"):
         q.score(X[:, :3])
+    with pytest.raises(ValueError, match="samples"):
+        q.score(X[:3])  # k-NN radii need more than k samples
+
+
+@pytest.fixture(scope="module")
+def digits_quality():
+    from fastga.datasets import load_digits_split
+    from fastga.gan import SampleQuality
+
+    X, X_test, y, y_test = load_digits_split()
+    return SampleQuality(random_state=0).fit(X, y, X_test, y_test), X, X_test, y_test
+
+
+def test_quality_of_real_digits_is_near_ideal(digits_quality):
+    q, X, X_test, y_test = digits_quality
+    real = q.real_scores_
+    assert real == q.score(X_test) and q.n_holdout_ == X_test.shape[0]
+    assert q.real_accuracy_ > 0.9
+    assert real["quality_precision"] > 0.8 and real["quality_recall"] > 0.8
+    assert real["quality_confident"] > 0.8 and real["quality_coverage"] == 1.0
+    assert real["quality_fid"] < 1.0
+    # The training digits themselves: every one inside its own k-NN ball.
+    assert q.score(X[:500])["quality_precision"] == 1.0
+
+
+def test_quality_of_noise_and_of_one_repeated_image_is_bad(digits_quality):
+    q, X, X_test, _ = digits_quality
+    real = q.real_scores_
+    noise = q.score(philox_uniform((500, X.shape[1])))
+    assert noise["quality_precision"] < 0.05 and noise["quality_recall"] < 0.05
+    assert noise["quality_fid"] > 20 * real["quality_fid"]
+    one = q.score(np.repeat(X_test[:1], 500, axis=0))
+    # A real image, so precise; but it covers nothing, one class, far in distribution.
+    assert one["quality_precision"] == 1.0 and one["quality_recall"] < 0.01
+    assert one["quality_coverage"] == pytest.approx(0.1)
+    assert one["quality_fid"] > 20 * real["quality_fid"]
+    # Blurring the real images (the mean of pairs) hurts precision and FID, less than noise.
+    blur = 0.5 * (X_test[:300] + X_test[1:301])
+    b = q.score(blur)
+    assert b["quality_precision"] < real["quality_precision"]
+    assert real["quality_fid"] < b["quality_fid"] < noise["quality_fid"]
+
+
+def philox_uniform(shape, seed=1):
+    from fastga._random import philox
+    from fastga.registry import Purpose
+
+    return philox(seed, 0, Purpose.USER).uniform(0, 1, shape).astype(np.float32)
+
+
+def _naive_trace_sqrt(A):
+    """trace(sqrtm(A)) by the Denman-Beavers iteration, NumPy only (A with positive eigenvalues)."""
+    Y, Zm = A.astype(np.float64), np.eye(A.shape[0])
+    for _ in range(100):
+        Y, Zm = 0.5 * (Y + np.linalg.inv(Zm)), 0.5 * (Zm + np.linalg.inv(Y))
+    return float(np.trace(Y))
+
+
+def test_fid_matrix_square_root_matches_references():
+    from fastga._random import philox
+    from fastga.gan.quality import frechet_distance, trace_sqrt_product
+    from fastga.registry import Purpose
+
+    rng = philox(5, 0, Purpose.USER)
+    for d in (1, 2, 4):
+        A = rng.standard_normal((d + 3, d))
+        B = rng.standard_normal((d + 5, d))
+        S1, S2 = A.T @ A / d, B.T @ B / d
+        want = _naive_trace_sqrt(S1 @ S2)
+        assert trace_sqrt_product(S1, S2) == pytest.approx(want, rel=1e-9)
+        try:
+            from scipy.linalg import sqrtm
+
+            assert trace_sqrt_product(S1, S2) == pytest.approx(float(np.trace(sqrtm(S1 @ S2)).real), rel=1e-7)
+        except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+            pass
+        mu = rng.standard_normal(d)
+        assert frechet_distance(mu, S1, mu, S1) == pytest.approx(0.0, abs=1e-9)
+    # One dimension: (m1 - m2)^2 + (s1 - s2)^2.
+    assert frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4.0 + 1.0)
+    # A singular covariance (a collapsed generator) stays finite and real.
+    assert np.isfinite(frechet_distance(np.zeros(3), np.zeros((3, 3)), np.zeros(3), np.eye(3)))
+
+
+def test_knn_precision_recall_match_a_loop():
+    from fastga._random import philox
+    from fastga.gan.quality import knn_precision_recall, knn_radii
+    from fastga.registry import Purpose
+
+    rng = philox(6, 0, Purpose.USER)
+    real = rng.standard_normal((15, 2))
+    fake = rng.standard_normal((9, 2)) * 1.5 + 0.5
+    k = 3
+
+    def radii(P):
+        return np.array([np.sort([np.linalg.norm(p - o) for j, o in enumerate(P) if j != i])[k - 1]
+                         for i, p in enumerate(P)])
+
+    rr, rf = radii(real), radii(fake)
+    np.testing.assert_allclose(knn_radii(real, k), rr, rtol=1e-12)
+    precision = np.mean([any(np.linalg.norm(f - r) <= rr[j] for j, r in enumerate(real)) for f in fake])
+    recall = np.mean([any(np.linalg.norm(r - f) <= rf[j] for j, f in enumerate(fake)) for r in real])
+    assert knn_precision_recall(real, fake, k) == (pytest.approx(precision), pytest.approx(recall))
+    assert 0 < precision < 1 and 0 < recall < 1  # the case tests both sides
+    with pytest.raises(ValueError, match="k=3"):
+        knn_radii(real[:3], 3)
+
+
+def test_generator_gradients_match_finite_differences():
+    from fastga._random import philox
+    from fastga.gan.gradient import generator_forward, generator_gradients
+    from fastga.registry import Purpose
+
+    rng = philox(7, 0, Purpose.USER)
+    for acts in (["tanh", "sigmoid"], ["relu", "leaky_relu", "linear"]):
+        spec = NetworkSpec([3, 4, 5] if len(acts) == 2 else [3, 4, 3, 5], acts)
+        genomes = rng.standard_normal((2, spec.n_params))
+        Z = rng.standard_normal((6, spec.n_inputs))
+        gout = rng.standard_normal((2, 6, spec.n_outputs))
+        g = generator_gradients(spec, genomes, Z, gout)
+
+        def loss(theta):
+            return float((generator_forward(spec, theta, Z)[0] * gout).sum(axis=(1, 2)).sum())
+
+        eps = 1e-6
+        for i in range(2):
+            for j in range(spec.n_params):
+                plus, minus = genomes.copy(), genomes.copy()
+                plus[i, j] += eps
+                minus[i, j] -= eps
+                assert g[i, j] == pytest.approx((loss(plus) - loss(minus)) / (2 * eps), abs=1e-5)
+    with pytest.raises(ValueError, match="gelu"):
+        from fastga.gan.gradient import GradientVariation
+
+        GradientVariation(NetworkSpec([2, 3, 4], ["gelu", "sigmoid"]), (2, 2))
 
 
 def test_plots_write_png(tmp_path):
@@ -177,9 +312,12 @@ def test_evolver_runs_and_records_history(tmp_path):
     ev = _evolver(discriminator=_tiny_disc(keras, 4)).fit(X, y, callbacks=[lambda e, r: seen.append(r["generation"])])
     h = ev.history_
     assert len(h) == 4 and seen == [0, 1, 2, 3]
-    for key in ("d_loss", "d_accuracy", "best_fitness", "mean_fitness", "ref_accuracy_min",
-                "quality_confident", "quality_entropy", "quality_confident_entropy", "quality_nn_ratio"):
+    from fastga.gan.quality import QUALITY_COLUMNS
+
+    for key in ("d_loss", "d_accuracy", "best_fitness", "mean_fitness", "ref_accuracy_min") + QUALITY_COLUMNS:
         assert key in h and np.isfinite(h[key]).all(), key
+    s = ev.sample_quality(20)
+    assert set(s) == set(QUALITY_COLUMNS) and 0 <= s["quality_precision"] <= 1
     assert ev.image_shape_ == (4, 4)
     assert ev.generator_spec_.sizes == (3, 5, 16)
     samples = ev.sample(7)
@@ -195,6 +333,60 @@ def test_evolver_runs_and_records_history(tmp_path):
     np.testing.assert_allclose(d2.predict_on_batch(imgs), ev.discriminator_.predict_on_batch(imgs), rtol=1e-5)
     with pytest.raises(ValueError, match="path"):
         ev.save_discriminator(tmp_path / "d.h5")
+
+
+@pytest.mark.gan
+def test_gradient_variation_raises_d_of_the_fakes():
+    pytest.importorskip("tensorflow")
+    from fastga._random import philox
+    from fastga.gan.discriminator import import_keras, input_gradient
+    from fastga.gan.gradient import GradientVariation
+    from fastga.registry import Purpose
+
+    keras = import_keras(1)
+    model = _tiny_disc(keras, 4, seed=2)
+    spec = NetworkSpec([3, 5, 16], ["tanh", "sigmoid"])
+    pop = Population.random(spec, 4, random_state=3, init="glorot")
+    Z = philox(1, 0, Purpose.USER).standard_normal((8, 3)).astype(np.float32)
+    for loss in ("nonsaturating", "minimax", "least_squares"):
+        op = GradientVariation(spec, (4, 4), lr=0.02, steps=4, loss=loss)
+        new, seen = op(model, pop.genomes, [Z] * 4)
+        assert new.dtype == np.float32 and new.shape == pop.genomes.shape
+        assert seen[-1] > seen[0], loss  # D, frozen, finds the stepped fakes more real
+    # The image gradient is TensorFlow's: check one entry by finite differences.
+    img = pop.forward(Z, rows=np.arange(1)).reshape(-1, 4, 4, 1).astype(np.float32)
+    g, d = input_gradient(model, img)
+    np.testing.assert_allclose(d, model.predict_on_batch(img).reshape(-1), rtol=1e-5)
+    eps = 1e-2
+    plus, minus = img.copy(), img.copy()
+    plus[0, 1, 2, 0] += eps
+    minus[0, 1, 2, 0] -= eps
+    f = lambda x: -np.log(model.predict_on_batch(x).astype(np.float64)).sum()  # noqa: E731
+    assert g[0, 1, 2, 0] == pytest.approx((f(plus) - f(minus)) / (2 * eps), rel=1e-2, abs=1e-5)
+    with pytest.raises(ValueError, match="loss"):
+        input_gradient(model, img, "hinge")
+
+
+@pytest.mark.gan
+def test_hybrid_evolver_steps_children_and_repeats():
+    pytest.importorskip("tensorflow")
+    X, y = _real()
+    kw = dict(generations=3, gradient_share=0.5, gradient_lr=0.02, quality=False)
+    a = _evolver(**kw).fit(X, y)
+    b = _evolver(**kw).fit(X, y)
+    h = a.history_
+    assert len(h) == 4 and np.isnan(h["gradient_d_fake"][0]) and np.isfinite(h["gradient_d_fake"][1:]).all()
+    assert a.history_ == b.history_
+    np.testing.assert_array_equal(a.population_.genomes, b.population_.genomes)
+    assert "gradient_d_fake" not in _evolver(generations=1, gradient_share=0.0, quality=False).fit(X, y).history_
+    m = _evolver(generations=1, gradient_share=1.0, gradient_loss="mixed", quality=False).fit(X, y)
+    assert np.isfinite(m.history_["gradient_d_fake"][1])
+    with pytest.raises(ValueError, match="gradient_share"):
+        _evolver(gradient_share=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="gradient_loss"):
+        _evolver(gradient_share=0.5, gradient_loss="hinge").fit(X, y)
+    with pytest.raises(ValueError, match="gradient"):
+        _evolver(gradient_share=0.5, generator_spec=NetworkSpec([3, 5, 16], ["gelu", "sigmoid"])).fit(X, y)
 
 
 @pytest.mark.gan
@@ -244,7 +436,7 @@ def test_bad_input():
 
 
 @pytest.mark.gan
-def test_cli_gan_writes_outputs(tmp_path):
+def test_cli_gan_writes_outputs(tmp_path, capsys):
     pytest.importorskip("tensorflow")
     pytest.importorskip("matplotlib")
     import argparse
@@ -273,9 +465,20 @@ def test_cli_gan_writes_outputs(tmp_path):
     names = sorted(os.listdir(out))
     for name in ("samples_gen0000.png", "samples_gen0001.png", "samples_gen0002.png",
                  "samples_final.png", "generator.npz", "discriminator.keras", "losses.png",
-                 "history.csv"):
-        assert name in names
+                 "quality.png", "history.csv"):
+        assert "gan_" + name in names
     assert not [n for n in names if n.startswith(".tmp")]
+    printed = capsys.readouterr().out
+    for line in ("k-NN precision (k=3)", "k-NN recall (k=3)", "FID (classifier features)",
+                 "confident share", "classes >= 3% of confident", "held-out real, 4"):
+        assert line in printed
+    code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "1", "--pop-size", "4",
+                 "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
+                 "--minibatch-std", "2", "--pure-ga", "--quality-samples", "8", "--sample-every", "0",
+                 "--out", str(tmp_path / "ga"), "--quiet", "--threads", "1"])
+    assert code == 0 and "best generator, 8 samples" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="quality-samples"):
+        main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--quality-samples", "2", "--out", str(out)])
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         main(["gan", "--mnist", str(tmp_path / "missing.npz"), "--out", str(out)])
 
@@ -409,10 +612,12 @@ def test_grouped_batches_hold_one_generator_per_group():
 def test_evolver_sets_every_ga_setting():
     """Every GASettings field reaches the core GA (no TensorFlow needed)."""
     from fastga import GASettings
-    from fastga.gan import GAN_SETTINGS
+    from fastga.gan import GAN_SETTINGS, HYBRID_SETTINGS, PURE_GA, GANEvolver
 
     spec = NetworkSpec([3, 5, 16], ["tanh", "sigmoid"])
-    assert _evolver().make_ga(spec, 0).settings() == GAN_SETTINGS
+    assert _evolver().make_ga(spec, 0).settings() == HYBRID_SETTINGS
+    assert GANEvolver(**PURE_GA).make_ga(spec, 0).settings() == GAN_SETTINGS
+    assert HYBRID_SETTINGS == GAN_SETTINGS.replace(mutation_rate=0.1, sigma=0.01)
     assert _evolver(ga=None).make_ga(spec, 0).settings() == GASettings()
     custom = GAN_SETTINGS.replace(mutation_rate_cap=0.45, mutation_rate_increase=0.05,
                                   crossover="uniform", shift_max=1.5, fitness_pref=2.0)

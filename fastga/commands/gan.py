@@ -4,25 +4,74 @@ Runs on scikit-learn's 8x8 digits by default, or on MNIST from a local file
 (``--mnist PATH``: Keras' ``mnist.npz`` or a folder of IDX files). Writes to
 ``--out``: ``samples_gen{N}.png`` every ``--sample-every`` generations,
 ``samples_final.png``, ``generator.npz`` (the best generator, readable with
-:meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png`` and
-``history.csv``. TensorFlow is imported only when the command runs. Before
-the run, the generators' kernels compile over the CPUs
-(:func:`fastga.compile_ahead`).
+:meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png``,
+``quality.png`` and ``history.csv``. At the end it prints the sample-quality
+measures of :mod:`fastga.gan.quality` (k-NN precision and recall, FID,
+confident share, class coverage) for ``--quality-samples`` samples of the
+best generator, next to the same measures for held-out real images.
+TensorFlow is imported only when the command runs. Before the run, the
+generators' kernels compile over the CPUs (:func:`fastga.compile_ahead`).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import sys
+import time
 
 import numpy as np
 
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split, load_mnist
 from ..fileio import atomic_write_bytes
-from ..gan import GAN_SETTINGS, GANEvolver
-from ..gan.plots import save_loss_plot, save_sample_grid
+from ..gan import PURE_GA, GANEvolver, SampleQuality
+from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
+from .common import add_run_arguments, out_path, print_profile, process_age
+
+#: Flags whose default is the method's (``GANEvolver``'s defaults, or
+#: :data:`fastga.gan.PURE_GA` with ``--pure-ga``): flag dest -> evolver argument.
+PRESET_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_size": "batch_size",
+                "d_steps": "d_steps", "d_batch": "d_batch", "d_lr": "d_learning_rate",
+                "replay": "replay", "latent_gain": "latent_gain", "minibatch_std": "minibatch_std",
+                "gradient_share": "gradient_share", "gradient_lr": "gradient_lr"}
+
+
+def method_settings(args):
+    """The preset-controlled settings: the flags given, else the method's defaults."""
+    import inspect
+
+    base = {k: p.default for k, p in inspect.signature(GANEvolver).parameters.items()}
+    if args.pure_ga:
+        base.update(PURE_GA)
+    out = {arg: (getattr(args, dest) if getattr(args, dest) is not None else base[arg])
+           for dest, arg in PRESET_FLAGS.items()}
+    ga = base["ga"]
+    out["ga"] = ga.replace(
+        mutation_rate=args.mutation_rate if args.mutation_rate is not None else ga.mutation_rate,
+        sigma=args.sigma if args.sigma is not None else ga.sigma, elitism=args.elitism,
+        mutation_rate_cap=max(ga.mutation_rate_cap,
+                              args.mutation_rate if args.mutation_rate is not None else 0.0))
+    if args.pure_ga and args.gradient_share:
+        raise ValueError("--pure-ga: the pure GA takes no gradient steps; drop --gradient-share")
+    return out
+
+
+def quality_table(scores, reference, label, reference_label, n_classes):
+    """The sample-quality measures of ``scores`` and ``reference`` as a small text table."""
+    rows = [("k-NN precision (k=3)", "quality_precision", "{:.3f}"),
+            ("k-NN recall (k=3)", "quality_recall", "{:.3f}"),
+            ("FID (classifier features)", "quality_fid", "{:.3f}"),
+            ("confident share", "quality_confident", "{:.3f}"),
+            ("classes >= 3% of confident", "quality_coverage", "{:.0%}")]
+    w = max(len(label), len(reference_label), 10)
+    out = [f"{'sample quality':28s} {label:>{w}s} {reference_label:>{w}s}"]
+    for name, key, fmt in rows:
+        a, b = fmt.format(scores[key]), fmt.format(reference[key])
+        if key == "quality_coverage":
+            a += f" ({round(scores[key] * n_classes)})"
+            b += f" ({round(reference[key] * n_classes)})"
+        out.append(f"{name:28s} {a:>{w}s} {b:>{w}s}")
+    return "\n".join(out)
 
 __all__ = ["add_parser", "run"]
 
@@ -32,57 +81,74 @@ def add_parser(subparsers):
         "gan",
         help="evolve generator networks against a TensorFlow discriminator (GA-GAN)",
         description=__doc__.split("\n\n")[0],
+        epilog="Flags shown with no default take the method's: GANEvolver's defaults (the hybrid), "
+               "or fastga.gan.PURE_GA's with --pure-ga.",
     )
     p.add_argument("--mnist", metavar="PATH", default=None,
                    help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
-    p.add_argument("--generations", type=int, default=200)
-    p.add_argument("--pop-size", type=int, default=200)
+    add_run_arguments(p, pop_size=None, generations=None,
+                      pop_size_help="generators per generation (default: the method's)",
+                      generations_help="generations to run (default: the method's)")
     p.add_argument("--latent", type=int, default=16, help="latent size (the reference used 100)")
     p.add_argument("--hidden", type=int, default=100)
     p.add_argument("--hidden-activation", default="tanh",
                    help="generators' hidden activation (the reference: sigmoid)")
-    p.add_argument("--batch-size", type=int, default=128, help="fakes per generator per generation")
-    p.add_argument("--d-steps", type=int, default=2, help="discriminator train_on_batch calls per generation")
-    p.add_argument("--d-batch", type=int, default=128, help="real images (and as many fakes) per D step")
-    p.add_argument("--d-lr", type=float, default=5e-4, help="discriminator learning rate (Adam)")
+    p.add_argument("--batch-size", type=int, default=None, help="fakes per generator per generation")
+    p.add_argument("--d-steps", type=int, default=None, help="discriminator train_on_batch calls per generation")
+    p.add_argument("--d-batch", type=int, default=None, help="real images (and as many fakes) per D step")
+    p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate (Adam)")
     p.add_argument("--score", choices=("mean", "log", "features"), default="mean",
                    help="generator fitness: mean D(fake), mean log D(fake), or matching D's features")
     p.add_argument("--real-label", type=float, default=0.9,
                    help="target of real images when D trains (<1: one-sided label smoothing)")
-    p.add_argument("--replay", type=int, default=16384,
+    p.add_argument("--replay", type=int, default=None,
                    help="buffer of older fakes; half of D's fakes come from it (0: off)")
     p.add_argument("--diversity", type=float, default=0.0,
                    help="weight of the bonus for spread across latents (against mode collapse)")
     p.add_argument("--sharing", type=float, default=0.0,
                    help="fitness-sharing radius (RMS pixel distance) keeping distinct generators (0: off)")
-    p.add_argument("--latent-gain", type=float, default=3.0,
+    p.add_argument("--latent-gain", type=float, default=None,
                    help="scale of the generators' initial latent->hidden weights")
-    p.add_argument("--minibatch-std", type=int, default=8, metavar="G",
+    p.add_argument("--minibatch-std", type=int, default=None, metavar="G",
                    help="group size of D's minibatch standard deviation feature; each group holds "
                         "fakes of one generator or real images (0: the reference's D exactly)")
-    p.add_argument("--mutation-rate", type=float, default=0.2)
-    p.add_argument("--sigma", type=float, default=0.05, help="std of the gaussian mutation")
-    p.add_argument("--elitism", type=int, default=2)
+    p.add_argument("--mutation-rate", type=float, default=None,
+                   help="per-weight mutation probability (default: the method's)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="gaussian mutation's standard deviation (default: the method's)")
+    p.add_argument("--elitism", type=int, default=2,
+                   help="best individuals copied unchanged (default: %(default)s)")
+    p.add_argument("--gradient-share", type=float, default=None,
+                   help="share of each generation's children that also take a gradient step through "
+                        "the discriminator (a variation operator; 0: the pure GA)")
+    p.add_argument("--gradient-lr", type=float, default=None,
+                   help="typical change of one weight per gradient step (RMS-normalised)")
+    p.add_argument("--gradient-steps", type=int, default=1, help="gradient steps per chosen child")
+    p.add_argument("--gradient-loss", choices=("nonsaturating", "minimax", "least_squares", "mixed"),
+                   default="mixed",
+                   help="generator loss of the gradient steps ('mixed': E-GAN's three, by thirds)")
+    p.add_argument("--pure-ga", action="store_true",
+                   help="the GA-GAN without gradients: variation by crossover and mutation only, with "
+                        "its own defaults (fastga.gan.PURE_GA: 200 generators, 200 generations, ...)")
+    p.add_argument("--quality-samples", type=int, default=1000,
+                   help="samples of the best generator scored at the end")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
-    p.add_argument("--sample-every", type=int, default=25, metavar="N",
+    p.add_argument("--sample-every", type=int, default=500, metavar="N",
                    help="save a PNG grid of samples every N generations (0: only at the end)")
     p.add_argument("--grid", type=int, nargs=2, default=(8, 10), metavar=("GENERATORS", "SAMPLES"),
                    help="rows (best generators) and columns (samples each) of the grids")
-    p.add_argument("--out", default="gan_out", help="output folder (default: ./gan_out)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
 def _load_data(args):
     if args.mnist is None:
-        X, _, y, _ = load_digits_split()
-        return X, y, "digits"
-    X, _, y, _ = load_mnist(args.mnist)
-    return X, y, "mnist"
+        X, X_test, y, y_test = load_digits_split()
+        return X, y, X_test, y_test, "digits"
+    X, X_test, y, y_test = load_mnist(args.mnist)
+    return X, y, X_test, y_test, "mnist"
 
 
 def _history_csv(history):
@@ -106,28 +172,29 @@ def run(args):
     n_gen, n_samp = args.grid
     if n_gen < 1 or n_samp < 1:
         raise ValueError(f"--grid: both numbers must be >= 1, got {n_gen} {n_samp}")
-    X, y, name = _load_data(args)
-    os.makedirs(args.out, exist_ok=True)
+    if args.quality_samples < 4:
+        raise ValueError(f"--quality-samples: must be >= 4, got {args.quality_samples}")
+    started = process_age()  # before this call: interpreter start and imports
+    t0 = time.perf_counter()
+    X, y, X_test, y_test, name = _load_data(args)
+    quality = SampleQuality(random_state=args.seed).fit(X, y, X_test, y_test)
     ev = GANEvolver(
         latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
-        generations=args.generations,
-        pop_size=args.pop_size, batch_size=args.batch_size, d_steps=args.d_steps,
-        d_batch=args.d_batch, d_learning_rate=args.d_lr, score=args.score, real_label=args.real_label,
-        replay=args.replay, diversity=args.diversity, sharing=args.sharing, latent_gain=args.latent_gain,
-        minibatch_std=args.minibatch_std,
-        ga=GAN_SETTINGS.replace(mutation_rate=args.mutation_rate, sigma=args.sigma,
-                                elitism=args.elitism,
-                                mutation_rate_cap=max(GAN_SETTINGS.mutation_rate_cap,
-                                                      args.mutation_rate)),
+        score=args.score, real_label=args.real_label, diversity=args.diversity, sharing=args.sharing,
+        gradient_steps=args.gradient_steps, gradient_loss=args.gradient_loss, quality=quality,
         threshold=args.threshold, random_state=args.seed,
-        threads=args.threads, verbose=not args.quiet,
+        threads=args.threads, verbose=not args.quiet, **method_settings(args),
     )
 
     def grid(evolver, label):
         rows = evolver.top_rows(min(n_gen, evolver.population_.size))
-        images = evolver.sample(n_samp, rows=rows, random_state=args.seed)
-        path = os.path.join(args.out, f"samples_{label}.png")
-        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows)",
+        # Each row its own latents: a small population's generators are close kin, so
+        # shared latents would draw nearly the same row again and again.
+        images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=args.seed + i)
+                                 for i in range(len(rows))])
+        path = out_path(args, "gan", f"samples_{label}.png")
+        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows), "
+                                             "own latents per row",
                          row_labels=[f"#{r}" for r in rows])
         return path
 
@@ -137,26 +204,30 @@ def run(args):
             grid(evolver, f"gen{g:04d}")
         return False
 
-    compile_ahead(ev._spec(X.shape[1]), tasks_for())  # the discriminator scores: no fused fitness
+    compile_ahead(ev.network_spec(X.shape[1]), tasks_for())  # D scores: no fused fitness
+    t_fit = time.perf_counter()
     ev.fit(X, y, callbacks=[every_n])
+    t_fitted = time.perf_counter()
     h = ev.history_
     final = grid(ev, "final")
-    ev.save_generator(os.path.join(args.out, "generator.npz"))
-    ev.save_discriminator(os.path.join(args.out, "discriminator.keras"))
-    save_loss_plot(os.path.join(args.out, "losses.png"), h, title=f"GA-GAN on {name}")
-    atomic_write_bytes(os.path.join(args.out, "history.csv"), _history_csv(h))
+    ev.save_generator(out_path(args, "gan", "generator.npz"))
+    ev.save_discriminator(out_path(args, "gan", "discriminator.keras"))
+    save_loss_plot(out_path(args, "gan", "losses.png"), h, title=f"GA-GAN on {name}")
+    save_quality_plot(out_path(args, "gan", "quality.png"), h, quality.real_scores_,
+                      title=f"GA-GAN on {name}: samples of the best generator")
+    atomic_write_bytes(out_path(args, "gan", "history.csv"), _history_csv(h))
     last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min")}
-    q = h["quality_confident"] if "quality_confident" in h else None
-    msg = (f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
-           f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
-           f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
-    if q is not None and (ok := np.isfinite(q)).any():
-        ent, nn = h["quality_entropy"][ok], h["quality_nn_ratio"][ok]
-        msg += (f"; quality (last scored generation): confident share {q[ok][-1]:.2f}, "
-                f"class entropy {ent[-1]:.2f}")
-        if "quality_confident_entropy" in h:
-            msg += f" (confident samples only {h['quality_confident_entropy'][ok][-1]:.2f})"
-        msg += f", nearest-real ratio {nn[-1]:.2f}"
-    print(msg)
-    print(f"samples: {final}; generator, discriminator, losses.png, history.csv in {args.out}")
+    print(f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
+          f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
+          f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
+    print(quality_table(ev.sample_quality(args.quality_samples, random_state=args.seed),
+                        quality.real_scores_, f"best generator, {args.quality_samples} samples",
+                        f"held-out real, {quality.n_holdout_}", quality.n_classes_))
+    print(f"samples: {final}; gan_generator.npz, gan_discriminator.keras, gan_losses.png, "
+          f"gan_quality.png, gan_history.csv in {args.out}")
+    if args.profile:
+        in_generations = float(np.sum(h["seconds"])) if "seconds" in h else 0.0
+        print_profile(h, setup=t_fit - t0,
+                      finish=(t_fitted - t_fit - in_generations) + (time.perf_counter() - t_fitted),
+                      wall=time.perf_counter() - t0, started=started)
     return 0

@@ -4,11 +4,12 @@ Importing this package does not import TensorFlow; it is loaded only when a
 discriminator is built or a run starts.
 """
 
-from .evolver import GAN_SETTINGS, DiscriminatorFitness, GANEvolver, load_generator
+from .evolver import (GAN_SETTINGS, HYBRID_SETTINGS, PURE_GA, DiscriminatorFitness, GANEvolver,
+                      load_generator)
 from .quality import SampleQuality
 
-__all__ = ["DiscriminatorFitness", "GANEvolver", "GAN_SETTINGS", "SampleQuality", "load_generator",
-           "build_discriminator"]
+__all__ = ["DiscriminatorFitness", "GANEvolver", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA", "SampleQuality",
+           "load_generator", "build_discriminator"]
 
 
 def __getattr__(name):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["import_keras", "build_discriminator", "configure_threads"]
+import numpy as np
+
+__all__ = ["import_keras", "build_discriminator", "configure_threads", "input_gradient"]
 
 _THREADS_SET = None
 
@@ -137,3 +139,57 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
         metrics=["accuracy"],
     )
     return model
+
+
+_LOSSES = ("nonsaturating", "minimax", "least_squares")
+
+
+def input_gradient(model, images, loss="nonsaturating"):
+    """Gradient of a generator loss with respect to the images fed to ``model``.
+
+    The loss is summed over the images: ``-log D(x)`` (``"nonsaturating"``),
+    ``log(1 - D(x))`` (``"minimax"``) or ``(D(x) - 1) ** 2``
+    (``"least_squares"``), the three generator objectives of E-GAN. ``model``
+    runs in inference mode (no dropout); a minibatch standard deviation
+    feature sees the batch as given, so each group's images get the gradient
+    of their group's spread too.
+
+    Parameters
+    ----------
+    model : keras.Model
+        One sigmoid output per image.
+    images : ndarray of float32, shape (n, rows, cols, 1)
+    loss : {"nonsaturating", "minimax", "least_squares"}
+
+    Returns
+    -------
+    (gradient, d) : ndarray of float32 (n, rows, cols, 1), ndarray of float64 (n,)
+        The gradient and ``D(x)``.
+    """
+    import tensorflow as tf
+
+    if loss not in _LOSSES:
+        raise ValueError(f"loss: expected one of {_LOSSES}, got {loss!r}")
+    cache = getattr(model, "_fastga_input_gradient", None)
+    if cache is None:
+        cache = {}
+        model._fastga_input_gradient = cache
+    fn = cache.get(loss)
+    if fn is None:
+        @tf.function(reduce_retracing=True)
+        def fn(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                d = tf.reshape(model(x, training=False), [-1])
+                dc = tf.clip_by_value(d, 1e-7, 1.0 - 1e-7)
+                if loss == "nonsaturating":
+                    value = -tf.reduce_sum(tf.math.log(dc))
+                elif loss == "minimax":
+                    value = tf.reduce_sum(tf.math.log(1.0 - dc))
+                else:
+                    value = tf.reduce_sum(tf.square(d - 1.0))
+            return tape.gradient(value, x), d
+
+        cache[loss] = fn
+    grad, d = fn(tf.convert_to_tensor(images, dtype=tf.float32))
+    return grad.numpy(), d.numpy().astype(np.float64)

@@ -20,8 +20,13 @@ Per generation (all in :class:`DiscriminatorFitness`, which the core
    generator's fakes and real images (lower is better for the generator),
    is reported too.
 
-Selection, crossover and mutation are the core's. TensorFlow is imported only
-when :meth:`GANEvolver.fit` builds the discriminator.
+Selection, crossover and mutation are the core's. With ``gradient_share > 0``
+:class:`GANEvolver` adds a third variation operator between breeding and
+evaluation: some children take a gradient step through the discriminator
+(:class:`~fastga.gan.gradient.GradientVariation`, E-GAN's variation by an
+adversarial objective), and selection keeps them only if they score better.
+TensorFlow is imported only when :meth:`GANEvolver.fit` builds the
+discriminator.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from ..settings import GASettings
 from ..spec import NetworkSpec
 from ..validation import check_int, check_positive, check_rate, check_X
 
-__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "PURPOSE_LATENT", "PURPOSE_REAL",
+__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA",
+           "PURPOSE_LATENT", "PURPOSE_REAL",
            "PURPOSE_FAKE_PICK", "PURPOSE_QUALITY"]
 
 #: Purposes of the Philox streams of the GAN (see :class:`fastga.registry.Purpose`).
@@ -55,6 +61,18 @@ PURPOSE_SPREAD = Purpose.SPREAD
 #: against a moving discriminator, "the best fitness has not improved" says
 #: little about the mutation rate.
 GAN_SETTINGS = GASettings(die_off_rate=0.5, elitism=2, init="glorot", mutation_rate_increase=0.0)
+
+#: The GA operators with the gradient variation (GANEvolver's default): those
+#: of :data:`GAN_SETTINGS` with a smaller mutation (10% of the weights, sigma
+#: 0.01), so mutation explores around what the gradient steps learn instead
+#: of undoing it.
+HYBRID_SETTINGS = GAN_SETTINGS.replace(mutation_rate=0.1, sigma=0.01)
+
+#: The GA-GAN without gradients: ``GANEvolver(**PURE_GA)`` evolves a large
+#: population by crossover and mutation only (``fastga gan --pure-ga``).
+PURE_GA = {"generations": 200, "pop_size": 200, "batch_size": 128, "d_steps": 2, "d_batch": 128,
+           "d_learning_rate": 5e-4, "replay": 16384, "latent_gain": 3.0, "minibatch_std": 8,
+           "gradient_share": 0.0, "gradient_lr": 0.01, "ga": GAN_SETTINGS}
 
 
 def image_shape_for(n_pixels, image_shape=None):
@@ -88,8 +106,9 @@ class DiscriminatorFitness:
         Real images per step (and as many fakes).
     seed : int
     quality : SampleQuality, optional
-        Scores samples of the ``n_quality`` best generators each
-        ``quality_every`` generations (on a latent batch fixed for the run).
+        Scores ``n_quality_samples`` samples of each of the ``n_quality``
+        best generators (pooled) every ``quality_every`` generations, on a
+        latent batch fixed for the run.
     score : {"mean", "log", "features"}
         ``"mean"``: mean ``D(fake)``; ``"log"``: mean
         ``log D(fake)``; ``"features"``: feature matching, minus the RMS
@@ -147,7 +166,7 @@ class DiscriminatorFitness:
     """
 
     def __init__(self, discriminator, X_real, image_shape, batch_size=64, d_steps=1, d_batch=64,
-                 seed=0, quality=None, quality_every=1, n_quality=10, n_quality_samples=10,
+                 seed=0, quality=None, quality_every=1, n_quality=1, n_quality_samples=512,
                  score="mean", real_label=1.0, replay=0, diversity=0.0, sharing=0.0, n_real=256,
                  group_size=1):
         group_size = int(group_size)
@@ -327,10 +346,10 @@ class GANEvolver:
         (sigmoid)``.
     discriminator : keras.Model, optional
         Any compiled Keras model taking ``(rows, cols, 1)`` images and giving
-        one sigmoid output (1 = real), with an accuracy metric. Default: a
-        small convolutional discriminator with a minibatch standard deviation feature
-        (:func:`~fastga.gan.discriminator.build_discriminator` with
-        ``minibatch_std``).
+        one sigmoid output (1 = real), with an accuracy metric. Default: the
+        reference's small convolutional discriminator, with a minibatch
+        standard deviation feature when ``minibatch_std`` is set
+        (:func:`~fastga.gan.discriminator.build_discriminator`).
     latent_dim : int, default=16
     hidden : int, default=100
     hidden_activation : str, default="tanh"
@@ -341,32 +360,34 @@ class GANEvolver:
         0 samples that already vary with the latent.
     image_shape : (rows, cols), optional
         Default: square, from the number of pixels.
-    generations : int, default=200
-    pop_size : int, default=200
-    batch_size : int, default=128
+    generations : int, default=3000
+    pop_size : int, default=8
+        With the gradient variation a small population and many generations
+        (many gradient steps) beat a large one; :data:`PURE_GA` has 200.
+    batch_size : int, default=64
         Fakes per generator per generation (a multiple of ``minibatch_std``):
         its fitness, the mean D(fake), is averaged over ``batch_size /
         minibatch_std`` groups.
-    d_steps : int, default=2
+    d_steps : int, default=1
         Discriminator ``train_on_batch`` steps per generation.
-    d_batch : int, default=128
+    d_batch : int, default=64
         Real images (and as many fakes) per discriminator step.
-    d_learning_rate : float, default=5e-4
-        Adam's learning rate of the default discriminator. Few steps per
-        generation on large batches keep the discriminator's updates gentle
-        but well averaged.
+    d_learning_rate : float, default=2e-4
+        Adam's learning rate of the default discriminator (:data:`PURE_GA`:
+        5e-4, with fewer steps on larger batches).
     score : {"mean", "log", "features"}, default="mean"
         Fitness: mean D(fake), mean log D(fake), or matching
         the mean and spread of D's penultimate features on real images
         (see :class:`DiscriminatorFitness`).
     real_label : float, default=0.9
         Target of real images when D trains: one-sided label smoothing.
-    replay : int, default=16384
+    replay : int, default=0
         Buffer of older fakes; half of the fakes of each D step come from
         it, so D keeps rejecting what earlier generations drew (0: off).
-        With these two defaults the samples move from the mean digit to
-        digit-like glyphs; without them an over-confident D chases the
-        population from one blocky non-digit to the next.
+        The pure GA needs it (:data:`PURE_GA`: 16384): without it and the
+        label smoothing an over-confident D chases the population from one
+        blocky non-digit to the next. With the gradient variation it holds
+        the generators back (stale fakes), so it is off by default.
     diversity : float, default=0.0
         Weight of a bonus for spread across the latent batch (capped at
         the real images' spread).
@@ -376,7 +397,7 @@ class GANEvolver:
     latent_gain : float, default=3.0
         Multiplies the generators' initial latent->hidden weights (more
         variation across latents from generation 0).
-    minibatch_std : int, default=8
+    minibatch_std : int, default=0
         Group size of the default discriminator's minibatch standard
         deviation feature (ProGAN), and of the grouping of every batch given
         to the discriminator, default or yours: each group of this many
@@ -384,18 +405,35 @@ class GANEvolver:
         or random real images (see :class:`DiscriminatorFitness`'s
         ``group_size``). A generator that ignores its latent then scores a
         low D(fake), so the fitness itself rewards variety across latents.
-        0: off (no such feature, fakes drawn one by one).
-    ga : GASettings or None, default=GAN_SETTINGS
+        0: off (no such feature, fakes drawn one by one): the reference's
+        discriminator, the default with the gradient variation;
+        :data:`PURE_GA` uses 8.
+    ga : GASettings or None, default=HYBRID_SETTINGS
         The operators of the core :class:`fastga.GeneticAlgorithm` (every
-        setting of :class:`~fastga.settings.GASettings`). The default,
-        :data:`GAN_SETTINGS`, is the shared defaults with a die-off of 0.5,
-        2 elites, Glorot initialisation and no adaptive rate increase; None
-        means the shared defaults, ``GASettings()``. Change one setting with
-        ``GAN_SETTINGS.replace(sigma=0.1)``.
+        setting of :class:`~fastga.settings.GASettings`).
+        :data:`GAN_SETTINGS` (the pure GA's) is the shared defaults with a
+        die-off of 0.5, 2 elites, Glorot initialisation and no adaptive rate
+        increase; the default, :data:`HYBRID_SETTINGS`, is that with a
+        smaller mutation. None means the shared defaults, ``GASettings()``.
+        Change one setting with ``HYBRID_SETTINGS.replace(sigma=0.1)``.
     output_bias : {"zero", "data"}, default="data"
         ``"data"`` starts every generator's output biases at the logit of
         the mean real image (clipped to [0.02, 0.98]), so generation 0 draws
         the average digit instead of grey.
+    gradient_share : float, default=1.0
+        Share of each bred generation's children (the rows after the
+        elites) that then take ``gradient_steps`` gradient steps on a
+        generator loss through the current discriminator, each on a fresh
+        latent batch (:class:`~fastga.gan.gradient.GradientVariation`). 0:
+        the pure GA, variation by crossover and mutation only (see
+        :data:`PURE_GA` for its other settings).
+    gradient_lr : float, default=0.003
+        Typical change of one weight per gradient step (the step is the
+        gradient over its per-layer RMS).
+    gradient_steps : int, default=1
+    gradient_loss : {"nonsaturating", "minimax", "least_squares", "mixed"}, default="mixed"
+        The generator loss of the steps; ``"mixed"``: E-GAN's three, each
+        on a third of the chosen children, and selection keeps what works.
     threshold : float, optional
         Stop once some generator's reference metric (the discriminator's
         accuracy on a 50/50 batch of its fakes and real images) is at or
@@ -404,10 +442,15 @@ class GANEvolver:
     threshold_after : int, default=10
         The discriminator starts untrained (accuracy about 0.5), so the
         threshold only counts after this many generations.
-    quality : bool, default=True
-        Record :class:`~fastga.gan.quality.SampleQuality` columns (needs the
-        labels ``y`` in :meth:`fit`).
+    quality : bool or SampleQuality, default=True
+        Record :class:`~fastga.gan.quality.SampleQuality` columns: True fits
+        one on ``(X, y)`` in :meth:`fit` (holding out a fifth of ``X`` as
+        the reference); or give one, fitted (e.g. with a separate held-out
+        set) or not.
     quality_every : int, default=5
+    quality_samples : int, default=512
+        Samples of the fittest generator scored each ``quality_every``
+        generations.
     random_state : None, int or numpy.random.Generator
     threads : int, optional
         TensorFlow intra-op threads (default: all cores).
@@ -422,7 +465,11 @@ class GANEvolver:
         Columns of the core plus ``d_loss``, ``d_accuracy``, ``d_real``,
         ``d_fake``, ``ref_accuracy_min``, ``ref_accuracy_mean``,
         ``mean_d_fake_best``, ``spread`` and ``quality_*`` (see
-        :attr:`DiscriminatorFitness.last_stats`).
+        :attr:`DiscriminatorFitness.last_stats` and
+        :mod:`fastga.gan.quality`; NaN in generations not scored), and with
+        the gradient variation ``gradient_d_fake``, the mean D(fake) of the
+        stepped children before their steps.
+    quality_ : SampleQuality or None
     discriminator_ : keras.Model
     generator_spec_ : NetworkSpec
     image_shape_ : (rows, cols)
@@ -450,12 +497,13 @@ class GANEvolver:
     """
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
-                 hidden_activation="tanh", image_shape=None, generations=200, pop_size=200,
-                 batch_size=128, d_steps=2, d_batch=128, d_learning_rate=5e-4, score="mean",
-                 real_label=0.9, replay=16384, diversity=0.0, sharing=0.0, latent_gain=3.0,
-                 minibatch_std=8, ga=GAN_SETTINGS, output_bias="data", threshold=None,
-                 threshold_after=10, quality=True, quality_every=5, random_state=None,
-                 threads=None, verbose=False):
+                 hidden_activation="tanh", image_shape=None, generations=3000, pop_size=8,
+                 batch_size=64, d_steps=1, d_batch=64, d_learning_rate=2e-4, score="mean",
+                 real_label=0.9, replay=0, diversity=0.0, sharing=0.0, latent_gain=3.0,
+                 minibatch_std=0, ga=HYBRID_SETTINGS, output_bias="data", gradient_share=1.0,
+                 gradient_lr=0.003, gradient_steps=1, gradient_loss="mixed",
+                 threshold=None, threshold_after=10, quality=True, quality_every=5,
+                 quality_samples=512, random_state=None, threads=None, verbose=False):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -477,16 +525,22 @@ class GANEvolver:
         self.minibatch_std = minibatch_std
         self.ga = ga
         self.output_bias = output_bias
+        self.gradient_share = gradient_share
+        self.gradient_lr = gradient_lr
+        self.gradient_steps = gradient_steps
+        self.gradient_loss = gradient_loss
         self.threshold = threshold
         self.threshold_after = threshold_after
         self.quality = quality
         self.quality_every = quality_every
+        self.quality_samples = quality_samples
         self.random_state = random_state
         self.threads = threads
         self.verbose = verbose
 
     # ------------------------------------------------------------ helpers
-    def _spec(self, n_pixels):
+    def network_spec(self, n_pixels):
+        """The generators' :class:`~fastga.NetworkSpec` for images of ``n_pixels``."""
         if self.generator_spec is None:
             latent = check_int(self.latent_dim, "latent_dim", minimum=1)
             hidden = check_int(self.hidden, "hidden", minimum=1)
@@ -506,6 +560,15 @@ class GANEvolver:
         check_int(self.d_batch, "d_batch", minimum=1)
         check_positive(self.d_learning_rate, "d_learning_rate")
         check_int(self.quality_every, "quality_every", minimum=1)
+        check_int(self.quality_samples, "quality_samples", minimum=4)
+        if not isinstance(self.quality, (bool, np.bool_)) and not hasattr(self.quality, "score"):
+            raise TypeError(f"quality: expected a bool or a SampleQuality, got {type(self.quality).__name__}")
+        check_rate(self.gradient_share, "gradient_share")
+        check_positive(self.gradient_lr, "gradient_lr")
+        check_int(self.gradient_steps, "gradient_steps", minimum=1)
+        if self.gradient_loss not in ("nonsaturating", "minimax", "least_squares", "mixed"):
+            raise ValueError("gradient_loss: expected 'nonsaturating', 'minimax', 'least_squares' or "
+                             f"'mixed', got {self.gradient_loss!r}")
         check_int(self.threshold_after, "threshold_after", minimum=0)
         if self.score not in ("mean", "log", "features"):
             raise ValueError(f"score: expected 'mean', 'log' or 'features', got {self.score!r}")
@@ -573,12 +636,21 @@ class GANEvolver:
             raise ValueError("X: pixels must lie in [0, 1] (the generators end in a sigmoid)")
         self.image_shape_ = image_shape_for(X.shape[1], self.image_shape if self.image_shape is not None
                                             else getattr(self, "image_shape_", None))
-        spec = self._spec(X.shape[1])
+        spec = self.network_spec(X.shape[1])
+        if self.gradient_share > 0:
+            from .gradient import GRADIENT_ACTIVATIONS
+
+            bad = [a for a in spec.activations if a not in GRADIENT_ACTIVATIONS]
+            if bad:
+                raise ValueError(f"generator_spec: the gradient variation (gradient_share > 0) supports "
+                                 f"activations {GRADIENT_ACTIVATIONS}, got {bad[0]!r}")
         self.generator_spec_ = spec
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
         quality = None
-        if self.quality and y is not None:
+        if hasattr(self.quality, "score"):  # a SampleQuality: fitted here unless it is already
+            quality = self.quality if hasattr(self.quality, "classifier_") else self.quality.fit(X, y)
+        elif self.quality and y is not None:
             from .quality import SampleQuality
 
             quality = SampleQuality(random_state=seed % (2**31)).fit(X, y)
@@ -597,7 +669,8 @@ class GANEvolver:
         self.fitness_ = DiscriminatorFitness(
             self.discriminator_, X, self.image_shape_, batch_size=self.batch_size,
             d_steps=self.d_steps, d_batch=self.d_batch, seed=seed, quality=quality,
-            quality_every=self.quality_every, score=self.score, real_label=self.real_label,
+            quality_every=self.quality_every, n_quality_samples=self.quality_samples, score=self.score,
+            real_label=self.real_label,
             replay=self.replay, diversity=self.diversity, sharing=self.sharing,
             group_size=self.minibatch_std or 1,
         )
@@ -623,8 +696,11 @@ class GANEvolver:
                 _, bs, _ = spec.layer_slices(spec.n_layers - 1)
                 genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
             self.ga_.replace(np.arange(genomes.shape[0]), genomes)
-        # A loop of ask/tell from generation 0 (the adjusted one, if any).
-        self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
+        if self.gradient_share > 0:
+            self._run_hybrid(spec, seed, on_generation)
+        else:
+            # A loop of ask/tell from generation 0 (the adjusted one, if any).
+            self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
         if self.stopped_ is None and self.ga_.state_.stopped == "callback":
             self.stopped_ = "callback"
         pop = self.ga_.population_
@@ -632,6 +708,73 @@ class GANEvolver:
             self.fitness_(pop)
         self.best_generator_ = pop.network(pop.best_index())
         return self
+
+    def _run_hybrid(self, spec, seed, on_generation):
+        """The ask/tell loop with the gradient variation between breeding and evaluation.
+
+        Each bred generation (the GA writes its elites in the first rows),
+        a random ``gradient_share`` of the other rows, the children, takes
+        ``gradient_steps`` steps through the current discriminator
+        (:class:`~fastga.gan.gradient.GradientVariation`) before the
+        generation is evaluated; selection then decides which of the
+        stepped and unstepped children live on.
+        """
+        from ..progress import progress_bar
+        from .gradient import GradientVariation
+
+        ga = self.ga_
+        g = max(1, int(self.minibatch_std or 1))
+        batch = max(g, min(int(self.batch_size), 64) // g * g)
+        losses = (("nonsaturating", "minimax", "least_squares") if self.gradient_loss == "mixed"
+                  else (self.gradient_loss,))
+        ops = [GradientVariation(spec, self.image_shape_, lr=self.gradient_lr, steps=self.gradient_steps,
+                                 batch_size=batch, loss=loss) for loss in losses]
+        n_elite = min(int(self.settings().elitism), int(self.pop_size) - 1)
+        bar = progress_bar(self.generations, "generations", disable=not self.verbose)
+        try:
+            while True:
+                pop = ga.ask()
+                gen = pop.generation
+                stats = {}
+                if gen > 0:
+                    bar.update(1)
+                    rng = philox(seed, gen, Purpose.GRADIENT)
+                    children = np.arange(n_elite, pop.size)
+                    m = int(round(float(self.gradient_share) * children.shape[0]))
+                    rows = np.sort(rng.choice(children, m, replace=False)) if m else children[:0]
+                    Z = [rng.standard_normal((batch, spec.n_inputs), dtype=np.float32)
+                         for _ in range(int(self.gradient_steps))]
+                    seen = []
+                    for j, op in enumerate(ops):
+                        part = rows[j::len(ops)]
+                        if part.shape[0]:
+                            new, d = op(self.discriminator_, pop.genomes[part], Z)
+                            ga.replace(part, new)
+                            seen += d
+                    stats["gradient_d_fake"] = float(np.mean(seen)) if seen else np.nan
+                f = self.fitness_(pop)
+                stats.update(self.fitness_.last_stats)
+                record = ga.tell(f, stats)
+                bar.set_postfix(best=f"{record['best_fitness']:.4g}", refresh=False)
+                if on_generation(ga, record):
+                    self.stopped_ = self.stopped_ or "callback"
+                    break
+                if gen >= self.generations:
+                    break
+        finally:
+            bar.close()
+
+    def sample_quality(self, n=1000, random_state=0):
+        """Quality measures of ``n`` samples of :attr:`best_generator_` (a dict).
+
+        The same measures on held-out real images are in
+        ``quality_.real_scores_``.
+        """
+        if not hasattr(self, "ga_"):
+            raise AttributeError("sample_quality: fit() has not been called yet")
+        if self.quality_ is None:
+            raise AttributeError("sample_quality: no quality measure (give labels y to fit, quality=True)")
+        return self.quality_.score(self.best_generator_.predict(self._latent(n, random_state)))
 
     # ------------------------------------------------------------ results
     @property

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..fileio import atomic_write_bytes
 
-__all__ = ["save_sample_grid", "save_loss_plot"]
+__all__ = ["save_sample_grid", "save_loss_plot", "save_quality_plot"]
 
 
 def _figure(figsize):
@@ -96,6 +96,52 @@ def save_loss_plot(path, history, title=None):
             ok = np.isfinite(v)
             ax.plot(gen[ok], v[ok], label=label, marker="." if ok.sum() < 60 else None)
         ax.set_title(ttl, fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+        ax.grid(alpha=0.3)
+    fig.axes[-1].set_xlabel("generation")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_quality_plot(path, history, reference=None, title=None):
+    """Save the sample-quality measures over a run, with the real images' values as dashed lines.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    history : History
+        With the ``quality_*`` columns of :class:`~fastga.gan.quality.SampleQuality`
+        (NaN in generations that were not scored).
+    reference : dict, optional
+        The same measures on held-out real images
+        (:attr:`SampleQuality.real_scores_`).
+    """
+    gen = history["generation"]
+    reference = reference or {}
+    panels = [
+        ("k-NN precision / recall (k=3, pixels), classes", [
+            ("quality_precision", "precision"), ("quality_recall", "recall"),
+            ("quality_confident", "confident share"), ("quality_coverage", "class coverage")]),
+        ("FID (classifier hidden-layer features)", [("quality_fid", "FID")]),
+    ]
+    panels = [(t, [(k, lab) for k, lab in cols if k in history]) for t, cols in panels]
+    panels = [p for p in panels if p[1]]
+    if not panels:
+        raise ValueError("history: no quality_* columns to plot")
+    fig = _figure((7.5, 2.6 * len(panels) + 0.4))
+    for i, (ttl, cols) in enumerate(panels):
+        ax = fig.add_subplot(len(panels), 1, i + 1)
+        for key, label in cols:
+            v = history[key]
+            ok = np.isfinite(v)
+            line, = ax.plot(gen[ok], v[ok], label=label, marker=".")
+            if key in reference:
+                ax.axhline(reference[key], color=line.get_color(), linestyle="--", linewidth=0.8)
+        if key == "quality_fid":
+            ax.set_yscale("log")
+        ax.set_title(ttl + ("; dashed: held-out real images" if reference else ""), fontsize=9)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
     fig.axes[-1].set_xlabel("generation")
