@@ -125,6 +125,8 @@ def test_bench_candidate_fastga_vs_keras(benchmark):
               f"keras {np.round(k2, 5).tolist()})")
     benchmark.extra_info.update(info)
     assert fm <= 1.5 * km, info
+    if not full:  # speed targets only in a benchmark run: a smoke run in CI measures nothing
+        return
     # Per candidate as the search trains them: a generation in parallel.
     assert kt / (gen_sec / 20) >= 20, info
     # One candidate alone on one thread (reported; a loose floor only, as
