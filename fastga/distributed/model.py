@@ -21,13 +21,9 @@ from ..validation import check_int
 from .cluster import connect
 from .island import REEVALUATE, Island
 
-__all__ = ["IslandModel", "TOPOLOGIES", "PURPOSE_ISLAND_SEED", "PURPOSE_MIGRATION"]
+__all__ = ["IslandModel", "TOPOLOGIES"]
 
 TOPOLOGIES = ("ring", "random")
-
-#: Purposes of the driver's Philox streams (see :class:`fastga.registry.Purpose`).
-PURPOSE_ISLAND_SEED = Purpose.ISLAND_SEED
-PURPOSE_MIGRATION = Purpose.MIGRATION
 
 
 class IslandModel:
@@ -225,7 +221,7 @@ class IslandModel:
         spec, n, pop_size, settings = self._validated()
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
-        self.island_seeds_ = [int(philox(seed, i, PURPOSE_ISLAND_SEED).integers(0, 2**63 - 1))
+        self.island_seeds_ = [int(philox(seed, i, Purpose.ISLAND_SEED).integers(0, 2**63 - 1))
                               for i in range(n)]
         t_start = time.perf_counter()
         threads = max(1, int(round(self.num_cpus)))
@@ -401,7 +397,7 @@ class IslandModel:
         n = self._n
         if self.topology == "ring":
             return [(i - 1) % n for i in range(n)]
-        rng = philox(self.seed_, epoch, PURPOSE_MIGRATION)
+        rng = philox(self.seed_, epoch, Purpose.MIGRATION)
         draws = rng.integers(0, n - 1, size=n)
         return [int(j) if j < i else int(j) + 1 for i, j in enumerate(draws)]
 

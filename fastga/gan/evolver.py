@@ -43,16 +43,7 @@ from ..settings import GASettings
 from ..spec import NetworkSpec
 from ..validation import check_int, check_positive, check_rate, check_X
 
-__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA",
-           "PURPOSE_LATENT", "PURPOSE_REAL",
-           "PURPOSE_FAKE_PICK", "PURPOSE_QUALITY"]
-
-#: Purposes of the Philox streams of the GAN (see :class:`fastga.registry.Purpose`).
-PURPOSE_LATENT = Purpose.LATENT
-PURPOSE_REAL = Purpose.REAL
-PURPOSE_FAKE_PICK = Purpose.FAKE_PICK
-PURPOSE_QUALITY = Purpose.QUALITY
-PURPOSE_SPREAD = Purpose.SPREAD
+__all__ = ["GANEvolver", "DiscriminatorFitness", "GAN_SETTINGS", "HYBRID_SETTINGS", "PURE_GA"]
 
 #: The GA operators of :class:`GANEvolver` by default: the shared defaults of
 #: :class:`~fastga.settings.GASettings` (gaussian mutation of 20% of the
@@ -197,7 +188,7 @@ class DiscriminatorFitness:
         self._feature_model = None
         self._real_spread = None
 
-    def latent(self, generation, n=None, purpose=PURPOSE_LATENT):
+    def latent(self, generation, n=None, purpose=Purpose.LATENT):
         """The shared latent batch of ``generation`` (float32, (n, latent))."""
         n = self.batch_size if n is None else n
         return philox(self.seed, generation, purpose).standard_normal(
@@ -221,7 +212,7 @@ class DiscriminatorFitness:
             n = self.X_real.shape[0]
             X = self.X_real
             if n > 4096:  # MNIST: a random subset is plenty
-                X = X[np.sort(philox(self.seed, 0, PURPOSE_SPREAD).choice(n, 4096, replace=False))]
+                X = X[np.sort(philox(self.seed, 0, Purpose.SPREAD).choice(n, 4096, replace=False))]
             self._real_spread = float(X.std(axis=0, dtype=np.float64).mean())
         return self._real_spread
 
@@ -270,8 +261,8 @@ class DiscriminatorFitness:
         P, B, gen = population.size, self.batch_size, population.generation
         fakes = population.forward(self.latent(gen))  # (P, B, n_pixels), one batched pass
         flat = fakes.reshape(P * B, -1)
-        rng_real = philox(self.seed, gen, PURPOSE_REAL)
-        rng_pick = philox(self.seed, gen, PURPOSE_FAKE_PICK)
+        rng_real = philox(self.seed, gen, Purpose.REAL)
+        rng_pick = philox(self.seed, gen, Purpose.FAKE_PICK)
         d_loss = self._train_discriminator(fakes, rng_real, rng_pick)
         g = max(1, self.group_size)
         nr = -(-max(B, int(self.n_real)) // g) * g
@@ -330,7 +321,7 @@ class DiscriminatorFitness:
     def quality_scores(self, population, fitness):
         """Quality of samples of the ``n_quality`` fittest generators."""
         top = np.argsort(-np.nan_to_num(fitness, nan=-np.inf), kind="stable")[: self.n_quality]
-        z = self.latent(0, self.n_quality_samples, PURPOSE_QUALITY)
+        z = self.latent(0, self.n_quality_samples, Purpose.QUALITY)
         samples = population.forward(z, rows=top.astype(np.int64))
         return self.quality.score(samples.reshape(-1, samples.shape[-1]))
 
@@ -787,7 +778,7 @@ class GANEvolver:
 
     def _latent(self, n, random_state):
         n = check_int(n, "n", minimum=1)
-        rng = philox(resolve_seed(random_state), 0, PURPOSE_QUALITY)
+        rng = philox(resolve_seed(random_state), 0, Purpose.QUALITY)
         return rng.standard_normal((n, self.generator_spec_.n_inputs), dtype=np.float32)
 
     def sample(self, n, rows=None, random_state=0):

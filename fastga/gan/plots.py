@@ -20,6 +20,15 @@ def _figure(figsize):
     return Figure(figsize=figsize)
 
 
+def _finish_panels(fig, title, path):
+    """Label the shared generation axis, add the title and save the figure."""
+    fig.axes[-1].set_xlabel("generation")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _save(fig, path, dpi=100):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -98,11 +107,7 @@ def save_loss_plot(path, history, title=None):
         ax.set_title(ttl, fontsize=9)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
-    fig.axes[-1].set_xlabel("generation")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish_panels(fig, title, path)
 
 
 def save_quality_plot(path, history, reference=None, title=None):
@@ -144,8 +149,4 @@ def save_quality_plot(path, history, reference=None, title=None):
         ax.set_title(ttl + ("; dashed: held-out real images" if reference else ""), fontsize=9)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
-    fig.axes[-1].set_xlabel("generation")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish_panels(fig, title, path)

@@ -7,9 +7,9 @@ and is then mutated at once, while it is still in cache
 (:func:`fastga.kernels.mutation.mutate_row`). The random streams are those
 of the separate kernels: child ``c`` draws its crossover from
 ``(seed, generation, c, CROSSOVER)`` and its mutation from
-``(seed, generation, c, MUTATION)``, so the result is bit-identical to
-:func:`~fastga.kernels.crossover.copy_rows`, then ``crossover_*``, then
-:func:`~fastga.kernels.mutation.mutate`, and to any thread count.
+``(seed, generation, c, MUTATION)``, so the result is bit-identical to the
+row operators applied one after the other (``tests/kernel_drivers.py``;
+``tests/test_kernels.py`` checks it) and to any thread count.
 
 The kernel computes rows ``lo .. hi-1`` and releases the GIL;
 :func:`fastga.evaluation.run_rows` shares the rows out to threads. Its
