@@ -49,6 +49,7 @@ import numpy as np
 
 from .evaluation import Workspace, fitness_kernel, fitness_rows, forward_rows, run_rows
 from .kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
+from .kernels.es import sample, weighted_sums
 from .kernels.forward import forward_epilogue
 from .kernels.init import init_genomes
 from .kernels.training import init_candidates, train_candidates
@@ -69,6 +70,10 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``breed``: :func:`~fastga.kernels.init.init_genomes` and
 #:   :func:`~fastga.kernels.breed.breed` (every crossover kind: the kind is an
 #:   argument);
+#: * ``es``: :func:`~fastga.kernels.init.init_genomes` (the center's
+#:   initialisation), :func:`~fastga.kernels.es.sample` and
+#:   :func:`~fastga.kernels.es.weighted_sums`: what an evolution strategy
+#:   of :mod:`fastga.es` runs instead of ``breed``;
 #: * ``forward``: the forward pass of :meth:`fastga.Population.forward` and
 #:   :meth:`fastga.Network.predict` on inputs that fit the direct path;
 #: * ``fitness:METRIC``: the fused fitness kernel of ``METRIC``
@@ -76,7 +81,7 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #: * ``train``: the SGD kernels of :mod:`fastga.kernels.training`, which
 #:   :class:`fastga.search.ArchitectureSearch` runs (the activations are
 #:   values of a table there, so one compilation serves every spec).
-TASKS = {"breed": 2.6, "forward": 2.4, "fitness:cross_entropy": 2.3, "fitness:accuracy": 2.3,
+TASKS = {"breed": 2.6, "es": 1.0, "forward": 2.4, "fitness:cross_entropy": 2.3, "fitness:accuracy": 2.3,
          "fitness:mse": 2.0, "train": 2.7}
 
 #: The tasks of the forward pass and the fitness kernels share their block
@@ -106,17 +111,18 @@ def default_jobs():
         return os.cpu_count() or 1
 
 
-def tasks_for(fitness=None, metric=None):
-    """The tasks of a GA run: ``breed``, ``forward`` (the outputs a fitness of
-    outputs scores, the fitted network's ``predict``), and ``fitness:METRIC``
-    where ``fitness`` is a :class:`~fastga.SupervisedFitness` of ``METRIC`` or
-    ``metric`` is given (an estimator's fit: ``cross_entropy`` for the
-    classifier, ``mse`` for the regressor)."""
+def tasks_for(fitness=None, metric=None, algorithm="ga"):
+    """The tasks of a run: ``breed`` (a GA) or ``es`` (any other ``algorithm``,
+    an evolution strategy of :mod:`fastga.es`), ``forward`` (the outputs a
+    fitness of outputs scores, the fitted network's ``predict``), and
+    ``fitness:METRIC`` where ``fitness`` is a :class:`~fastga.SupervisedFitness`
+    of ``METRIC`` or ``metric`` is given (an estimator's fit: ``cross_entropy``
+    for the classifier, ``mse`` for the regressor)."""
     from .fitness import SupervisedFitness  # the driver's; helpers do not import it
 
     if metric is None and isinstance(fitness, SupervisedFitness):
         metric = fitness.metric
-    tasks = ["breed", "forward"]
+    tasks = ["breed" if algorithm == "ga" else "es", "forward"]
     if metric is not None:
         tasks.append(f"fitness:{metric}")
     return _check_tasks(tasks)
@@ -134,6 +140,8 @@ def _kernels(spec, task):
     """The top-level kernels ``task`` compiles for networks of ``spec``."""
     if task == "breed":
         return [init_genomes, breed]
+    if task == "es":
+        return [init_genomes, sample, weighted_sums]
     if task == "forward":
         return [forward_epilogue]
     if task == "train":
@@ -175,6 +183,19 @@ def _breed_once(spec):
              np.empty(3, dtype=np.int64))
 
 
+def _es_once(spec):
+    """Initialise a center, sample a tiny generation around it and take its
+    sums, with the argument types :mod:`fastga.es` passes (antithetic
+    sampling and the second sum are values, not types)."""
+    genomes = _genomes(spec, 4)
+    run_rows(init_genomes, 1, genomes, 0, int(Init.GLOROT), 0.15, spec.sizes_array,
+             spec.w_offsets, spec.b_offsets)
+    mean = genomes[0].copy()
+    run_rows(sample, 2, genomes, mean, np.ones_like(mean), np.uint64(0), 1, True)
+    s1 = np.empty(spec.n_params)
+    run_rows(weighted_sums, 1, np.ones(2), np.ones(2), np.uint64(0), 1, s1, np.empty_like(s1))
+
+
 def _train_once(spec):
     """Initialise and train one candidate of ``spec`` for an epoch, with the
     argument types :func:`fastga.search.trainer.train_candidates` passes."""
@@ -200,6 +221,8 @@ def _run_task(spec, task):
     ws = Workspace()
     if task == "breed":
         _breed_once(spec)
+    elif task == "es":
+        _es_once(spec)
     elif task == "train":
         _train_once(spec)
     elif task == "forward":

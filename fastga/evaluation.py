@@ -30,7 +30,7 @@ from .registry import Metric, code_of
 __all__ = ["Workspace", "chunk_rows", "padded", "forward_rows", "fitness_rows", "run_rows",
            "sample_slabs", "SLAB_MIN_BLOCKS", "fitness_kernel",
            "PIECE_BYTES", "DIRECT_INPUT_BYTES", "is_direct", "forward_each_rows",
-           "SERIAL_FLOPS"]
+           "SERIAL_FLOPS", "stop_threads"]
 
 #: Upper bound of one piece's first-layer product (B x piece * h1 float32) and
 #: panel, see :func:`_pipeline`.
@@ -108,6 +108,15 @@ def _pool(n_threads):
 
         _executor = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="fastga")
     return _executor
+
+
+def stop_threads():
+    """Stop the worker threads of :func:`run_rows` (idle between calls); the
+    next call starts them again. For a program that is about to exit."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
 
 
 def run_rows(kernel, n_rows, *args, pieces=None):

@@ -42,7 +42,7 @@ def test_digits_with_an_evolution_strategy(tmp_path, capsys, monkeypatch):
     assert "(pgpe)" in capsys.readouterr().out
     res = json.loads(js.read_text())
     assert res["algorithm"] == "pgpe" and res["generations"] == 3
-    assert calls == [["forward", "fitness:cross_entropy"]]  # an ES does not breed
+    assert calls == [["es", "forward", "fitness:cross_entropy"]]  # an ES samples, not breeds
     from fastga.estimators import GeneticMLPClassifier
 
     clf = GeneticMLPClassifier.load(out / "digits_checkpoint.npz")
@@ -90,6 +90,26 @@ def test_bad_argument_is_a_clear_error(tmp_path, capsys):
 def test_python_dash_m_and_help():
     proc = subprocess.run([sys.executable, "-m", "fastga", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "digits" in proc.stdout
+
+
+def test_the_program_exits_promptly_with_its_status_and_output(tmp_path):
+    # ``python -m fastga`` ends through cli.run's prompt exit: the exit status,
+    # the printed lines, the files and the atexit handlers all survive it.
+    hook = tmp_path / "hook.py"
+    hook.write_text("import atexit, pathlib, sys\n"
+                    f"atexit.register(pathlib.Path({str(tmp_path / 'atexit.txt')!r}).write_text, 'ran')\n"
+                    "import runpy\nsys.argv[0] = 'fastga'\n"
+                    "runpy.run_module('fastga', run_name='__main__', alter_sys=True)\n")
+    ok = subprocess.run([sys.executable, str(hook), "digits", "--generations", "2", "--pop-size", "8",
+                         "--hidden", "4", "--quiet", "--out", str(tmp_path), "--json",
+                         str(tmp_path / "r.json")], capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "test accuracy" in ok.stdout and (tmp_path / "digits_best.npz").exists()
+    assert json.loads((tmp_path / "r.json").read_text())["generations"] == 2
+    assert (tmp_path / "atexit.txt").read_text() == "ran"
+    bad = subprocess.run([sys.executable, "-m", "fastga", "digits", "--pop-size", "1", "--out",
+                          str(tmp_path), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "pop_size" in bad.stderr
 
 
 def test_digits_compiles_ahead_before_its_run(tmp_path, monkeypatch):

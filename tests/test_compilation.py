@@ -34,7 +34,7 @@ PRELUDE = textwrap.dedent(
     def signatures():
         out = {}
         for m in ("init", "forward", "fitness", "breed", "crossover", "mutation", "rng",
-                  "training"):
+                  "training", "es"):
             mod = importlib.import_module("fastga.kernels." + m)
             for name in dir(mod):
                 f = getattr(mod, name)
@@ -94,6 +94,34 @@ def test_tasks_compile_every_signature_a_run_uses(case):
     assert got["before"]["breed.breed"] and got["before"]["forward.forward_epilogue"]
 
 
+ES_SIGNATURES = PRELUDE + textwrap.dedent(
+    """
+    from fastga.es import ALGORITHMS
+
+    spec = NetworkSpec([5, 4, 3], ["relu", "softmax"])
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((70, 5)).astype(np.float32)
+    fit = SupervisedFitness(X, rng.integers(0, 3, 70), "cross_entropy", batch_size=64)
+    run_tasks(spec, tasks_for(fit, algorithm="openes"))
+    before = signatures()
+    for name, cls in sorted(ALGORITHMS.items()):
+        es = cls(spec, pop_size=8, random_state=0)
+        es.run(fit, 2)
+        es.best_network().predict(X)
+    print(json.dumps({"before": before, "after": signatures()}))
+    """
+)
+
+
+def test_the_es_task_compiles_what_every_strategy_uses():
+    # fastga digits runs an evolution strategy: the es task (in place of
+    # breed) builds the sampling and the sums of all four strategies.
+    got = _python(ES_SIGNATURES, env={ENV_JOBS: "1"})
+    assert got["after"] == got["before"]
+    assert got["before"]["es.sample"] and got["before"]["es.weighted_sums"]
+    assert not got["before"]["breed.breed"]
+
+
 SEARCH_SIGNATURES = PRELUDE + textwrap.dedent(
     """
     from fastga.search import ArchitectureSearch, make_splits
@@ -151,6 +179,7 @@ def test_tasks_for_a_run():
     fit = fastga.SupervisedFitness(X, np.zeros((4, 2), np.float32), "mse")
     assert tasks_for(fit) == ["breed", "forward", "fitness:mse"]
     assert tasks_for(metric="cross_entropy") == ["breed", "forward", "fitness:cross_entropy"]
+    assert tasks_for(fit, algorithm="pgpe") == ["es", "forward", "fitness:mse"]
     with pytest.raises(ValueError, match="tasks"):
         tasks_for(metric="hinge")
 
@@ -487,7 +516,7 @@ def test_warmup_command_compiles_the_common_runs(monkeypatch, capsys):
     assert main(["warmup", "--jobs", "2"]) == 0
     assert "cache:" in capsys.readouterr().out
     ran = [(c[1].activations, c[2]) for c in calls if c[0] == "run"]
-    assert ran == [(("relu", "softmax"), ["breed", "forward", "fitness:cross_entropy"]),
+    assert ran == [(("relu", "softmax"), ["breed", "es", "forward", "fitness:cross_entropy"]),
                    (("relu", "linear"), ["forward", "fitness:mse"])]
     assert {c[2] for c in calls if c[0] == "ahead"} == {2}
     calls.clear()

@@ -175,10 +175,8 @@ def run(args):
     if args.out != OUT:
         cmd += ["--out", args.out]
     try:
-        tasks = tasks_for(metric=_METRIC)
-        if clf.algorithm != "ga":  # an ES does not breed
-            tasks = [t for t in tasks if t != "breed"]
-        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES), tasks)
+        compile_ahead(clf.network_spec(X_tr.shape[1], _N_CLASSES),
+                      tasks_for(metric=_METRIC, algorithm=clf.algorithm))
         t_fit = time.perf_counter()
         clf.fit(X_tr, y_tr)
         t_fitted = time.perf_counter()

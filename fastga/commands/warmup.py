@@ -46,7 +46,7 @@ def jobs_for(activations=("relu",), search=False):
     jobs = []
     for act in dict.fromkeys(activations):
         jobs.append((NetworkSpec([2, 2, 2], [act, "softmax"]),
-                     ["breed", "forward", "fitness:cross_entropy"]))
+                     ["breed", "es", "forward", "fitness:cross_entropy"]))
         jobs.append((NetworkSpec([2, 2, 1], [act, "linear"]), ["forward", "fitness:mse"]))
     if search:
         jobs.append((NetworkSpec([1, 1, 1], ["tanh", "linear"]), ["train", "forward"]))
