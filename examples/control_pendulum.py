@@ -1,4 +1,4 @@
-"""Swing up Pendulum-v1 with ``fastga control``, then drive gymnasium's own Pendulum with the policy.
+"""Swing up Pendulum-v1 with ``fastga control``; then drive gymnasium's Pendulum with the policy.
 
     python examples/control_pendulum.py          # the command's defaults: mean return >= -200
     python examples/control_pendulum.py --small  # a few seconds (CI)
