@@ -15,13 +15,13 @@ import sys
 import threading
 
 from . import __version__
+from .commands import arch, control, digits, evaluate, gan, warmup
 from .evaluation import stop_threads
-from .commands import arch, digits, evaluate, gan, warmup
 
 # Every sub-command, in the order of ``--help``. A command whose optional
 # dependencies (TensorFlow, Ray) are missing still registers, and fails with
 # a clear message only when run.
-_COMMANDS = (gan, digits, arch, evaluate, warmup)
+_COMMANDS = (gan, digits, arch, control, evaluate, warmup)
 SUBCOMMANDS = [command.__name__ for command in _COMMANDS]
 
 
