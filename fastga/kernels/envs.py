@@ -32,6 +32,7 @@ from numba.extending import overload
 from ..registry import Purpose
 from .forward import each_buffers, policy_forward
 from .rng import random_uniform, stream_key
+from .tiles import CACHE
 
 __all__ = ["RESET_DRAWS", "ENVIRONMENTS"]
 
@@ -311,13 +312,16 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
     """
     n_obs = sizes[0]
     n_act = sizes[sizes.shape[0] - 1]
+    n_params = genomes.shape[1]
+    w = genomes.reshape(genomes.size)
     buf, tmp = each_buffers(sizes, 1)
     state = np.empty(state_dim, dtype=np.float64)
     raw = np.empty(n_obs, dtype=np.float32)
-    x = np.empty((1, n_obs), dtype=np.float32)
+    x = np.empty(n_obs, dtype=np.float32)
+    y = np.empty(n_act, dtype=np.float32)
     u = np.zeros(n_act, dtype=np.float32)
     for r in range(lo, hi):
-        g = genomes[r]
+        g_off = r * n_params
         key = stream_key(seed, generation, 0 if common else r, Purpose.ENV_RESET)
         total = 0.0
         steps = 0
@@ -335,12 +339,11 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
                         v = raw[k]
                         obs_sum[r, k] += v
                         obs_sq[r, k] += np.float64(v) * v
-                        x[0, k] = (v - mean[k]) * inv_std[k]
+                        x[k] = (v - mean[k]) * inv_std[k]
                 else:
                     for k in range(n_obs):
-                        x[0, k] = raw[k]
-                half = policy_forward(x, 1, g, sizes, w_offs, b_offs, acts, buf, tmp)
-                y = buf[half, 0]
+                        x[k] = raw[k]
+                policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, 0, 1, buf, tmp, y, 0)
                 a = 0
                 if discrete:
                     best = y[0]
@@ -377,7 +380,7 @@ def cartpole_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def cartpole_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                      lengths, obs_sum, obs_sq, lo, hi):
@@ -397,7 +400,7 @@ def acrobot_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trunc
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def acrobot_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                     max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                     lengths, obs_sum, obs_sq, lo, hi):
@@ -418,7 +421,7 @@ def mountaincar_step_batch(state, t, a, u, max_steps, obs, reward, terminated, t
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def mountaincar_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                         max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                         lengths, obs_sum, obs_sq, lo, hi):
@@ -438,7 +441,7 @@ def pendulum_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def pendulum_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                      lengths, obs_sum, obs_sq, lo, hi):
