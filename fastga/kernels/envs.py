@@ -30,7 +30,8 @@ from numba import njit
 from numba.extending import overload
 
 from ..registry import Purpose
-from .forward import each_buffers, policy_forward
+from .forward import all_fused, each_buffers, network_rows, policy_forward, scratch
+from .bits import prefetch
 from .rng import random_uniform, stream_key
 from .tiles import CACHE
 
@@ -38,6 +39,11 @@ __all__ = ["RESET_DRAWS", "ENVIRONMENTS"]
 
 #: Counters of a reset stream reserved per episode.
 RESET_DRAWS = 8
+
+#: Cache lines of the next network's genome :func:`rollout_body` asks for
+#: per step: an episode may last a few steps only, and a genome read from
+#: memory at its first step would cost more than the episode's arithmetic.
+PREFETCH_LINES = 16
 
 _PI = math.pi
 
@@ -313,15 +319,22 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
     n_obs = sizes[0]
     n_act = sizes[sizes.shape[0] - 1]
     n_params = genomes.shape[1]
-    w = genomes.reshape(genomes.size)
+    wa = scratch(1, n_params).reshape(n_params)
+    n_layers = sizes.shape[0] - 1
     buf, tmp = each_buffers(sizes, 1)
+    half = buf.shape[0] // 2
+    fused = all_fused(acts)
     state = np.empty(state_dim, dtype=np.float64)
     raw = np.empty(n_obs, dtype=np.float32)
     x = np.empty(n_obs, dtype=np.float32)
     y = np.empty(n_act, dtype=np.float32)
     u = np.zeros(n_act, dtype=np.float32)
     for r in range(lo, hi):
-        g_off = r * n_params
+        g = genomes[r]
+        for k in range(n_params):
+            wa[k] = g[k]
+        nxt = r + 1 if r + 1 < genomes.shape[0] else r
+        pf = 0  # the next row's genome is prefetched, PREFETCH_LINES lines per step
         key = stream_key(seed, generation, 0 if common else r, Purpose.ENV_RESET)
         total = 0.0
         steps = 0
@@ -334,6 +347,10 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
             ret = 0.0
             for _ in range(max_steps):
                 call2(obs_fn, state, raw)
+                for _ in range(PREFETCH_LINES):
+                    if pf < n_params:
+                        prefetch(genomes, (nxt, pf))
+                        pf += 16
                 if normalize:
                     for k in range(n_obs):
                         v = raw[k]
@@ -343,7 +360,11 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
                 else:
                     for k in range(n_obs):
                         x[k] = raw[k]
-                policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, 0, 1, buf, tmp, y, 0)
+                if fused:
+                    network_rows(wa, 0, sizes, w_offs, b_offs, acts, n_layers, x, 0, 1, buf,
+                                 half, y, 0)
+                else:
+                    policy_forward(wa, 0, sizes, w_offs, b_offs, acts, x, 0, 1, buf, tmp, y, 0)
                 a = 0
                 if discrete:
                     best = y[0]

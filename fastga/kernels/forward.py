@@ -52,6 +52,7 @@ from .activations import activate_block
 from .bits import address, prefetch
 from .exp import exp32, exp32_nonpos
 from .rows_ir import TANH_CLAMP, TANH_POLY, TANH_SMALL
+from .rows_ir import network_rows as network_rows_ir
 from .rows_ir import rows_dense as rows_dense_ir
 from .tiles import (BACKEND, CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows,
                     dense_tile)
@@ -59,7 +60,8 @@ from .tiles import (BACKEND, CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_
 __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
            "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
            "logits_block", "hidden_block", "layers_block", "gather_first_layer",
-           "forward_epilogue", "tanh32", "rows_dense", "rows_dense_numba", "fused_act",
+           "forward_epilogue", "tanh32", "rows_dense", "rows_dense_numba", "network_rows",
+           "network_rows_numba", "fused_act", "all_fused",
            "activate_rows", "policy_forward", "each_buffers", "forward_each_kernel"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
@@ -404,14 +406,42 @@ def rows_dense_numba(w, w_off, n_k, n_out, b_off, x, x_alt, x_use_alt, x_off, ld
                 ds[o + uj] = tanh32(ds[o + uj])
 
 
-#: The dense layer of :func:`policy_forward`: the IR one (default backend) or its twin.
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def network_rows_numba(w, g_off, sizes, w_offs, b_offs, acts, n_layers, x, x_off, n_rows, buf,
+                       half, out, out_off):
+    """The plain-Numba twin of :func:`fastga.kernels.rows_ir.network_rows`: a loop
+    of :func:`rows_dense_numba` over the layers."""
+    for layer in range(n_layers):
+        first = layer == 0
+        last = layer == n_layers - 1
+        n_o = sizes[layer + 1]
+        rows_dense_numba(w, g_off + w_offs[layer], sizes[layer], n_o, g_off + b_offs[layer], x,
+                         buf, not first, x_off if first else ((layer - 1) & 1) * half,
+                         sizes[layer], n_rows, buf, out, last,
+                         out_off if last else (layer & 1) * half, n_o, acts[layer])
+
+
+#: One dense layer, and a whole network whose activations are all fused
+#: (:func:`fused_act`), on rows of its own inputs: the IR functions (default
+#: backend) or their twins.
 rows_dense = rows_dense_ir if BACKEND == "ir" else rows_dense_numba
+network_rows = network_rows_ir if BACKEND == "ir" else network_rows_numba
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
 def fused_act(act):
     """Whether :func:`rows_dense` applies activation ``act`` itself."""
     return act == Activation.RELU or act == Activation.TANH or act == Activation.LINEAR
+
+
+@njit(cache=True, error_model="numpy")
+def all_fused(acts):
+    """Whether :func:`rows_dense` applies every activation of ``acts`` itself, so
+    that :func:`network_rows` computes the network."""
+    for a in acts:
+        if not fused_act(a):
+            return False
+    return True
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -436,7 +466,17 @@ def activate_rows(h, n_rows, n_out, act, tmp):
             h[e, j] = t[j, e]
 
 
-@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
+def activate_flat(a, off, n_rows, n_out, act, tmp):
+    """:func:`activate_rows` of the (n_rows, n_out) rows at flat offset ``off`` of ``a``.
+
+    A function of its own: the views it makes would cost the caller's loop
+    Numba's reference counting of every array it holds (an atomic operation
+    each, per call)."""
+    activate_rows(a[off:off + n_rows * n_out].reshape((n_rows, n_out)), n_rows, n_out, act, tmp)
+
+
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, x_off, n_rows, buf, tmp, out,
                    out_off):
     """Outputs of one network on ``n_rows`` rows of its own inputs.
@@ -462,11 +502,9 @@ def policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, x_off, n_rows, buf,
                    not first, src, sizes[layer], n_rows, buf, out, last, dst, n_o, act)
         if not fused_act(act):
             if last:
-                activate_rows(out[dst:dst + n_rows * n_o].reshape((n_rows, n_o)), n_rows, n_o,
-                              act, tmp)
+                activate_flat(out, dst, n_rows, n_o, act, tmp)
             else:
-                activate_rows(buf[dst:dst + n_rows * n_o].reshape((n_rows, n_o)), n_rows, n_o,
-                              act, tmp)
+                activate_flat(buf, dst, n_rows, n_o, act, tmp)
 
 
 @njit(cache=True, error_model="numpy")
@@ -491,12 +529,20 @@ def forward_each_kernel(genomes, rows, sizes, w_offs, b_offs, acts, obs, out, lo
     """
     n_rows = obs.shape[1]
     n_in = sizes[0]
-    n_out = sizes[sizes.shape[0] - 1]
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
     n_params = genomes.shape[1]
     buf, tmp = each_buffers(sizes, n_rows)
+    half = buf.shape[0] // 2
+    fused = all_fused(acts)
     w = genomes.reshape(genomes.size)
     x = obs.reshape(obs.size)
     o = out.reshape(out.size)
     for r in range(lo, hi):
-        policy_forward(w, rows[r] * n_params, sizes, w_offs, b_offs, acts, x, r * n_rows * n_in,
-                       n_rows, buf, tmp, o, r * n_rows * n_out)
+        g_off = rows[r] * n_params
+        if fused:
+            network_rows(w, g_off, sizes, w_offs, b_offs, acts, n_layers, x, r * n_rows * n_in,
+                         n_rows, buf, half, o, r * n_rows * n_out)
+        else:
+            policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, r * n_rows * n_in, n_rows,
+                           buf, tmp, o, r * n_rows * n_out)
