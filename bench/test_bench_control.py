@@ -151,20 +151,30 @@ def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
     gym_env = _GymnasiumPolicies(P, spec, pop.genomes, act, 100 if full else 5)
     counted = []
 
+    threads = numba.get_num_threads()
+
     def ours():
         for _ in range(calls):
             run()
 
+    def ours_one_thread():  # a per-core figure, steadier on a loaded machine
+        numba.set_num_threads(1)
+        try:
+            ours()
+        finally:
+            numba.set_num_threads(threads)
+
     def theirs():
         counted.append(gym_env.run())
 
-    t_ours, t_theirs = interleaved_medians([ours, theirs], rounds=rounds)
+    t_ours, t_one, t_theirs = interleaved_medians([ours, ours_one_thread, theirs], rounds=rounds)
     gym_env.envs.close()
     ours_sps = calls * per_call / t_ours
     theirs_sps = float(np.median(counted)) / t_theirs
     record(benchmark, "steps_per_second_ratio", ours_sps / theirs_sps, 10.0,
            fastga_steps_per_s=ours_sps, gymnasium_numpy_steps_per_s=theirs_sps, P=P, hidden=act,
-           steps_per_episode=per_call / P, threads=numba.get_num_threads())
+           steps_per_episode=per_call / P, threads=threads,
+           one_thread_ratio=calls * per_call / t_one / theirs_sps)
 
 
 def test_cartpole_solved(benchmark, full):
