@@ -315,6 +315,14 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
     to it. Writes ``returns[r]`` (mean return over the episodes),
     ``lengths[r]`` (steps over all episodes) and, where ``normalize``, the
     sums ``obs_sum[r]`` and ``obs_sq[r]`` of the raw observations seen.
+
+    The policy is :func:`~fastga.kernels.forward.network_rows` (the same
+    bits as :meth:`fastga.Population.forward_each` on one row) where every
+    activation is fused, else :func:`~fastga.kernels.forward.policy_forward`.
+    Each genome is first copied into 64-byte-aligned scratch (the
+    population's rows are not aligned, and every weight vector read across
+    two cache lines costs two loads, at every step), and the next row's
+    genome is prefetched during the episodes.
     """
     n_obs = sizes[0]
     n_act = sizes[sizes.shape[0] - 1]

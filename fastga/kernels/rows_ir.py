@@ -19,6 +19,9 @@ partial sum ``k % S``, the last ``n_k % S`` inputs to the first one) added in
 order at the end, so at least 8 chains run at once. The split depends on
 the layer's width only, so a row's bits do not depend on the other rows.
 
+:func:`rows_dense` is one layer; :func:`network_rows` is every layer of a
+network in one function (no Numba call per network, see there).
+
 The tanh is :func:`tanh_vector`: Cephes' ``tanhf`` on 16 lanes, the same
 formula as :func:`fastga.kernels.forward.tanh32` (the Numba twin, see
 there for its accuracy). The plain-Numba twin of :func:`rows_dense` is
@@ -33,8 +36,8 @@ from numba.extending import intrinsic
 from ..registry import Activation
 from .simd import I32, IVEC, VEC, VECTOR_LANES, Vec, arrays_ok, data
 
-__all__ = ["rows_dense", "network_rows", "splits", "tanh_vector", "tanh_vectors", "TANH_SMALL", "TANH_POLY",
-           "TANH_CLAMP", "ROW_VECTORS"]
+__all__ = ["rows_dense", "network_rows", "splits", "tanh_vector", "tanh_vectors", "TANH_SMALL",
+           "TANH_POLY", "TANH_CLAMP", "ROW_VECTORS"]
 
 #: Vectors of outputs per block of :func:`rows_dense` (64 outputs).
 ROW_VECTORS = 4
@@ -198,15 +201,15 @@ def rows_dense(typingctx, w, w_off, n_k, n_out, b_off, x, x_alt, x_use_alt, x_of
         h = w[b_off + j] + sum_k xs[x_off + e * ldx + k] * w[w_off + k * n_out + j]
         os[out_off + e * ldo + j] = act(h)
 
-    (The two sources and destinations let one call site serve every layer,
-    inputs or scratch to scratch or outputs, without assigning an array
-    variable: compile time, and Numba's reference counting.)
     (flat indices of C-contiguous float32 arrays; the sum over ``k < n_k`` in
     the interleaved partial sums of the module docstring, one rounding per
     fused multiply-add). ``act`` is an :class:`~fastga.registry.Activation`
     code: ReLU (``max(h, 0)``, NaN gives 0) and tanh (:func:`tanh_vector`)
     are applied; any other activation is left to the caller (``h`` is
-    stored). Nothing is checked: the caller guarantees the indices.
+    stored). The two sources and destinations let one call site serve every
+    layer (inputs or scratch, to scratch or outputs) without assigning an
+    array variable (compile time, and Numba's reference counting). Nothing
+    is checked: the caller guarantees the indices.
     """
     if not arrays_ok((w, x, x_alt, out, out_alt)):
         return None
