@@ -2,11 +2,12 @@
 
 - ``forward_each`` against ``torch.bmm`` on the same shapes (P networks, E
   inputs each; torch is benchmark-only, skipped where missing), including
-  the small call of a user's own loop (P=100, E=1, CartPole 4-16-2).
+  the small calls of a user's own loop (P=100, E=1, CartPole 4-16-2 and
+  4-64-64-2).
 - Environment steps per second of :class:`fastga.control.RolloutFitness`
   (policy included) for P=1000 policies 4-64-64-2 on CartPole-v1, against
-  gymnasium's vectorised CartPole with a batched NumPy policy (target:
-  >= 10x).
+  gymnasium's vectorised CartPole with a batched NumPy policy, interleaved
+  in the same run (target: >= 10x).
 - CartPole-v1 solved by the GA: wall time (cold Numba cache included where
   the cache is empty) and generations to a best policy whose mean return
   over 100 evaluation episodes is >= 475.
@@ -24,8 +25,10 @@ from bench.peak import interleaved_medians
 from fastga import GeneticAlgorithm, NetworkSpec, Population
 from fastga.control import RolloutFitness
 
-FORWARD_SHAPES = [dict(P=100, E=1, sizes=(4, 16, 2)), dict(P=1000, E=16, sizes=(4, 64, 64, 2))]
-SMOKE_FORWARD = [dict(P=10, E=1, sizes=(4, 16, 2)), dict(P=20, E=4, sizes=(4, 8, 8, 2))]
+FORWARD_SHAPES = [dict(P=100, E=1, sizes=(4, 16, 2)), dict(P=100, E=1, sizes=(4, 64, 64, 2)),
+                  dict(P=1000, E=16, sizes=(4, 64, 64, 2))]
+SMOKE_FORWARD = [dict(P=10, E=1, sizes=(4, 16, 2)), dict(P=10, E=1, sizes=(4, 8, 8, 2)),
+                 dict(P=20, E=4, sizes=(4, 8, 8, 2))]
 
 
 def _rng(k):
@@ -56,7 +59,8 @@ def _torch_forward(torch, pop, obs):
     return run
 
 
-@pytest.mark.parametrize("k", range(2), ids=["P100-E1-4x16x2", "P1000-E16-4x64x64x2"])
+@pytest.mark.parametrize("k", range(3), ids=["P100-E1-4x16x2", "P100-E1-4x64x64x2",
+                                             "P1000-E16-4x64x64x2"])
 def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
     shape = (FORWARD_SHAPES if full else SMOKE_FORWARD)[k]
     P, E, sizes = shape["P"], shape["E"], shape["sizes"]
@@ -65,7 +69,7 @@ def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
     obs = _rng(k).normal(size=(P, E, sizes[0])).astype(np.float32)
     run = lambda: pop.forward_each(obs)  # noqa: E731
     benchmark.pedantic(run, rounds=rounds, iterations=10 if full else 1, warmup_rounds=1)
-    calls = 2000 if full and k == 0 else 20 if full else 2
+    calls = (2000 if shape["E"] == 1 else 20) if full else 2
 
     def many():
         for _ in range(calls):
@@ -93,51 +97,84 @@ def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
            sizes="x".join(map(str, sizes)))
 
 
-def _gymnasium_steps(P, spec, genomes, seconds_budget, act):
-    """Steps per second of gymnasium's vectorised CartPole (P copies, autoreset)
-    with a batched NumPy policy (one einsum per layer)."""
-    gym = pytest.importorskip("gymnasium")
-    envs = gym.make_vec("CartPole-v1", num_envs=P, vectorization_mode="vector_entry_point")
-    layers = []
-    for layer in range(spec.n_layers):
-        w0, b0 = int(spec.w_offsets[layer]), int(spec.b_offsets[layer])
-        n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
-        layers.append((genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out),
-                       genomes[:, b0:b0 + n_out]))
-    obs, _ = envs.reset(seed=0)
-    steps = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds_budget:
-        h = obs.astype(np.float32)
-        for i, (W, b) in enumerate(layers):
-            h = np.einsum("pi,pio->po", h, W) + b
-            if i < len(layers) - 1:
-                h = np.tanh(h) if act == "tanh" else np.maximum(h, 0)
-        obs, *_ = envs.step(np.argmax(h, axis=1))
-        steps += P
-    dt = time.perf_counter() - t0
-    envs.close()
-    return steps / dt
+class _GymnasiumPolicies:
+    """gymnasium's vectorised CartPole (P copies, autoreset) with a batched NumPy
+    policy (one batched ``matmul`` per layer, NumPy's vectorised ``tanh``):
+    ``run()`` takes ``n_steps`` vector steps and returns the environment
+    transitions made (a copy that is being reset after its episode's end makes
+    none in that step)."""
+
+    def __init__(self, P, spec, genomes, act, n_steps):
+        gym = pytest.importorskip("gymnasium")
+        self.envs = gym.make_vec("CartPole-v1", num_envs=P,
+                                 vectorization_mode="vector_entry_point")
+        self.layers = []
+        for layer in range(spec.n_layers):
+            w0, b0 = int(spec.w_offsets[layer]), int(spec.b_offsets[layer])
+            n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
+            self.layers.append((genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out).copy(),
+                                genomes[:, b0:b0 + n_out].copy()))
+        self.act, self.n_steps, self.P = act, n_steps, P
+        self.obs, _ = self.envs.reset(seed=0)
+        self.done = np.zeros(P, dtype=bool)
+
+    def run(self):
+        steps = 0
+        obs, done = self.obs, self.done
+        for _ in range(self.n_steps):
+            h = obs.astype(np.float32)
+            for i, (W, b) in enumerate(self.layers):
+                h = np.matmul(h[:, None, :], W)[:, 0, :] + b
+                if i < len(self.layers) - 1:
+                    h = np.tanh(h) if self.act == "tanh" else np.maximum(h, 0)
+            steps += self.P - int(np.count_nonzero(done))
+            obs, _, term, trunc, _ = self.envs.step(np.argmax(h, axis=1))
+            done = term | trunc
+        self.obs, self.done = obs, done
+        return steps
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh"])
 def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
+    """Medians of interleaved rounds: ``calls`` rollouts of the population
+    against ``n_steps`` vector steps of gymnasium, each about 0.1-0.2 s."""
+    import numba
+
     P = 1000 if full else 20
     spec = NetworkSpec([4, 64, 64, 2], [act, act, "linear"])
     pop = Population.random(spec, P, random_state=0, init="normal", scale=0.1)
     fit = RolloutFitness("CartPole-v1", episodes=1, random_state=0)
     run = lambda: fit(pop)  # noqa: E731
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
-    best = np.inf
-    for _ in range(rounds):
-        t = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t)
-    ours = fit.last_stats["env_steps"] / best
-    theirs = _gymnasium_steps(P, spec, pop.genomes, 2.0 if full else 0.1, act)
-    record(benchmark, "steps_per_second_ratio", ours / theirs, 10.0,
-           fastga_steps_per_s=ours, gymnasium_numpy_steps_per_s=theirs, P=P, hidden=act,
-           steps_per_episode=fit.last_stats["env_steps"] / P)
+    per_call = fit.last_stats["env_steps"]
+    calls = 20 if full else 1
+    gym_env = _GymnasiumPolicies(P, spec, pop.genomes, act, 100 if full else 5)
+    counted = []
+
+    threads = numba.get_num_threads()
+
+    def ours():
+        for _ in range(calls):
+            run()
+
+    def ours_one_thread():  # a per-core figure, steadier on a loaded machine
+        numba.set_num_threads(1)
+        try:
+            ours()
+        finally:
+            numba.set_num_threads(threads)
+
+    def theirs():
+        counted.append(gym_env.run())
+
+    t_ours, t_one, t_theirs = interleaved_medians([ours, ours_one_thread, theirs], rounds=rounds)
+    gym_env.envs.close()
+    ours_sps = calls * per_call / t_ours
+    theirs_sps = float(np.median(counted)) / t_theirs
+    record(benchmark, "steps_per_second_ratio", ours_sps / theirs_sps, 10.0,
+           fastga_steps_per_s=ours_sps, gymnasium_numpy_steps_per_s=theirs_sps, P=P, hidden=act,
+           steps_per_episode=per_call / P, threads=threads,
+           one_thread_ratio=calls * per_call / t_one / theirs_sps)
 
 
 def test_cartpole_solved(benchmark, full):

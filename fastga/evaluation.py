@@ -380,7 +380,7 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
 #: Multiply-adds below which :func:`forward_each_rows` runs on the calling
 #: thread alone: handing pieces to the pool costs more than such a call's
 #: arithmetic. A function of the shapes only, so results do not depend on it.
-SERIAL_FLOPS = 1 << 18
+SERIAL_FLOPS = 1 << 20
 
 
 def forward_each_rows(spec, genomes, rows, obs, out=None):

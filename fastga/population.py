@@ -207,7 +207,15 @@ class Population:
             depend on the thread count; small calls run on the calling thread
             alone (no hand-off to the pool).
         """
-        rows = self._rows(rows)
+        if rows is None:
+            # All rows, every call of a user's loop: one index array, kept
+            # (never written: the kernels only read it).
+            rows = self.__dict__.get("_all_rows")
+            if rows is None or rows.shape[0] != self.size:
+                rows = np.arange(self.size, dtype=np.int64)
+                self._all_rows = rows
+        else:
+            rows = check_rows(rows, self.size)
         if not (type(obs) is np.ndarray and obs.dtype == np.float32 and obs.flags.c_contiguous):
             try:
                 obs = np.ascontiguousarray(obs, dtype=np.float32)

@@ -1,11 +1,14 @@
 """Control tasks: the per-network forward pass, the fused rollout kernel and
 the fitness objects of fastga.control."""
 
+import numba
 import numpy as np
 import pytest
 
 from fastga import NetworkSpec, Population
 from fastga.evaluation import SERIAL_FLOPS
+from fastga.kernels.forward import rows_dense_numba, tanh32
+from fastga.kernels.rows_ir import tanh_vectors
 
 from . import naive
 
@@ -50,6 +53,65 @@ def test_forward_each_matches_numpy(spec, E):
     for r in (0, 6):
         np.testing.assert_allclose(out[r], pop.forward(obs[r], rows=[r])[0], rtol=1e-5,
                                    atol=1e-6)
+
+
+#: Layers wider than a block of the IR rows (64 outputs), widths that are not
+#: multiples of 16, and a layer of fewer inputs than the partial sums.
+WIDE = [NetworkSpec([5, 70, 33, 130, 3], ["tanh", "relu", "tanh", "linear"]),
+        NetworkSpec([67, 17, 64, 2], ["relu", "tanh", "softmax"])]
+
+
+@pytest.mark.parametrize("spec", WIDE, ids=str)
+@pytest.mark.parametrize("E", [1, 6])
+def test_forward_each_wide_layers_match_numpy(spec, E):
+    pop = Population.random(spec, 3, random_state=4, init="glorot")
+    pop.genomes[:] += _rng(4).normal(scale=0.1, size=pop.genomes.shape).astype(np.float32)
+    obs = _rng(4, E).normal(size=(3, E, spec.n_inputs)).astype(np.float32)
+    out = pop.forward_each(obs)
+    ref = np.stack([naive.network_forward(pop.genomes[r], spec.sizes, spec.activations, obs[r])
+                    for r in range(3)])
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    if E > 1:  # a row's bits do not depend on the other rows of its network
+        one = pop.forward_each(np.ascontiguousarray(obs[:, 1:2]))
+        np.testing.assert_array_equal(out[:, 1:2], one)
+    # The plain-Numba twin of the IR layer, on the first layer.
+    w, x = pop.genomes[0], obs[0].reshape(-1)
+    n_in, n_o = spec.sizes[0], spec.sizes[1]
+    h = np.empty(E * n_o, dtype=np.float32)
+    act = int(spec.act_codes[0])
+    rows_dense_numba(w, int(spec.w_offsets[0]), n_in, n_o, int(spec.b_offsets[0]), x, x, False,
+                     0, n_in, E, h, h, False, 0, n_o, act)
+    W, b = naive.layers(w, spec.sizes)[0]
+    ref1 = naive.activation(spec.activations[0], obs[0].astype(np.float64) @ W + b)
+    np.testing.assert_allclose(h.reshape(E, n_o), ref1, rtol=1e-5, atol=1e-5)
+
+
+@numba.njit
+def _tanh32_each(x, y):
+    for i in range(x.shape[0]):
+        y[i] = tanh32(x[i])
+
+
+@numba.njit
+def _tanh_vectors(x, y):
+    tanh_vectors(x, y, x.shape[0] // 16)
+
+
+def test_tanh32_is_within_2_ulp():
+    x = np.concatenate([np.linspace(-12, 12, 200_001), np.geomspace(1e-30, 1, 10_001),
+                        np.linspace(0.6, 0.65, 1_001), [0.0, 3e38, np.inf]])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    x = np.concatenate([x, np.zeros(-len(x) % 16, dtype=np.float32)])
+    ref = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    for run in (_tanh32_each, _tanh_vectors):  # the Numba twin, the IR lanes
+        y = np.empty_like(x)
+        run(x, y)
+        assert (np.abs(y - ref) <= 2 * ulp).all(), run
+        np.testing.assert_array_equal(np.sign(y), np.sign(x))  # tanh(-0) may be +0
+        nan = np.full(16, np.nan, dtype=np.float32)
+        run(nan, nan)
+        assert np.isnan(nan).all()
 
 
 def test_forward_each_rows():

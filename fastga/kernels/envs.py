@@ -30,13 +30,20 @@ from numba import njit
 from numba.extending import overload
 
 from ..registry import Purpose
-from .forward import each_buffers, policy_forward
+from .forward import all_fused, each_buffers, network_rows, policy_forward, scratch
+from .bits import prefetch
 from .rng import random_uniform, stream_key
+from .tiles import CACHE
 
 __all__ = ["RESET_DRAWS", "ENVIRONMENTS"]
 
 #: Counters of a reset stream reserved per episode.
 RESET_DRAWS = 8
+
+#: Cache lines of the next network's genome :func:`rollout_body` asks for
+#: per step: an episode may last a few steps only, and a genome read from
+#: memory at its first step would cost more than the episode's arithmetic.
+PREFETCH_LINES = 16
 
 _PI = math.pi
 
@@ -308,16 +315,34 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
     to it. Writes ``returns[r]`` (mean return over the episodes),
     ``lengths[r]`` (steps over all episodes) and, where ``normalize``, the
     sums ``obs_sum[r]`` and ``obs_sq[r]`` of the raw observations seen.
+
+    The policy is :func:`~fastga.kernels.forward.network_rows` (the same
+    bits as :meth:`fastga.Population.forward_each` on one row) where every
+    activation is fused, else :func:`~fastga.kernels.forward.policy_forward`.
+    Each genome is first copied into 64-byte-aligned scratch (the
+    population's rows are not aligned, and every weight vector read across
+    two cache lines costs two loads, at every step), and the next row's
+    genome is prefetched during the episodes.
     """
     n_obs = sizes[0]
     n_act = sizes[sizes.shape[0] - 1]
+    n_params = genomes.shape[1]
+    wa = scratch(1, n_params).reshape(n_params)
+    n_layers = sizes.shape[0] - 1
     buf, tmp = each_buffers(sizes, 1)
+    half = buf.shape[0] // 2
+    fused = all_fused(acts)
     state = np.empty(state_dim, dtype=np.float64)
     raw = np.empty(n_obs, dtype=np.float32)
-    x = np.empty((1, n_obs), dtype=np.float32)
+    x = np.empty(n_obs, dtype=np.float32)
+    y = np.empty(n_act, dtype=np.float32)
     u = np.zeros(n_act, dtype=np.float32)
     for r in range(lo, hi):
         g = genomes[r]
+        for k in range(n_params):
+            wa[k] = g[k]
+        nxt = r + 1 if r + 1 < genomes.shape[0] else r
+        pf = 0  # the next row's genome is prefetched, PREFETCH_LINES lines per step
         key = stream_key(seed, generation, 0 if common else r, Purpose.ENV_RESET)
         total = 0.0
         steps = 0
@@ -330,17 +355,24 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
             ret = 0.0
             for _ in range(max_steps):
                 call2(obs_fn, state, raw)
+                for _ in range(PREFETCH_LINES):
+                    if pf < n_params:
+                        prefetch(genomes, (nxt, pf))
+                        pf += 16
                 if normalize:
                     for k in range(n_obs):
                         v = raw[k]
                         obs_sum[r, k] += v
                         obs_sq[r, k] += np.float64(v) * v
-                        x[0, k] = (v - mean[k]) * inv_std[k]
+                        x[k] = (v - mean[k]) * inv_std[k]
                 else:
                     for k in range(n_obs):
-                        x[0, k] = raw[k]
-                half = policy_forward(x, 1, g, sizes, w_offs, b_offs, acts, buf, tmp)
-                y = buf[half, 0]
+                        x[k] = raw[k]
+                if fused:
+                    network_rows(wa, 0, sizes, w_offs, b_offs, acts, n_layers, x, 0, 1, buf,
+                                 half, y, 0)
+                else:
+                    policy_forward(wa, 0, sizes, w_offs, b_offs, acts, x, 0, 1, buf, tmp, y, 0)
                 a = 0
                 if discrete:
                     best = y[0]
@@ -377,7 +409,7 @@ def cartpole_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def cartpole_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                      lengths, obs_sum, obs_sq, lo, hi):
@@ -397,7 +429,7 @@ def acrobot_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trunc
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def acrobot_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                     max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                     lengths, obs_sum, obs_sq, lo, hi):
@@ -418,7 +450,7 @@ def mountaincar_step_batch(state, t, a, u, max_steps, obs, reward, terminated, t
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def mountaincar_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                         max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                         lengths, obs_sum, obs_sq, lo, hi):
@@ -438,7 +470,7 @@ def pendulum_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
                     terminated, truncated, lo, hi)
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def pendulum_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
                      lengths, obs_sum, obs_sq, lo, hi):

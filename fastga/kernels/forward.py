@@ -51,13 +51,18 @@ from ..registry import Activation
 from .activations import activate_block
 from .bits import address, prefetch
 from .exp import exp32, exp32_nonpos
-from .tiles import CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows, dense_tile
+from .rows_ir import TANH_CLAMP, TANH_POLY, TANH_SMALL
+from .rows_ir import network_rows as network_rows_ir
+from .rows_ir import rows_dense as rows_dense_ir
+from .tiles import (BACKEND, CACHE, TILE_ROWS, TILE_VECTORS, VECTOR_LANES, bias_rows,
+                    dense_tile)
 
 __all__ = ["LANES", "ALIGN", "K_CHUNK_BYTES", "STAT_ROWS", "scratch", "exp32", "exp32_nonpos",
            "activate_block", "k_chunk", "dense_tiles", "hidden_acts", "layer_buffer",
            "logits_block", "hidden_block", "layers_block", "gather_first_layer",
-           "forward_epilogue", "dense_rows", "activate_rows", "policy_forward", "each_buffers",
-           "forward_each_kernel"]
+           "forward_epilogue", "tanh32", "rows_dense", "rows_dense_numba", "network_rows",
+           "network_rows_numba", "fused_act", "all_fused",
+           "activate_rows", "policy_forward", "each_buffers", "forward_each_kernel"]
 
 #: Samples per block of the epilogue (four AVX-512 registers of float32): the
 #: samples of one tile (:mod:`fastga.kernels.tiles`).
@@ -332,57 +337,120 @@ def forward_epilogue(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, out
 
 
 # ------------------------------------------------ per-network inputs (forward_each)
-@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def dense_rows(x, n_rows, n_k, genome, w_off, b_off, n_out, h):
-    """``h[e, j] = genome[b_off + j] + sum_k x[e, k] * genome[w_off + k * n_out + j]`` for
-    ``e < n_rows``, ``j < n_out``: one layer of one network on rows of its own inputs.
+_T0, _T1, _T2, _T3, _T4 = (np.float32(c) for c in TANH_POLY)
+_T_SMALL = np.float32(TANH_SMALL)
+_T_CLAMP = np.float32(TANH_CLAMP)
+_F1 = np.float32(1.0)
+_F2 = np.float32(2.0)
 
-    The sum runs over ``k`` in order, the inner loop over ``j`` (contiguous in
-    the genome's (n_k, n_out) weight matrix and in ``h``), so it vectorises.
-    The genome is indexed with unsigned offsets: a signed index other than
-    the loop counter itself gets Numba's negative-index wrap-around, which
-    keeps the loop scalar, and a view per row of weights would cost two
-    reference-count updates per row.
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def tanh32(x):
+    """``tanh(x)`` of a float32, branch-free (a loop of it vectorises; the C
+    library's ``tanhf`` is a call per element): Cephes' ``tanhf``.
+
+    ``x + x z P(z)`` (``z = x^2``, :data:`~fastga.kernels.rows_ir.TANH_POLY`)
+    below ``|x| = 0.625``, else ``sign(x) (1 - 2 / (exp32(2|x|) + 1))`` with
+    :func:`~fastga.kernels.exp.exp32` (``2|x|`` clamped at 40, where tanh is
+    1 in float32). Within 2 ulp of the true tanh over the float32 range
+    (``tests/test_control.py`` checks it against NumPy's); NaN gives NaN.
+    The same formula as the IR lanes of :func:`~fastga.kernels.rows_ir.tanh_vector`.
     """
+    ax = -x if x < 0 else x
+    z = x * x
+    p = _T0 * z + _T1
+    p = p * z + _T2
+    p = p * z + _T3
+    p = p * z + _T4
+    small = (p * z) * x + x
+    a2 = ax + ax
+    a2 = a2 if a2 < _T_CLAMP else _T_CLAMP
+    big = _F1 - _F2 / (exp32_nonpos(a2) + _F1)
+    big = -big if x < 0 else big
+    y = small if ax < _T_SMALL else big
+    return y if x == x else x
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def rows_dense_numba(w, w_off, n_k, n_out, b_off, x, x_alt, x_use_alt, x_off, ldx, n_rows, out,
+                     out_alt, out_use_alt, out_off, ldo, act):
+    """The plain-Numba twin of :func:`fastga.kernels.rows_ir.rows_dense` (same
+    arguments and contract; ``FASTGA_TILES=numba``). The sum runs over ``k`` in
+    order in one partial sum (the IR splits it), so a result may differ from
+    the IR's by a few roundings."""
+    xs = x_alt if x_use_alt else x
+    ds = out_alt if out_use_alt else out
     nj = np.uint64(n_out)
-    bo = np.uint64(b_off)
     for e in range(n_rows):
-        he = h[e]
-        xe = x[e]
+        o = np.uint64(out_off + e * ldo)
+        xr = x_off + e * ldx
+        bo = np.uint64(b_off)
         for j in range(n_out):
-            he[j] = genome[bo + np.uint64(j)]
+            uj = np.uint64(j)
+            ds[o + uj] = w[bo + uj]
         base = np.uint64(w_off)
-        k = 0
-        # Four inputs per pass over ``he``: a quarter of the loads and stores
-        # of ``he`` and of the loop's set-up, the additions in the same order.
-        while k + 4 <= n_k:
-            x0 = xe[k]
-            x1 = xe[k + 1]
-            x2 = xe[k + 2]
-            x3 = xe[k + 3]
-            b1 = base + nj
-            b2 = b1 + nj
-            b3 = b2 + nj
+        for k in range(n_k):
+            xk = xs[xr + k]
             for j in range(n_out):
                 uj = np.uint64(j)
-                he[j] = (((he[j] + x0 * genome[base + uj]) + x1 * genome[b1 + uj])
-                         + x2 * genome[b2 + uj]) + x3 * genome[b3 + uj]
-            base = b3 + nj
-            k += 4
-        while k < n_k:
-            xk = xe[k]
-            for j in range(n_out):
-                he[j] += xk * genome[base + np.uint64(j)]
+                ds[o + uj] += xk * w[base + uj]
             base += nj
-            k += 1
+        if act == Activation.RELU:
+            for j in range(n_out):
+                uj = np.uint64(j)
+                v = ds[o + uj]
+                ds[o + uj] = v if v > 0 else np.float32(0.0)
+        elif act == Activation.TANH:
+            for j in range(n_out):
+                uj = np.uint64(j)
+                ds[o + uj] = tanh32(ds[o + uj])
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def network_rows_numba(w, g_off, sizes, w_offs, b_offs, acts, n_layers, x, x_off, n_rows, buf,
+                       half, out, out_off):
+    """The plain-Numba twin of :func:`fastga.kernels.rows_ir.network_rows`: a loop
+    of :func:`rows_dense_numba` over the layers."""
+    for layer in range(n_layers):
+        first = layer == 0
+        last = layer == n_layers - 1
+        n_o = sizes[layer + 1]
+        rows_dense_numba(w, g_off + w_offs[layer], sizes[layer], n_o, g_off + b_offs[layer], x,
+                         buf, not first, x_off if first else ((layer - 1) & 1) * half,
+                         sizes[layer], n_rows, buf, out, last,
+                         out_off if last else (layer & 1) * half, n_o, acts[layer])
+
+
+#: One dense layer, and a whole network whose activations are all fused
+#: (:func:`fused_act`), on rows of its own inputs: the IR functions (default
+#: backend) or their twins.
+rows_dense = rows_dense_ir if BACKEND == "ir" else rows_dense_numba
+network_rows = network_rows_ir if BACKEND == "ir" else network_rows_numba
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def fused_act(act):
+    """Whether :func:`rows_dense` applies activation ``act`` itself."""
+    return act == Activation.RELU or act == Activation.TANH or act == Activation.LINEAR
+
+
+@njit(cache=True, error_model="numpy")
+def all_fused(acts):
+    """Whether :func:`rows_dense` applies every activation of ``acts`` itself, so
+    that :func:`network_rows` computes the network."""
+    for a in acts:
+        if not fused_act(a):
+            return False
+    return True
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def activate_rows(h, n_rows, n_out, act, tmp):
     """Activation ``act`` in place on ``h[:n_rows, :n_out]`` (one row per sample), with
     :func:`activate_block`: element-wise activations read the rows as a block of
     ``n_rows`` rows of ``n_out`` lanes; softmax, which sums over the units, goes
-    through ``tmp`` (at least ``n_out * n_rows + 2 * n_rows`` floats), transposed."""
+    through ``tmp`` (at least ``n_out * n_rows + 2 * n_rows`` floats), transposed.
+    For the activations :func:`rows_dense` does not apply (:func:`fused_act`)."""
     if act == Activation.LINEAR:
         return
     if act != Activation.SOFTMAX:
@@ -398,26 +466,45 @@ def activate_rows(h, n_rows, n_out, act, tmp):
             h[e, j] = t[j, e]
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def policy_forward(x, n_rows, genome, sizes, w_offs, b_offs, acts, buf, tmp):
-    """Outputs of one network on ``x[:n_rows]`` (rows of ``sizes[0]`` inputs); returns
-    the index (0 or 1) of the half of ``buf`` that holds them, rows ``:n_rows``,
-    columns ``:sizes[-1]``.
+@njit(cache=True, error_model="numpy")
+def activate_flat(a, off, n_rows, n_out, act, tmp):
+    """:func:`activate_rows` of the (n_rows, n_out) rows at flat offset ``off`` of ``a``.
 
-    ``buf`` is (2, n_rows_max, width) float32 scratch, ``width`` the widest
-    layer after the inputs; ``tmp`` is scratch for :func:`activate_rows`.
+    A function of its own: the views it makes would cost the caller's loop
+    Numba's reference counting of every array it holds (an atomic operation
+    each, per call)."""
+    activate_rows(a[off:off + n_rows * n_out].reshape((n_rows, n_out)), n_rows, n_out, act, tmp)
+
+
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, x_off, n_rows, buf, tmp, out,
+                   out_off):
+    """Outputs of one network on ``n_rows`` rows of its own inputs.
+
+    ``w`` is the flat float32 data of the genomes, the network's genome
+    starting at ``g_off``; row ``e`` of its inputs is ``x[x_off + e *
+    sizes[0] + i]``; its outputs go to ``out[out_off + e * sizes[-1] + j]``.
+    ``buf`` is flat float32 scratch of :func:`each_buffers` (two halves the
+    hidden layers take in turn, rows ``sizes[layer]`` apart), ``tmp`` scratch
+    for :func:`activate_rows`. One call site of :func:`rows_dense` for every
+    layer (its IR is inlined: compile time).
     """
     n_layers = sizes.shape[0] - 1
-    cur = 0
-    dense_rows(x, n_rows, sizes[0], genome, w_offs[0], b_offs[0], sizes[1], buf[0])
-    activate_rows(buf[0], n_rows, sizes[1], acts[0], tmp)
-    for layer in range(1, n_layers):
-        nxt = 1 - cur
-        dense_rows(buf[cur], n_rows, sizes[layer], genome, w_offs[layer], b_offs[layer],
-                   sizes[layer + 1], buf[nxt])
-        activate_rows(buf[nxt], n_rows, sizes[layer + 1], acts[layer], tmp)
-        cur = nxt
-    return cur
+    half = buf.shape[0] // 2
+    for layer in range(n_layers):
+        first = layer == 0
+        last = layer == n_layers - 1
+        n_o = sizes[layer + 1]
+        act = acts[layer]
+        src = x_off if first else ((layer - 1) & 1) * half
+        dst = out_off if last else (layer & 1) * half
+        rows_dense(w, g_off + w_offs[layer], sizes[layer], n_o, g_off + b_offs[layer], x, buf,
+                   not first, src, sizes[layer], n_rows, buf, out, last, dst, n_o, act)
+        if not fused_act(act):
+            if last:
+                activate_flat(out, dst, n_rows, n_o, act, tmp)
+            else:
+                activate_flat(buf, dst, n_rows, n_o, act, tmp)
 
 
 @njit(cache=True, error_model="numpy")
@@ -427,27 +514,35 @@ def each_buffers(sizes, n_rows):
     width = 1
     for i in range(1, sizes.shape[0]):
         width = max(width, sizes[i])
-    buf = np.empty((2, n_rows, width), dtype=np.float32)
+    buf = np.empty(2 * n_rows * width, dtype=np.float32)
     tmp = np.empty(width * n_rows + 2 * max(n_rows, width), dtype=np.float32)
     return buf, tmp
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=CACHE, error_model="numpy")
 def forward_each_kernel(genomes, rows, sizes, w_offs, b_offs, acts, obs, out, lo, hi):
     """``out[r] = network genomes[rows[r]]`` on its own inputs ``obs[r]`` for
     ``r`` in ``lo .. hi-1``.
 
-    ``obs`` is float32 (R, E, n_in), ``out`` float32 (R, E, n_out); writes
-    ``out[lo:hi]`` only.
+    ``obs`` is float32 (R, E, n_in), ``out`` float32 (R, E, n_out), both
+    C-contiguous; writes ``out[lo:hi]`` only.
     """
     n_rows = obs.shape[1]
-    n_out = sizes[sizes.shape[0] - 1]
+    n_in = sizes[0]
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    n_params = genomes.shape[1]
     buf, tmp = each_buffers(sizes, n_rows)
+    half = buf.shape[0] // 2
+    fused = all_fused(acts)
+    w = genomes.reshape(genomes.size)
+    x = obs.reshape(obs.size)
+    o = out.reshape(out.size)
     for r in range(lo, hi):
-        half = policy_forward(obs[r], n_rows, genomes[rows[r]], sizes, w_offs, b_offs, acts,
-                              buf, tmp)
-        res = buf[half]
-        o = out[r]
-        for e in range(n_rows):
-            for j in range(n_out):
-                o[e, j] = res[e, j]
+        g_off = rows[r] * n_params
+        if fused:
+            network_rows(w, g_off, sizes, w_offs, b_offs, acts, n_layers, x, r * n_rows * n_in,
+                         n_rows, buf, half, o, r * n_rows * n_out)
+        else:
+            policy_forward(w, g_off, sizes, w_offs, b_offs, acts, x, r * n_rows * n_in, n_rows,
+                           buf, tmp, o, r * n_rows * n_out)
