@@ -765,6 +765,7 @@ def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
 
     from fastga.commands import gan as cmd
     from fastga.fileio import load_npz
+    from fastga.gan import GANEvolver
 
     parser = argparse.ArgumentParser()
     cmd.add_parser(parser.add_subparsers())
@@ -796,6 +797,21 @@ def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
     assert "resuming" in printed and "3 generations (completed)" in printed
     assert main(["gan", "--resume", str(ckpt), "--data", str(images), "--out", str(out), "--quiet"]) == 0
     assert "3 generations (completed)" in capsys.readouterr().out  # the saved total: nothing to add
+    assert main(["gan", "--resume", str(ckpt), "--data", str(images), "--out", str(out), "--quiet",
+                 "--mixture", "3", "--quality-samples", "8"]) == 0
+    assert "mixture of 3 generators, 8 samples" in capsys.readouterr().out
+    ev = GANEvolver.load(ckpt)
+    ev.quality = True
+    ev.fit(X, y)
+    mix = ev.sample_mixture(50, 4, random_state=1)
+    assert mix.shape == (50, 4, 4)
+    each = ev.sample(50, rows=ev.top_rows(4), random_state=1)  # same latents, every generator
+    assert all(any(np.array_equal(mix[i], each[j, i]) for j in range(4)) for i in range(50))
+    assert set(ev.sample_quality(20, mixture=2)) == set(ev.sample_quality(20))
+    with pytest.raises(ValueError, match="^k"):
+        ev.sample_mixture(5, 5)
+    with pytest.raises(ValueError, match="^--mixture"):
+        main(["gan", "--mixture", "0", "--out", str(out)])
     with pytest.raises(ValueError, match="^--generations"):
         main(["gan", "--resume", str(ckpt), "--data", str(images), "--generations", "1", "--out", str(out)])
     # Images without labels: the run goes on, without the quality measures.

@@ -144,6 +144,9 @@ def add_parser(subparsers):
                         "its own defaults (fastga.gan.PURE_GA: 200 generators, 200 generations, ...)")
     p.add_argument("--quality-samples", type=int, default=1000,
                    help="samples of the best generator scored at the end")
+    p.add_argument("--mixture", type=int, default=1, metavar="K",
+                   help="score the final samples of a uniform mixture of the K fittest generators "
+                        "(each sample drawn by one of them) instead of the best one")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
     p.add_argument("--sample-every", type=int, default=500, metavar="N",
@@ -202,6 +205,8 @@ def run(args):
         raise ValueError(f"--quality-samples: must be >= 4, got {args.quality_samples}")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every: must be >= 1, got {args.checkpoint_every}")
+    if args.mixture < 1:
+        raise ValueError(f"--mixture: must be >= 1, got {args.mixture}")
     started = process_age()  # before this call: interpreter start and imports
     t0 = time.perf_counter()
     X, y, X_test, y_test, name = _load_data(args)
@@ -291,8 +296,10 @@ def run(args):
           f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
           f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
     if quality is not None:
-        print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed),
-                            quality.real_scores_, f"best generator, {args.quality_samples} samples",
+        k = min(args.mixture, ev.population_.size)
+        who = f"mixture of {k} generators" if k > 1 else "best generator"
+        print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
+                            quality.real_scores_, f"{who}, {args.quality_samples} samples",
                             f"held-out real, {quality.n_holdout_}", quality.n_classes_))
     print(f"samples: {final}; gan_generator.npz, gan_discriminator.keras, gan_losses.png, "
           + ("gan_quality.png, " if quality is not None else "") + f"gan_history.csv in {args.out}")

@@ -860,17 +860,40 @@ class GANEvolver:
         if path is not None and (saved != ga.population_.generation or self.stopped_ == "interrupted"):
             self.save(path)
 
-    def sample_quality(self, n=1000, random_state=0):
+    def sample_quality(self, n=1000, random_state=0, mixture=1):
         """Quality measures of ``n`` samples of :attr:`best_generator_` (a dict).
 
-        The same measures on held-out real images are in
-        ``quality_.real_scores_``.
+        With ``mixture=k > 1``: of :meth:`sample_mixture`'s ``n`` samples of
+        the ``k`` fittest generators. The same measures on held-out real
+        images are in ``quality_.real_scores_``.
         """
         if not hasattr(self, "ga_"):
             raise AttributeError("sample_quality: fit() has not been called yet")
         if self.quality_ is None:
             raise AttributeError("sample_quality: no quality measure (give labels y to fit, quality=True)")
+        k = check_int(mixture, "mixture", minimum=1)
+        if k > 1:
+            images = self.sample_mixture(n, k, random_state)
+            return self.quality_.score(images.reshape(images.shape[0], -1))
         return self.quality_.score(self.best_generator_.predict(self._latent(n, random_state)))
+
+    def sample_mixture(self, n, k, random_state=0):
+        """``n`` images of a uniform mixture of the ``k`` fittest generators, shape (n, rows, cols).
+
+        Each latent vector is drawn by one of the ``k`` generators picked at
+        random (Lipizzaner's mixture of generators, equal weights), so the
+        samples cover what the generators draw between them.
+        """
+        if not hasattr(self, "ga_"):
+            raise AttributeError("sample_mixture: fit() has not been called yet")
+        n = check_int(n, "n", minimum=1)
+        k = check_int(k, "k", minimum=1)
+        if k > self.population_.size:
+            raise ValueError(f"k: the population has {self.population_.size} generators, got {k}")
+        z = self._latent(n, random_state)
+        out = self.population_.forward(z, rows=self.top_rows(k))  # (k, n, pixels)
+        pick = philox(resolve_seed(random_state), 1, Purpose.QUALITY).integers(0, k, size=n)
+        return out[pick, np.arange(n)].reshape(n, *self.image_shape_)
 
     # ------------------------------------------------------------ results
     @property
