@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from fastga.datasets import MNIST_IDX_FILES, load_digits_split, load_mnist, read_idx
+from fastga.datasets import MNIST_IDX_FILES, load_digits_split, load_images, load_mnist, read_idx
 
 
 def _idx_bytes(arr, code=0x08):
@@ -153,3 +153,68 @@ def test_npz_whose_array_header_claims_a_huge_shape_is_refused_without_allocatin
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_load_images_from_one_idx_file(tmp_path, gz):
+    arrays = _tiny(seed=4)
+    _write_idx_folder(tmp_path, arrays, gz=gz)
+    images = tmp_path / (MNIST_IDX_FILES[0] + (".gz" if gz else ""))
+    _check(load_images(images), arrays)  # labels and the t10k test set read from beside it
+    # Without the test labels: no test set; without the training labels: images only.
+    (tmp_path / (MNIST_IDX_FILES[3] + (".gz" if gz else ""))).unlink()
+    X, X_te, y, y_te = load_images(images)
+    assert X.shape == (7, 36) and np.array_equal(y, arrays[1]) and X_te is None and y_te is None
+    (tmp_path / (MNIST_IDX_FILES[1] + (".gz" if gz else ""))).unlink()
+    X, X_te, y, y_te = load_images(images)
+    assert X.shape == (7, 36) and y is None and X_te is None and y_te is None
+    # A gzip file is recognised by its content, whatever its name.
+    plain = tmp_path / "digits.idx"
+    plain.write_bytes(gzip.compress(_idx_bytes(arrays[0])))
+    np.testing.assert_array_equal(load_images(plain)[0], X)
+
+
+def test_load_images_npz_with_some_arrays(tmp_path):
+    arrays = _tiny(seed=5)
+    only = tmp_path / "x.npz"
+    np.savez(only, x_train=arrays[0])
+    X, X_te, y, y_te = load_images(only)
+    assert X.shape == (7, 36) and X_te is None and y is None and y_te is None
+    full = tmp_path / "full.npz"
+    np.savez(full, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    _check(load_images(full), arrays)
+    _check(load_images(tmp_path / "full.npz"), arrays)
+    floats = tmp_path / "floats.npz"
+    np.savez(floats, x_train=arrays[0] / np.float32(255))
+    np.testing.assert_allclose(load_images(floats)[0], X, rtol=1e-6)
+
+
+def test_load_images_errors_name_the_argument(tmp_path):
+    with pytest.raises(FileNotFoundError, match="^--data: .*gone.idx"):
+        load_images(tmp_path / "gone.idx", name="--data")
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x01\x02\x03\x04rest")
+    with pytest.raises(ValueError, match="^--data: .*magic"):
+        load_images(bad, name="--data")
+    flat = tmp_path / "flat.idx"
+    flat.write_bytes(_idx_bytes(np.zeros((4, 9), np.uint8)))
+    with pytest.raises(ValueError, match="^--data: .*rows, cols"):
+        load_images(flat, name="--data")
+    cases = {"nox.npz": dict(images=np.zeros((2, 3, 3), np.uint8)),
+             "range.npz": dict(x_train=np.full((2, 3, 3), 2.0)),
+             "nan.npz": dict(x_train=np.full((2, 3, 3), np.nan)),
+             "neg.npz": dict(x_train=np.full((2, 3, 3), -1, np.int16)),
+             "labels.npz": dict(x_train=np.zeros((2, 3, 3), np.uint8), y_train=np.zeros(3, np.uint8)),
+             "flabels.npz": dict(x_train=np.zeros((2, 3, 3), np.uint8), y_train=np.zeros(2)),
+             "sizes.npz": dict(x_train=np.zeros((2, 3, 3), np.uint8), x_test=np.zeros((2, 4, 4), np.uint8))}
+    for fname, arrs in cases.items():
+        np.savez(tmp_path / fname, **arrs)
+        with pytest.raises(ValueError, match="^--data: "):
+            load_images(tmp_path / fname, name="--data")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ValueError, match="^--data: .*junk.npz"):
+        load_images(tmp_path / "junk.npz", name="--data")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError, match="^--data: .*train-images-idx3-ubyte"):
+        load_images(folder, name="--data")

@@ -628,3 +628,204 @@ def test_evolver_sets_every_ga_setting():
         _evolver(ga={"sigma": 0.1}).fit(X, y)
     with pytest.raises(ValueError, match="^mutation_rate_cap"):
         _evolver(ga=GAN_SETTINGS.replace(mutation_rate_cap=0.1)).fit(X, y)
+
+
+def _same_history(a, b, start=0):
+    """Every column but the timings, rows ``start`` on, equal bit for bit (NaN == NaN)."""
+    cols = [c for c in a.keys() if not c.endswith("seconds")]
+    assert cols == [c for c in b.keys() if not c.endswith("seconds")]
+    for c in cols:
+        np.testing.assert_array_equal(np.asarray(a[c])[start:], np.asarray(b[c])[start:], err_msg=c)
+
+
+def _interrupt_at(generation):
+    """A callback that sends this process Ctrl-C (SIGINT) once ``generation`` is told."""
+    import signal
+
+    def callback(evolver, record):
+        if record["generation"] == generation:
+            os.kill(os.getpid(), signal.SIGINT)
+        return False
+
+    return callback
+
+
+@pytest.mark.gan
+@pytest.mark.parametrize("method", ["hybrid", "pure_ga"])
+def test_stopped_and_resumed_run_repeats_the_uninterrupted_one(tmp_path, method):
+    """Ctrl-C at generation 3 saves; the resumed run gives the same generations 4-6, bit for bit.
+
+    Nondeterminism: on CPU, TensorFlow's kernels here (oneDNN convolutions,
+    Eigen matmuls and reductions, the segment sums of the minibatch-std
+    feature, Adam's updates) give the same bits for the same inputs, thread
+    count and machine: the run repeats exactly with or without
+    ``tf.config.experimental.enable_op_determinism()`` (measured with 1 and 2
+    threads, ``bench/README.md``), so this test asks for exact equality. Across
+    thread counts or CPUs the float rounding of those kernels may differ,
+    and a different ranking then changes the rest of the run. The dropout
+    layers draw from Keras seed generators whose states are variables: they
+    are saved with the weights, as are Adam's moments and iteration count.
+    """
+    pytest.importorskip("tensorflow")
+    from fastga.gan import GANEvolver
+
+    X, y = _real()
+    kw = dict(generations=6, replay=16, quality_every=2, threads=1)
+    kw.update(gradient_share=0.5, gradient_lr=0.02) if method == "hybrid" else kw.update(gradient_share=0.0)
+    full = _evolver(**kw).fit(X, y)
+    path = tmp_path / "gan.npz"
+    part = _evolver(checkpoint_path=path, **kw).fit(X, y, callbacks=[_interrupt_at(3)])
+    assert part.stopped_ == "interrupted" and part.population_.generation == 3 and len(part.history_) == 4
+    assert os.path.exists(path)
+    resumed = GANEvolver.load(path)
+    assert resumed.warm_start and resumed.population_.generation == 3 and resumed.generations == 6
+    # The discriminator comes back whole: weights, dropout seed states, Adam's moments and step count.
+    d_saved, d_loaded = part.discriminator_, resumed.discriminator_
+    for u, v in zip(d_saved.variables + d_saved.optimizer.variables,
+                    d_loaded.variables + d_loaded.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(u.numpy(), v.numpy())
+    assert int(d_loaded.optimizer.iterations.numpy()) == 4 * 1  # d_steps=1, generations 0-3
+    assert len(d_loaded.optimizer.variables) > 2  # the moments too (a .keras reload has only 2)
+    np.testing.assert_array_equal(resumed._loaded_replay, part.fitness_.replay_buffer_)
+    _same_history(resumed.history_, part.history_)
+    resumed.fit(X, y)
+    assert resumed.stopped_ is None and len(resumed.history_) == 7
+    _same_history(resumed.history_, full.history_)
+    np.testing.assert_array_equal(resumed.population_.genomes, full.population_.genomes)
+    np.testing.assert_array_equal(resumed.best_generator_.genome, full.best_generator_.genome)
+    for u, v in zip(full.discriminator_.variables + full.discriminator_.optimizer.variables,
+                    resumed.discriminator_.variables + resumed.discriminator_.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(u.numpy(), v.numpy())
+
+
+@pytest.mark.gan
+def test_checkpoints_every_n_and_bad_checkpoint_use(tmp_path):
+    pytest.importorskip("tensorflow")
+    from fastga.fileio import FileFormatError, load_npz
+    from fastga.gan import GANEvolver
+    from fastga.gan.discriminator import import_keras
+
+    X, y = _real()
+    path = tmp_path / "every.npz"
+    seen = []
+    _evolver(generations=4, quality=False, checkpoint_every=2, checkpoint_path=path).fit(
+        X, y, callbacks=[lambda e, r: seen.append(os.path.getmtime(path) if os.path.exists(path) else None)])
+    # Written after generation 2 (its callbacks run before): first seen by generation 3's.
+    assert seen[:3] == [None, None, None] and seen[3] is not None
+    arrays, meta = load_npz(path, kind="gan")
+    assert meta["ga"]["state"] is not None and "replay_buffer" not in arrays  # replay off
+    ev = GANEvolver.load(path)
+    assert ev.population_.generation == 4 and ev.stopped_ is None
+    # Going further: raise generations.
+    ev.generations = 5
+    ev.fit(X, y)
+    assert len(ev.history_) == 6
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        _evolver(checkpoint_every=2).fit(X, y)
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        _evolver(checkpoint_every=0, checkpoint_path=path).fit(X, y)
+    with pytest.raises(AttributeError, match="save"):
+        _evolver().save(tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="X"):
+        GANEvolver.load(path).fit(X[:, :9], y)
+    with pytest.warns(UserWarning, match="X: not the images"):
+        GANEvolver.load(path).fit(X[::-1], y)
+    # A discriminator of one's own must be given back, of the same architecture.
+    keras = import_keras(1)
+    own = tmp_path / "own.npz"
+    _evolver(generations=1, quality=False, discriminator=_tiny_disc(keras, 4), checkpoint_path=own).fit(X, y)
+    with pytest.raises(ValueError, match="discriminator"):
+        GANEvolver.load(own)
+    assert GANEvolver.load(own, discriminator=_tiny_disc(keras, 4, seed=5)).population_.generation == 1
+    other = keras.Sequential([keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2), keras.layers.Dense(1, activation="sigmoid")])
+    other.compile(optimizer="adam", loss="binary_crossentropy")
+    with pytest.raises(FileFormatError, match="variables"):
+        GANEvolver.load(own, discriminator=other)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(FileFormatError):
+        GANEvolver.load(junk)
+
+
+def _idx_bytes(arr):
+    import struct
+
+    arr = np.asarray(arr, dtype=np.uint8)
+    return bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape) + arr.tobytes()
+
+
+@pytest.mark.gan
+def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
+    """``--data`` reads a (synthetic) MNIST-shaped IDX file; ``--resume`` goes on from the checkpoint."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("matplotlib")
+    import argparse
+    import gzip
+
+    from fastga.commands import gan as cmd
+    from fastga.fileio import load_npz
+    from fastga.gan import GANEvolver
+
+    parser = argparse.ArgumentParser()
+    cmd.add_parser(parser.add_subparsers())
+
+    def main(argv):
+        args = parser.parse_args(argv)
+        return args.func(args)
+
+    X, y = _real(40)
+    data = tmp_path / "data"
+    data.mkdir()
+    images = data / "train-images-idx3-ubyte.gz"
+    with gzip.open(images, "wb") as fh:
+        fh.write(_idx_bytes(X.reshape(-1, 4, 4) * 255))
+    (data / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(y))
+    out = tmp_path / "out"
+    tiny = ["--pop-size", "4", "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
+            "--minibatch-std", "2", "--replay", "8", "--quality-samples", "8", "--sample-every", "0",
+            "--quiet", "--threads", "1"]
+    assert main(["gan", "--data", str(images), "--generations", "2", "--out", str(out)] + tiny) == 0
+    printed = capsys.readouterr().out
+    assert "k-NN precision (k=3)" in printed and "--resume" in printed
+    ckpt = out / "gan_checkpoint.npz"
+    arrays, meta = load_npz(ckpt, kind="gan")
+    assert meta["image_shape"] == [4, 4] and arrays["replay_buffer"].shape[1] == 16
+    assert main(["gan", "--resume", str(ckpt), "--data", str(images), "--generations", "3",
+                 "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming" in printed and "3 generations (completed)" in printed
+    assert main(["gan", "--resume", str(ckpt), "--data", str(images), "--out", str(out), "--quiet"]) == 0
+    assert "3 generations (completed)" in capsys.readouterr().out  # the saved total: nothing to add
+    assert main(["gan", "--resume", str(ckpt), "--data", str(images), "--out", str(out), "--quiet",
+                 "--mixture", "3", "--quality-samples", "8"]) == 0
+    assert "mixture of 3 generators, 8 samples" in capsys.readouterr().out
+    ev = GANEvolver.load(ckpt)
+    ev.quality = True
+    ev.fit(X, y)
+    mix = ev.sample_mixture(50, 4, random_state=1)
+    assert mix.shape == (50, 4, 4)
+    each = ev.sample(50, rows=ev.top_rows(4), random_state=1)  # same latents, every generator
+    assert all(any(np.array_equal(mix[i], each[j, i]) for j in range(4)) for i in range(50))
+    assert set(ev.sample_quality(20, mixture=2)) == set(ev.sample_quality(20))
+    with pytest.raises(ValueError, match="^k"):
+        ev.sample_mixture(5, 5)
+    with pytest.raises(ValueError, match="^--mixture"):
+        main(["gan", "--mixture", "0", "--out", str(out)])
+    with pytest.raises(ValueError, match="^--generations"):
+        main(["gan", "--resume", str(ckpt), "--data", str(images), "--generations", "1", "--out", str(out)])
+    # Images without labels: the run goes on, without the quality measures.
+    bare = tmp_path / "images.idx"
+    bare.write_bytes(_idx_bytes(X.reshape(-1, 4, 4) * 255))
+    assert main(["gan", "--data", str(bare), "--generations", "1", "--out", str(tmp_path / "bare")] + tiny) == 0
+    captured = capsys.readouterr()
+    assert "no labels" in captured.err and "k-NN precision" not in captured.out
+    # Bad files: the error names the argument.
+    junk = tmp_path / "junk-images-idx3-ubyte"
+    junk.write_bytes(b"\x01\x02\x03\x04 not idx")
+    with pytest.raises(ValueError, match="^--data: .*junk-images-idx3-ubyte.*magic"):
+        main(["gan", "--data", str(junk), "--out", str(out)] + tiny)
+    with pytest.raises(FileNotFoundError, match="^--data: .*nothere"):
+        main(["gan", "--data", str(tmp_path / "nothere"), "--out", str(out)] + tiny)
+    with pytest.raises(ValueError, match="^--checkpoint-every"):
+        main(["gan", "--checkpoint-every", "0", "--out", str(out)] + tiny)

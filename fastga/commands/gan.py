@@ -1,32 +1,41 @@
 """``fastga gan``: evolve generator MLPs against a Keras discriminator (GA-GAN).
 
-Runs on scikit-learn's 8x8 digits by default, or on MNIST from a local file
-(``--mnist PATH``: Keras' ``mnist.npz`` or a folder of IDX files). Writes to
-``--out``: ``samples_gen{N}.png`` every ``--sample-every`` generations,
-``samples_final.png``, ``generator.npz`` (the best generator, readable with
-:meth:`fastga.Network.load`), ``discriminator.keras``, ``losses.png``,
-``quality.png`` and ``history.csv``. At the end it prints the sample-quality
-measures of :mod:`fastga.gan.quality` (k-NN precision and recall, FID,
-confident share, class coverage) for ``--quality-samples`` samples of the
-best generator, next to the same measures for held-out real images.
-TensorFlow is imported only when the command runs. Before the run, the
-generators' kernels compile over the CPUs (:func:`fastga.compile_ahead`).
+Runs on scikit-learn's 8x8 digits by default, or on MNIST-shaped images from
+a local file (``--data PATH``: an IDX image file such as
+``train-images-idx3-ubyte[.gz]`` with its labels beside it, an ``.npz`` such
+as Keras' ``mnist.npz``, or a folder of the four MNIST IDX files; read by
+:func:`fastga.datasets.load_images`, nothing is downloaded). Writes to
+``--out`` (files named ``gan_*``): ``samples_gen{N}.png`` every
+``--sample-every`` generations, ``samples_final.png``, ``generator.npz`` (the
+best generator, readable with :meth:`fastga.Network.load`),
+``discriminator.keras``, ``losses.png``, ``quality.png``, ``history.csv`` and
+``checkpoint.npz``. The checkpoint (every ``--checkpoint-every`` generations,
+at the end and on Ctrl-C) holds the whole run, the discriminator's Adam
+state included; ``--resume PATH`` goes on from it. At the end it prints the
+sample-quality measures of :mod:`fastga.gan.quality` (k-NN precision and
+recall, FID, confident share, class coverage) for ``--quality-samples``
+samples of the best generator, next to the same measures for held-out real
+images (data without labels: no measures). TensorFlow is imported only when
+the command runs. Before the run, the generators' kernels compile over the
+CPUs (:func:`fastga.compile_ahead`).
 """
 
 from __future__ import annotations
 
 import io
+import os
+import shlex
 import sys
 import time
 
 import numpy as np
 
 from ..compilation import compile_ahead, tasks_for
-from ..datasets import load_digits_split, load_mnist
+from ..datasets import load_digits_split, load_images
 from ..fileio import atomic_write_bytes
 from ..gan import PURE_GA, GANEvolver, SampleQuality
 from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
-from .common import add_run_arguments, out_path, print_profile, process_age
+from .common import OUT, add_run_arguments, out_path, print_profile, process_age
 
 #: Flags whose default is the method's (``GANEvolver``'s defaults, or
 #: :data:`fastga.gan.PURE_GA` with ``--pure-ga``): flag dest -> evolver argument.
@@ -84,8 +93,11 @@ def add_parser(subparsers):
         epilog="Flags shown with no default take the method's: GANEvolver's defaults (the hybrid), "
                "or fastga.gan.PURE_GA's with --pure-ga.",
     )
-    p.add_argument("--mnist", metavar="PATH", default=None,
-                   help="MNIST from a local mnist.npz or a folder of IDX files (default: 8x8 digits)")
+    p.add_argument("--data", "--mnist", dest="data", metavar="PATH", default=None,
+                   help="MNIST-shaped images from a local file: an IDX image file "
+                        "(train-images-idx3-ubyte[.gz], labels read from beside it), an .npz "
+                        "(x_train, optionally y_train, x_test, y_test) or a folder of the four MNIST "
+                        "IDX files; nothing is downloaded (default: the bundled 8x8 digits)")
     add_run_arguments(p, pop_size=None, generations=None,
                       pop_size_help="generators per generation (default: the method's)",
                       generations_help="generations to run (default: the method's)")
@@ -132,6 +144,9 @@ def add_parser(subparsers):
                         "its own defaults (fastga.gan.PURE_GA: 200 generators, 200 generations, ...)")
     p.add_argument("--quality-samples", type=int, default=1000,
                    help="samples of the best generator scored at the end")
+    p.add_argument("--mixture", type=int, default=1, metavar="K",
+                   help="score the final samples of a uniform mixture of the K fittest generators "
+                        "(each sample drawn by one of them) instead of the best one")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
     p.add_argument("--sample-every", type=int, default=500, metavar="N",
@@ -139,16 +154,30 @@ def add_parser(subparsers):
     p.add_argument("--grid", type=int, nargs=2, default=(8, 10), metavar=("GENERATORS", "SAMPLES"),
                    help="rows (best generators) and columns (samples each) of the grids")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
+    g = p.add_argument_group(
+        "checkpoints",
+        "Ctrl-C saves a checkpoint after the generation under way and exits with the command that "
+        "resumes. With --resume the settings come from the checkpoint (the flags above are not "
+        "read, except --generations, the total to reach, and --data, which must give the same "
+        "images), and the run goes on as if it had not stopped.")
+    g.add_argument("--checkpoint", metavar="PATH", default=None,
+                   help="save the run here (.npz, atomic): every --checkpoint-every generations, at "
+                        "the end and on Ctrl-C (default: OUT/gan_checkpoint.npz)")
+    g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
+                   help="also checkpoint every N generations")
+    g.add_argument("--resume", metavar="PATH", default=None,
+                   help="go on from this checkpoint (checkpoints go back to it unless --checkpoint "
+                        "says otherwise)")
     p.set_defaults(func=run)
     return p
 
 
 def _load_data(args):
-    if args.mnist is None:
+    if args.data is None:
         X, X_test, y, y_test = load_digits_split()
         return X, y, X_test, y_test, "digits"
-    X, X_test, y, y_test = load_mnist(args.mnist)
-    return X, y, X_test, y_test, "mnist"
+    X, X_test, y, y_test = load_images(args.data, name="--data")
+    return X, y, X_test, y_test, os.path.basename(os.path.normpath(args.data))
 
 
 def _history_csv(history):
@@ -174,23 +203,56 @@ def run(args):
         raise ValueError(f"--grid: both numbers must be >= 1, got {n_gen} {n_samp}")
     if args.quality_samples < 4:
         raise ValueError(f"--quality-samples: must be >= 4, got {args.quality_samples}")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every: must be >= 1, got {args.checkpoint_every}")
+    if args.mixture < 1:
+        raise ValueError(f"--mixture: must be >= 1, got {args.mixture}")
     started = process_age()  # before this call: interpreter start and imports
     t0 = time.perf_counter()
     X, y, X_test, y_test, name = _load_data(args)
-    quality = SampleQuality(random_state=args.seed).fit(X, y, X_test, y_test)
-    ev = GANEvolver(
-        latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
-        score=args.score, real_label=args.real_label, diversity=args.diversity, sharing=args.sharing,
-        gradient_steps=args.gradient_steps, gradient_loss=args.gradient_loss, quality=quality,
-        threshold=args.threshold, random_state=args.seed,
-        threads=args.threads, verbose=not args.quiet, **method_settings(args),
-    )
+    checkpoint = args.checkpoint or args.resume or out_path(args, "gan", "checkpoint.npz")
+    ev = GANEvolver.load(args.resume) if args.resume else None  # the saved run's settings and seed
+    seed = int(ev.random_state) if ev is not None else args.seed
+    quality = None
+    if y is not None:
+        quality = SampleQuality(random_state=seed).fit(X, y, X_test, y_test)
+    else:
+        print(f"fastga gan: {args.data} has no labels beside it: no sample-quality measures "
+              "(they need a digits classifier)", file=sys.stderr)
+    if args.resume:
+        ev.quality = quality if quality is not None else False
+        done = ev.population_.generation
+        total = ev.generations if args.generations is None else args.generations
+        if total < done:
+            raise ValueError(f"--generations: the checkpoint is at generation {done}; --generations is "
+                             f"the total to reach, got {total}")
+        ev.generations = total
+        ev.verbose = not args.quiet
+        ev.checkpoint_path = checkpoint
+        if args.checkpoint_every is not None:
+            ev.checkpoint_every = args.checkpoint_every
+        print(f"resuming {args.resume} at generation {done}")
+    else:
+        ev = GANEvolver(
+            latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
+            score=args.score, real_label=args.real_label, diversity=args.diversity, sharing=args.sharing,
+            gradient_steps=args.gradient_steps, gradient_loss=args.gradient_loss,
+            quality=quality if quality is not None else False,
+            threshold=args.threshold, random_state=args.seed,
+            threads=args.threads, verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
+            checkpoint_path=checkpoint, **method_settings(args),
+        )
+    cmd = ["fastga", "gan", "--resume", checkpoint, "--generations", str(ev.generations)]
+    if args.data is not None:
+        cmd += ["--data", args.data]
+    if args.out != OUT:
+        cmd += ["--out", args.out]
 
     def grid(evolver, label):
         rows = evolver.top_rows(min(n_gen, evolver.population_.size))
         # Each row its own latents: a small population's generators are close kin, so
         # shared latents would draw nearly the same row again and again.
-        images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=args.seed + i)
+        images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=seed + i)
                                  for i in range(len(rows))])
         path = out_path(args, "gan", f"samples_{label}.png")
         save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows), "
@@ -204,27 +266,45 @@ def run(args):
             grid(evolver, f"gen{g:04d}")
         return False
 
-    compile_ahead(ev.network_spec(X.shape[1]), tasks_for())  # D scores: no fused fitness
-    t_fit = time.perf_counter()
-    ev.fit(X, y, callbacks=[every_n])
-    t_fitted = time.perf_counter()
+    spec = ev.generator_spec_ if args.resume else ev.network_spec(X.shape[1])
+    try:
+        compile_ahead(spec, tasks_for())  # D scores: no fused fitness
+        t_fit = time.perf_counter()
+        ev.fit(X, y, callbacks=[every_n])
+        t_fitted = time.perf_counter()
+    except KeyboardInterrupt:  # before the first generation, or a second Ctrl-C while saving
+        print("\ninterrupted", file=sys.stderr)
+        if os.path.exists(checkpoint):
+            print(f"the last checkpoint is {checkpoint}; to resume: {shlex.join(cmd)}", file=sys.stderr)
+        return 130
+    if ev.stopped_ == "interrupted":
+        print(f"\ninterrupted at generation {ev.population_.generation}; checkpoint saved to "
+              f"{checkpoint}", file=sys.stderr)
+        print(f"to resume: {shlex.join(cmd)}", file=sys.stderr)
+        return 130
     h = ev.history_
     final = grid(ev, "final")
     ev.save_generator(out_path(args, "gan", "generator.npz"))
     ev.save_discriminator(out_path(args, "gan", "discriminator.keras"))
     save_loss_plot(out_path(args, "gan", "losses.png"), h, title=f"GA-GAN on {name}")
-    save_quality_plot(out_path(args, "gan", "quality.png"), h, quality.real_scores_,
-                      title=f"GA-GAN on {name}: samples of the best generator")
+    if quality is not None:
+        save_quality_plot(out_path(args, "gan", "quality.png"), h, quality.real_scores_,
+                          title=f"GA-GAN on {name}: samples of the best generator")
     atomic_write_bytes(out_path(args, "gan", "history.csv"), _history_csv(h))
     last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min")}
     print(f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
           f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
           f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
-    print(quality_table(ev.sample_quality(args.quality_samples, random_state=args.seed),
-                        quality.real_scores_, f"best generator, {args.quality_samples} samples",
-                        f"held-out real, {quality.n_holdout_}", quality.n_classes_))
+    if quality is not None:
+        k = min(args.mixture, ev.population_.size)
+        who = f"mixture of {k} generators" if k > 1 else "best generator"
+        print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
+                            quality.real_scores_, f"{who}, {args.quality_samples} samples",
+                            f"held-out real, {quality.n_holdout_}", quality.n_classes_))
     print(f"samples: {final}; gan_generator.npz, gan_discriminator.keras, gan_losses.png, "
-          f"gan_quality.png, gan_history.csv in {args.out}")
+          + ("gan_quality.png, " if quality is not None else "") + f"gan_history.csv in {args.out}")
+    print(f"checkpoint {checkpoint} (to go on: fastga gan --resume {shlex.quote(checkpoint)} "
+          f"--generations TOTAL" + (f" --data {shlex.quote(args.data)}" if args.data else "") + ")")
     if args.profile:
         in_generations = float(np.sum(h["seconds"])) if "seconds" in h else 0.0
         print_profile(h, setup=t_fit - t0,

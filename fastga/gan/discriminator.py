@@ -11,7 +11,8 @@ import os
 
 import numpy as np
 
-__all__ = ["import_keras", "build_discriminator", "configure_threads", "input_gradient"]
+__all__ = ["import_keras", "build_discriminator", "configure_threads", "input_gradient",
+           "restore_model_state"]
 
 _THREADS_SET = None
 
@@ -140,6 +141,47 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
     )
     return model
 
+
+def restore_model_state(model, variables, optimizer_variables):
+    """Set every variable of a compiled Keras ``model`` and of its optimizer.
+
+    ``variables`` are the values of ``model.variables`` (weights and the
+    dropout layers' seed states), ``optimizer_variables`` those of
+    ``model.optimizer.variables`` (for Adam: the iteration count, the
+    learning rate, then the first and second moments of each trainable
+    variable), both in the order Keras lists them. An optimizer that has not
+    taken a step yet is built first, so its moments exist to be set: a
+    ``.keras`` reload skips them (Keras warns), this does not.
+
+    Raises
+    ------
+    ValueError
+        The counts, shapes or dtypes do not match the model's.
+    """
+    targets = list(model.variables)
+    if len(targets) != len(variables):
+        raise ValueError(f"variables: the model has {len(targets)} variables, got {len(variables)}")
+    opt = model.optimizer
+    opt_targets = []
+    if len(optimizer_variables):
+        if opt is None:
+            raise ValueError("optimizer_variables: the model is not compiled (no optimizer)")
+        if not opt.built and len(opt.variables) < len(optimizer_variables):
+            opt.build(model.trainable_variables)
+        opt_targets = list(opt.variables)
+        if len(opt_targets) != len(optimizer_variables):
+            raise ValueError(f"optimizer_variables: the optimizer has {len(opt_targets)} variables, "
+                             f"got {len(optimizer_variables)}")
+    pairs = [("variables", v, a) for v, a in zip(targets, variables)]
+    pairs += [("optimizer_variables", v, a) for v, a in zip(opt_targets, optimizer_variables)]
+    for what, v, a in pairs:  # check all before setting any
+        a = np.asarray(a)
+        if tuple(v.shape) != a.shape or np.dtype(v.dtype) != a.dtype:
+            raise ValueError(f"{what}: {v.path} is {np.dtype(v.dtype)} {tuple(v.shape)}, "
+                             f"got {a.dtype} {a.shape}")
+    for _, v, a in pairs:
+        v.assign(np.asarray(a))
+    return model
 
 _LOSSES = ("nonsaturating", "minimax", "least_squares")
 

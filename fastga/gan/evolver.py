@@ -36,6 +36,9 @@ import math
 import numpy as np
 
 from .._random import philox, resolve_seed
+from ..algorithm import interrupts_deferred
+from ..fileio import (array_field, build_checked, checkpoint_meta, from_json, jsonable, params_of,
+                      read_checkpoint, require, save_npz)
 from ..ga import GeneticAlgorithm
 from ..network import Network
 from ..registry import Purpose
@@ -77,6 +80,16 @@ def image_shape_for(n_pixels, image_shape=None):
     if side * side != n_pixels:
         raise ValueError(f"image_shape: {n_pixels} pixels are not a square image; give image_shape")
     return side, side
+
+
+def _data_digest(X):
+    """SHA-256 of the real images (a checkpoint's guard against resuming on other data)."""
+    import hashlib
+
+    X = np.ascontiguousarray(X)
+    h = hashlib.sha256(repr((X.dtype.str, X.shape)).encode())
+    h.update(memoryview(X).cast("B"))
+    return h.hexdigest()
 
 
 class DiscriminatorFitness:
@@ -447,6 +460,21 @@ class GANEvolver:
         TensorFlow intra-op threads (default: all cores).
     verbose : bool, default=False
         Progress bar.
+    warm_start : bool, default=False
+        :meth:`fit` goes on from the current generators, discriminator,
+        replay buffer and history (a fitted or :meth:`load`-ed evolver) up
+        to generation ``generations`` instead of starting afresh.
+        :meth:`load` sets it.
+    checkpoint_every : int, optional
+        Save a checkpoint (:meth:`save`) to ``checkpoint_path`` after every
+        generation that is a multiple of this.
+    checkpoint_path : str or os.PathLike, optional
+        Where checkpoints go (one file, replaced atomically). When given, a
+        checkpoint is also written at the end of the run and on Ctrl-C: the
+        run then stops after the generation under way, sets ``stopped_ =
+        "interrupted"`` and returns. Without it Ctrl-C raises
+        KeyboardInterrupt, still between two generations, so :meth:`save`
+        works.
 
     Attributes
     ----------
@@ -470,7 +498,9 @@ class GANEvolver:
         against weaker ones, so the all-time best is not used).
     seed_ : int
     stopped_ : str or None
-        ``"threshold"`` if the threshold stopped the run.
+        ``"threshold"`` if the threshold stopped the run, ``"callback"`` if
+        a callback did, ``"interrupted"`` after Ctrl-C with a
+        ``checkpoint_path``.
 
     Notes
     -----
@@ -485,6 +515,15 @@ class GANEvolver:
     can change a ranking and so the whole run. A discriminator you pass in
     is as reproducible as you made it. NumPy's global random state is never
     used.
+
+    Stop and go on: :meth:`save` writes the generators (the core GA's
+    population, state and history), the discriminator's variables (weights
+    and dropout seed states) with its optimizer's (Adam's moments and
+    iteration count) and the replay buffer to one ``.npz``;
+    ``GANEvolver.load(path).fit(X, y)`` goes on with the same data and gives
+    the same generations as the run that was not stopped, bit for bit on the
+    same machine, TensorFlow build and thread count (``tests/test_gan.py``
+    checks it).
     """
 
     def __init__(self, generator_spec=None, discriminator=None, latent_dim=16, hidden=100,
@@ -494,7 +533,8 @@ class GANEvolver:
                  minibatch_std=0, ga=HYBRID_SETTINGS, output_bias="data", gradient_share=1.0,
                  gradient_lr=0.003, gradient_steps=1, gradient_loss="mixed",
                  threshold=None, threshold_after=10, quality=True, quality_every=5,
-                 quality_samples=512, random_state=None, threads=None, verbose=False):
+                 quality_samples=512, random_state=None, threads=None, verbose=False,
+                 warm_start=False, checkpoint_every=None, checkpoint_path=None):
         self.generator_spec = generator_spec
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -528,6 +568,9 @@ class GANEvolver:
         self.random_state = random_state
         self.threads = threads
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_path = checkpoint_path
 
     # ------------------------------------------------------------ helpers
     def network_spec(self, n_pixels):
@@ -580,6 +623,10 @@ class GANEvolver:
             check_rate(self.threshold, "threshold")
         if self.output_bias not in ("zero", "data"):
             raise ValueError(f"output_bias: expected 'zero' or 'data', got {self.output_bias!r}")
+        if self.checkpoint_every is not None:
+            check_int(self.checkpoint_every, "checkpoint_every", minimum=1)
+            if self.checkpoint_path is None:
+                raise ValueError("checkpoint_path: required with checkpoint_every")
         self.settings().validate()
 
     def settings(self):
@@ -613,31 +660,50 @@ class GANEvolver:
         Returns
         -------
         self
+
+        Notes
+        -----
+        With ``warm_start`` (set by :meth:`load`) a fitted evolver goes on
+        up to generation ``generations``; give it the same ``X`` and ``y``
+        to repeat the run it was saved from.
         """
         self._check_settings()
         X = np.asarray(X)
+        shape_3d = (X.shape[1], X.shape[2]) if X.ndim == 3 else None
         if X.ndim == 3:
-            if self.image_shape is None:
-                self.image_shape_ = (X.shape[1], X.shape[2])
             X = X.reshape(X.shape[0], -1)
         X = check_X(X)
         if X.shape[0] < 2:
             raise ValueError(f"X: need at least 2 real images, got {X.shape[0]}")
         if float(X.min()) < 0.0 or float(X.max()) > 1.0:
             raise ValueError("X: pixels must lie in [0, 1] (the generators end in a sigmoid)")
-        self.image_shape_ = image_shape_for(X.shape[1], self.image_shape if self.image_shape is not None
-                                            else getattr(self, "image_shape_", None))
-        spec = self.network_spec(X.shape[1])
-        if self.gradient_share > 0:
-            from .gradient import GRADIENT_ACTIVATIONS
+        resume = bool(self.warm_start) and getattr(self, "ga_", None) is not None
+        digest = _data_digest(X)
+        if resume:
+            if X.shape[1] != self.generator_spec_.n_outputs:
+                raise ValueError(f"X: the run being continued draws {self.generator_spec_.n_outputs} "
+                                 f"pixels, got images of {X.shape[1]}")
+            if getattr(self, "data_sha256_", None) not in (None, digest):
+                import warnings
 
-            bad = [a for a in spec.activations if a not in GRADIENT_ACTIVATIONS]
-            if bad:
-                raise ValueError(f"generator_spec: the gradient variation (gradient_share > 0) supports "
-                                 f"activations {GRADIENT_ACTIVATIONS}, got {bad[0]!r}")
-        self.generator_spec_ = spec
-        seed = resolve_seed(self.random_state)
-        self.seed_ = seed
+                warnings.warn("X: not the images the run being continued was trained on; it goes on, "
+                              "but not as the saved run would have", stacklevel=2)
+            seed = self.seed_
+            spec = self.generator_spec_
+        else:
+            self.image_shape_ = image_shape_for(X.shape[1], self.image_shape if self.image_shape is not None
+                                                else shape_3d)
+            spec = self.network_spec(X.shape[1])
+            if self.gradient_share > 0:
+                from .gradient import GRADIENT_ACTIVATIONS
+
+                bad = [a for a in spec.activations if a not in GRADIENT_ACTIVATIONS]
+                if bad:
+                    raise ValueError(f"generator_spec: the gradient variation (gradient_share > 0) "
+                                     f"supports activations {GRADIENT_ACTIVATIONS}, got {bad[0]!r}")
+            self.generator_spec_ = spec
+            seed = resolve_seed(self.random_state)
+            self.seed_ = seed
         quality = None
         if hasattr(self.quality, "score"):  # a SampleQuality: fitted here unless it is already
             quality = self.quality if hasattr(self.quality, "classifier_") else self.quality.fit(X, y)
@@ -646,7 +712,10 @@ class GANEvolver:
 
             quality = SampleQuality(random_state=seed % (2**31)).fit(X, y)
         self.quality_ = quality
-        if self.discriminator is None:
+        self.data_sha256_ = digest
+        if resume:
+            buffer = self._replay_state()
+        elif self.discriminator is None:
             from .discriminator import build_discriminator
 
             self.discriminator_ = build_discriminator(self.image_shape_, learning_rate=self.d_learning_rate,
@@ -665,7 +734,10 @@ class GANEvolver:
             replay=self.replay, diversity=self.diversity, sharing=self.sharing,
             group_size=self.minibatch_std or 1,
         )
-        self.ga_ = self.make_ga(spec, seed)
+        if resume:
+            self.fitness_.replay_buffer_ = buffer
+        else:
+            self.ga_ = self.make_ga(spec, seed)
         self.stopped_ = None
         user_callbacks = list(callbacks)
 
@@ -676,7 +748,7 @@ class GANEvolver:
                 return True
             return any(bool(cb(self, record)) for cb in user_callbacks)
 
-        if self.output_bias == "data" or self.latent_gain != 1.0:
+        if not resume and (self.output_bias == "data" or self.latent_gain != 1.0):
             # Generation 0 as the GA draws it, adjusted, then handed back before it is told.
             genomes = self.ga_.ask().genomes.copy()
             if self.latent_gain != 1.0:
@@ -687,85 +759,141 @@ class GANEvolver:
                 _, bs, _ = spec.layer_slices(spec.n_layers - 1)
                 genomes[:, bs] = np.log(mean / (1.0 - mean)).astype(np.float32)
             self.ga_.replace(np.arange(genomes.shape[0]), genomes)
-        if self.gradient_share > 0:
-            self._run_hybrid(spec, seed, on_generation)
-        else:
-            # A loop of ask/tell from generation 0 (the adjusted one, if any).
-            self.ga_.run(self.fitness_, self.generations, callbacks=[on_generation], warm_start=True)
-        if self.stopped_ is None and self.ga_.state_.stopped == "callback":
-            self.stopped_ = "callback"
-        pop = self.ga_.population_
-        if self.ga_.state_.evaluated != pop.generation:  # pragma: no cover - run() always ends evaluated
-            self.fitness_(pop)
-        self.best_generator_ = pop.network(pop.best_index())
+        self._run(spec, seed, on_generation)
+        if self.stopped_ != "interrupted":
+            pop = self.ga_.population_
+            if self.ga_.state_.evaluated != pop.generation:  # pragma: no cover - the loop ends evaluated
+                self.fitness_(pop)
+        self._set_best()
         return self
 
-    def _run_hybrid(self, spec, seed, on_generation):
-        """The ask/tell loop with the gradient variation between breeding and evaluation.
+    def _set_best(self):
+        pop = self.ga_.population_
+        if self.ga_.state_.evaluated == pop.generation:
+            self.best_generator_ = pop.network(pop.best_index())
+        else:  # stopped before the first generation was scored
+            self.best_generator_ = pop.network(0)
 
-        Each bred generation (the GA writes its elites in the first rows),
-        a random ``gradient_share`` of the other rows, the children, takes
-        ``gradient_steps`` steps through the current discriminator
-        (:class:`~fastga.gan.gradient.GradientVariation`) before the
-        generation is evaluated; selection then decides which of the
-        stepped and unstepped children live on.
+    def _replay_state(self):
+        """The replay buffer to go on with (of the last fit, or of the loaded checkpoint)."""
+        old = getattr(self, "fitness_", None)
+        if old is not None:
+            return old.replay_buffer_
+        return getattr(self, "_loaded_replay", None)
+
+    def _run(self, spec, seed, on_generation):
+        """The ask/tell loop, up to generation ``generations``.
+
+        With ``gradient_share > 0`` the gradient variation runs between
+        breeding and evaluation: of each bred generation (the GA writes its
+        elites in the first rows) a random ``gradient_share`` of the other
+        rows, the children, takes ``gradient_steps`` steps through the
+        current discriminator (:class:`~fastga.gan.gradient.GradientVariation`)
+        before the generation is evaluated; selection then decides which of
+        the stepped and unstepped children live on. Each generation runs
+        with Ctrl-C held back (:func:`fastga.algorithm.interrupts_deferred`),
+        so an interrupt lands between generations and a checkpoint holds a
+        consistent run.
         """
         from ..progress import progress_bar
-        from .gradient import GradientVariation
 
         ga = self.ga_
-        g = max(1, int(self.minibatch_std or 1))
-        batch = max(g, min(int(self.batch_size), 64) // g * g)
-        losses = (("nonsaturating", "minimax", "least_squares") if self.gradient_loss == "mixed"
-                  else (self.gradient_loss,))
-        ops = [GradientVariation(spec, self.image_shape_, lr=self.gradient_lr, steps=self.gradient_steps,
-                                 batch_size=batch, loss=loss) for loss in losses]
+        ops, batch = [], 0
+        if self.gradient_share > 0:
+            from .gradient import GradientVariation
+
+            g = max(1, int(self.minibatch_std or 1))
+            batch = max(g, min(int(self.batch_size), 64) // g * g)
+            losses = (("nonsaturating", "minimax", "least_squares") if self.gradient_loss == "mixed"
+                      else (self.gradient_loss,))
+            ops = [GradientVariation(spec, self.image_shape_, lr=self.gradient_lr, steps=self.gradient_steps,
+                                     batch_size=batch, loss=loss) for loss in losses]
         n_elite = min(int(self.settings().elitism), int(self.pop_size) - 1)
-        bar = progress_bar(self.generations, "generations", disable=not self.verbose)
+        every = self.checkpoint_every
+        path = self.checkpoint_path
+        start = ga.population_.generation if ga.initialized else 0
+        saved = None
+        bar = progress_bar(max(0, int(self.generations) - start), "generations", disable=not self.verbose)
         try:
             while True:
-                pop = ga.ask()
-                gen = pop.generation
-                stats = {}
-                if gen > 0:
-                    bar.update(1)
-                    rng = philox(seed, gen, Purpose.GRADIENT)
-                    children = np.arange(n_elite, pop.size)
-                    m = int(round(float(self.gradient_share) * children.shape[0]))
-                    rows = np.sort(rng.choice(children, m, replace=False)) if m else children[:0]
-                    Z = [rng.standard_normal((batch, spec.n_inputs), dtype=np.float32)
-                         for _ in range(int(self.gradient_steps))]
-                    seen = []
-                    for j, op in enumerate(ops):
-                        part = rows[j::len(ops)]
-                        if part.shape[0]:
-                            new, d = op(self.discriminator_, pop.genomes[part], Z)
-                            ga.replace(part, new)
-                            seen += d
-                    stats["gradient_d_fake"] = float(np.mean(seen)) if seen else np.nan
-                f = self.fitness_(pop)
-                stats.update(self.fitness_.last_stats)
-                record = ga.tell(f, stats)
-                bar.set_postfix(best=f"{record['best_fitness']:.4g}", refresh=False)
-                if on_generation(ga, record):
-                    self.stopped_ = self.stopped_ or "callback"
-                    break
-                if gen >= self.generations:
-                    break
+                with interrupts_deferred():
+                    told = ga.initialized and ga.state_.evaluated == ga.population_.generation
+                    if told and ga.population_.generation >= self.generations:
+                        break
+                    pop = ga.ask()
+                    gen = pop.generation
+                    stats = {}
+                    if told:
+                        bar.update(1)
+                    if ops and gen > 0:
+                        rng = philox(seed, gen, Purpose.GRADIENT)
+                        children = np.arange(n_elite, pop.size)
+                        m = int(round(float(self.gradient_share) * children.shape[0]))
+                        rows = np.sort(rng.choice(children, m, replace=False)) if m else children[:0]
+                        Z = [rng.standard_normal((batch, spec.n_inputs), dtype=np.float32)
+                             for _ in range(int(self.gradient_steps))]
+                        seen = []
+                        for j, op in enumerate(ops):
+                            part = rows[j::len(ops)]
+                            if part.shape[0]:
+                                new, d = op(self.discriminator_, pop.genomes[part], Z)
+                                ga.replace(part, new)
+                                seen += d
+                        stats["gradient_d_fake"] = float(np.mean(seen)) if seen else np.nan
+                    f = self.fitness_(pop)
+                    stats.update(self.fitness_.last_stats)
+                    record = ga.tell(f, stats)
+                    bar.set_postfix(best=f"{record['best_fitness']:.4g}", refresh=False)
+                    stop = on_generation(ga, record)
+                    if every and gen != start and gen % int(every) == 0:
+                        self.save(path)
+                        saved = gen
+                    if stop:
+                        self.stopped_ = self.stopped_ or "callback"
+                        break
+        except KeyboardInterrupt:
+            self.stopped_ = "interrupted"
+            if path is None:
+                raise
         finally:
             bar.close()
+        if path is not None and (saved != ga.population_.generation or self.stopped_ == "interrupted"):
+            self.save(path)
 
-    def sample_quality(self, n=1000, random_state=0):
+    def sample_quality(self, n=1000, random_state=0, mixture=1):
         """Quality measures of ``n`` samples of :attr:`best_generator_` (a dict).
 
-        The same measures on held-out real images are in
-        ``quality_.real_scores_``.
+        With ``mixture=k > 1``: of :meth:`sample_mixture`'s ``n`` samples of
+        the ``k`` fittest generators. The same measures on held-out real
+        images are in ``quality_.real_scores_``.
         """
         if not hasattr(self, "ga_"):
             raise AttributeError("sample_quality: fit() has not been called yet")
         if self.quality_ is None:
             raise AttributeError("sample_quality: no quality measure (give labels y to fit, quality=True)")
+        k = check_int(mixture, "mixture", minimum=1)
+        if k > 1:
+            images = self.sample_mixture(n, k, random_state)
+            return self.quality_.score(images.reshape(images.shape[0], -1))
         return self.quality_.score(self.best_generator_.predict(self._latent(n, random_state)))
+
+    def sample_mixture(self, n, k, random_state=0):
+        """``n`` images of a uniform mixture of the ``k`` fittest generators, shape (n, rows, cols).
+
+        Each latent vector is drawn by one of the ``k`` generators picked at
+        random (Lipizzaner's mixture of generators, equal weights), so the
+        samples cover what the generators draw between them.
+        """
+        if not hasattr(self, "ga_"):
+            raise AttributeError("sample_mixture: fit() has not been called yet")
+        n = check_int(n, "n", minimum=1)
+        k = check_int(k, "k", minimum=1)
+        if k > self.population_.size:
+            raise ValueError(f"k: the population has {self.population_.size} generators, got {k}")
+        z = self._latent(n, random_state)
+        out = self.population_.forward(z, rows=self.top_rows(k))  # (k, n, pixels)
+        pick = philox(resolve_seed(random_state), 1, Purpose.QUALITY).integers(0, k, size=n)
+        return out[pick, np.arange(n)].reshape(n, *self.image_shape_)
 
     # ------------------------------------------------------------ results
     @property
@@ -833,6 +961,165 @@ class GANEvolver:
                 os.unlink(tmp)
             raise
         return path
+
+    # ------------------------------------------------------------ checkpoints
+    #: The ``kind`` of :meth:`save`'s files.
+    _file_kind = "gan"
+
+    @classmethod
+    def _param_names(cls):
+        import inspect
+
+        return [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
+
+    def save(self, path, meta=None):
+        """Write the whole run to ``path`` (one ``.npz``, atomic, pickle-free), to go on later.
+
+        Holds the parameters, the core GA (generators, fitness, state,
+        history), every variable of the discriminator (weights and the
+        dropout layers' seed states) and of its optimizer (Adam's moments and
+        iteration count), and the replay buffer. The data and a
+        :class:`~fastga.gan.quality.SampleQuality` you passed are not saved:
+        give them again (``load(path, quality=...)``, ``fit(X, y)``). A
+        discriminator you passed is saved as its variables only: give a new
+        compiled model of the same architecture to :meth:`load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        meta : dict, optional
+            JSON-serialisable notes kept in the file (``checkpoint_meta_``
+            after :meth:`load`).
+
+        Returns
+        -------
+        str
+            ``path``.
+        """
+        if getattr(self, "ga_", None) is None or not self.ga_.initialized:
+            raise AttributeError("save: fit() has not started a run yet")
+        names = [k for k in self._param_names()
+                 if k not in ("generator_spec", "discriminator", "ga", "quality")]
+        params = params_of(self, names, self.seed_)
+        params["random_state"] = int(self.seed_)  # a fresh run from the copy repeats this one
+        params["quality"] = bool(self.quality)
+        arrays, ga_meta = self.ga_._payload(prefix="ga_")
+        arrays = dict(arrays)
+        model = self.discriminator_
+        d_vars = list(model.variables)
+        opt_vars = list(model.optimizer.variables) if model.optimizer is not None else []
+        for i, v in enumerate(d_vars):
+            arrays[f"d_variable_{i}"] = np.asarray(v.numpy())
+        for i, v in enumerate(opt_vars):
+            arrays[f"d_optimizer_{i}"] = np.asarray(v.numpy())
+        fit = getattr(self, "fitness_", None)
+        buffer = fit.replay_buffer_ if fit is not None else getattr(self, "_loaded_replay", None)
+        if buffer is not None:
+            arrays["replay_buffer"] = np.asarray(buffer, dtype=np.float32)
+        info = {
+            "class": type(self).__name__,
+            "params": params,
+            "ga_settings": self.settings().to_dict(),
+            "generator_spec": self.generator_spec_.to_dict(),
+            "custom_generator_spec": self.generator_spec is not None,
+            "custom_discriminator": self.discriminator is not None,
+            "image_shape": list(self.image_shape_),
+            "seed": int(self.seed_),
+            "data_sha256": getattr(self, "data_sha256_", None),
+            "stopped": self.stopped_,
+            "ga": ga_meta,
+            "d_variables": [[v.path, list(v.shape)] for v in d_vars],
+            "d_optimizer": [[v.path, list(v.shape)] for v in opt_vars],
+            "user": jsonable(meta, "meta") if meta is None or not isinstance(meta, dict)
+            else {str(k): jsonable(v, f"meta[{k!r}]") for k, v in meta.items()},
+        }
+        return save_npz(path, self._file_kind, arrays, checkpoint_meta(info))
+
+    @classmethod
+    def load(cls, path, discriminator=None, quality=None):
+        """An evolver saved by :meth:`save`, ready to go on: ``.fit(X, y)`` continues the run.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        discriminator : keras.Model, optional
+            Required if the saved run used a discriminator of your own: a
+            compiled model of the same architecture, whose variables are
+            then overwritten with the saved ones.
+        quality : SampleQuality, optional
+            The quality measure to go on with (default: the saved run's
+            ``quality`` setting, a fresh fit on the data).
+
+        Returns
+        -------
+        GANEvolver
+            With ``warm_start=True``; ``generations`` is the saved total:
+            raise it to go further.
+
+        Raises
+        ------
+        fastga.fileio.FileFormatError
+            The file is corrupt, truncated, of another kind or does not fit
+            the discriminator.
+        """
+        arrays, meta = read_checkpoint(path, cls._file_kind)
+        if meta.get("class") != cls.__name__:
+            from ..fileio import FileFormatError
+
+            raise FileFormatError(f"{str(path)!r} holds a {meta.get('class')}, not a {cls.__name__}")
+        if meta.get("custom_discriminator") and discriminator is None:
+            raise ValueError("discriminator: the saved run used a discriminator of its own; pass a "
+                             "compiled model of the same architecture to load()")
+        return build_checked(path, cls.__name__, cls._from_checkpoint, arrays, meta, discriminator, quality)
+
+    @classmethod
+    def _from_checkpoint(cls, arrays, meta, discriminator, quality):
+        params = meta["params"]
+        require(isinstance(params, dict), "params is not a dict")
+        unknown = set(params) - set(cls._param_names())
+        require(not unknown, f"unknown {cls.__name__} parameters {sorted(unknown)}")
+        kw = {k: from_json(v) for k, v in params.items()}
+        spec = NetworkSpec.from_dict(meta["generator_spec"])
+        if meta.get("custom_generator_spec"):
+            kw["generator_spec"] = spec
+        kw["ga"] = GASettings(**{k: from_json(v) for k, v in meta["ga_settings"].items()})
+        if quality is not None:
+            kw["quality"] = quality
+        kw["discriminator"] = discriminator
+        kw["warm_start"] = True
+        ev = cls(**kw)
+        ev._check_settings()
+        image_shape = tuple(int(v) for v in meta["image_shape"])
+        require(image_shape_for(spec.n_outputs, image_shape) == image_shape, "image_shape does not fit")
+        ga = GeneticAlgorithm._from_payload(arrays, meta["ga"], prefix="ga_")
+        require(ga.population_.spec.sizes == spec.sizes, "the population does not fit the generator spec")
+        ev.ga_ = ga
+        ev.generator_spec_ = spec
+        ev.image_shape_ = image_shape
+        ev.seed_ = int(meta["seed"])
+        ev.data_sha256_ = meta.get("data_sha256")
+        ev.stopped_ = meta.get("stopped")
+        ev.checkpoint_meta_ = meta.get("user")
+        if "replay_buffer" in arrays:
+            buf = array_field(arrays, "replay_buffer", np.float32, 2)
+            require(buf.shape[1] == spec.n_outputs, "the replay buffer does not fit the images")
+            ev._loaded_replay = np.ascontiguousarray(buf)
+        if discriminator is None:
+            from .discriminator import build_discriminator
+
+            discriminator = build_discriminator(image_shape, learning_rate=ev.d_learning_rate, seed=ev.seed_,
+                                                threads=ev.threads, minibatch_std=ev.minibatch_std)
+        else:
+            from .discriminator import import_keras
+
+            import_keras(ev.threads)
+        from .discriminator import restore_model_state
+
+        restore_model_state(discriminator, [arrays[f"d_variable_{i}"] for i in range(len(meta["d_variables"]))],
+                            [arrays[f"d_optimizer_{i}"] for i in range(len(meta["d_optimizer"]))])
+        ev.discriminator_ = discriminator
+        ev._set_best()
+        return ev
 
 
 def load_generator(path):
