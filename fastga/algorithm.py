@@ -432,8 +432,13 @@ class Algorithm:
         return Network(self.population_.spec, self.best_genome_)
 
     # --------------------------------------------------------------- files
-    def _payload(self, prefix=""):
-        """``(arrays, meta)`` of the parameters and, once started, the whole run."""
+    def payload(self, prefix=""):
+        """``(arrays, meta)`` of the parameters and, once started, the whole run.
+
+        What :meth:`save` writes (``arrays`` names prefixed with ``prefix``),
+        for a file format that holds an algorithm among other things (an
+        estimator's, the GA-GAN's); :meth:`from_payload` reads it back.
+        """
         fitted = self.initialized
         names = [k for k in self._param_names() if k != "spec"]
         meta = {
@@ -472,7 +477,9 @@ class Algorithm:
         return arrays, meta
 
     @classmethod
-    def _from_payload(cls, arrays, meta, prefix=""):
+    def from_payload(cls, arrays, meta, prefix=""):
+        """The algorithm of a :meth:`payload` (its parameters checked; the run
+        restored where it had started)."""
         from .vector import spec_from_dict
 
         spec = spec_from_dict(meta["spec"])
@@ -532,7 +539,7 @@ class Algorithm:
         str
             ``path``.
         """
-        arrays, meta = self._payload()
+        arrays, meta = self.payload()
         return save_npz(path, self._file_kind, arrays, checkpoint_meta(meta))
 
     @classmethod
@@ -550,4 +557,4 @@ class Algorithm:
             from .fileio import FileFormatError
 
             raise FileFormatError(f"{str(path)!r} holds a {meta.get('class')}, not a {cls.__name__}")
-        return build_checked(path, cls.__name__, cls._from_payload, arrays, meta)
+        return build_checked(path, cls.__name__, cls.from_payload, arrays, meta)

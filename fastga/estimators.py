@@ -403,7 +403,7 @@ class _GeneticMLP(BaseEstimator):
         }
         arrays = {}
         if has_ga:
-            ga_arrays, meta["ga"] = self.ga_._payload(prefix="ga_")
+            ga_arrays, meta["ga"] = self.ga_.payload(prefix="ga_")
             arrays.update(ga_arrays)
         if meta["fitted"]:
             net = self.best_network_
@@ -442,7 +442,7 @@ class _GeneticMLP(BaseEstimator):
         if meta.get("has_ga"):
             name = meta["ga"].get("class", "GeneticAlgorithm")
             require(name in _BY_CLASS, f"unknown algorithm class {name!r}")
-            ga = _BY_CLASS[name]._from_payload(arrays, meta["ga"], prefix="ga_")
+            ga = _BY_CLASS[name].from_payload(arrays, meta["ga"], prefix="ga_")
         fitted = meta.get("fitted")
         if fitted:  # check everything before setting anything
             require(ga is not None, "a fitted estimator without its GA")

@@ -1003,7 +1003,7 @@ class GANEvolver:
         params = params_of(self, names, self.seed_)
         params["random_state"] = int(self.seed_)  # a fresh run from the copy repeats this one
         params["quality"] = bool(self.quality)
-        arrays, ga_meta = self.ga_._payload(prefix="ga_")
+        arrays, ga_meta = self.ga_.payload(prefix="ga_")
         arrays = dict(arrays)
         model = self.discriminator_
         d_vars = list(model.variables)
@@ -1091,7 +1091,7 @@ class GANEvolver:
         ev._check_settings()
         image_shape = tuple(int(v) for v in meta["image_shape"])
         require(image_shape_for(spec.n_outputs, image_shape) == image_shape, "image_shape does not fit")
-        ga = GeneticAlgorithm._from_payload(arrays, meta["ga"], prefix="ga_")
+        ga = GeneticAlgorithm.from_payload(arrays, meta["ga"], prefix="ga_")
         require(ga.population_.spec.sizes == spec.sizes, "the population does not fit the generator spec")
         ev.ga_ = ga
         ev.generator_spec_ = spec
