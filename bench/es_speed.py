@@ -8,6 +8,12 @@ ES) or of the best network (the GA) is measured, outside the clock. Prints
 the wall time (Numba compilation included, and the compile-free time beside
 it) and generation at which 0.90, 0.95, 0.97 and 0.975 are first reached.
 
+``--library evosax`` / ``evotorch``: the same algorithm in those libraries
+(evosax has the four, EvoTorch PGPE and SNES) with fastga's defaults, the
+same center and network (EvoTorch: a ``torch.bmm`` batched fitness on 2
+torch threads); ``all`` runs the three interleaved per seed and prints the
+medians and the ratios to fastga.
+
 ``share``: the share of a generation spent in ``ask`` (sampling) and
 ``tell`` (shaping, weighted sums, optimizer step) at P=256, 784-16-10 and a
 batch of 1024 samples; the fitness (the fused forward pass and loss) is the
@@ -15,6 +21,7 @@ rest.
 
     PYTHONPATH=. python bench/es_speed.py digits [--algorithms openes,pgpe,snes,sepcmaes,ga]
     PYTHONPATH=. python bench/es_speed.py digits --library evosax --algorithms openes,pgpe
+    PYTHONPATH=. python bench/es_speed.py digits --library all --seeds 3 --budget 30
     PYTHONPATH=. python bench/es_speed.py share
 """
 
@@ -57,30 +64,76 @@ def time_to_accuracy(algo, budget, seed=0, **params):
         for th in THRESHOLDS:
             if acc >= th and th not in state["hits"]:
                 state["hits"][th] = (elapsed, g)
-        return elapsed > budget or len(state["hits"]) == len(THRESHOLDS)
+        return _done(state["hits"], elapsed, budget)
 
     model.run(fit, 10 ** 9, callbacks=[callback])
     return state["hits"], state["first"], state["acc"]
 
 
+#: Stop a digits run once this accuracy is reached (``--stop``; default: all thresholds).
+STOP = {"at": None}
+
+
+def _done(hits, elapsed, budget):
+    stop = STOP["at"]
+    return elapsed > budget or len(hits) == len(THRESHOLDS) or (stop is not None and stop in hits)
+
+
+def _clocked(step, center, budget, sync=lambda: None):
+    """Run ``step()`` (one generation) until ``budget`` seconds or every
+    threshold; the test accuracy of ``center()`` every 10 generations, off the
+    clock (``sync()`` first waits for the work so far, on the clock):
+    ``(hits, first seconds, accuracy)``."""
+    X_tr, X_te, y_tr, y_te = load_digits_split()
+    spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
+    hits, excluded, acc, first = {}, 0.0, 0.0, None
+    t0 = time.perf_counter()
+    for g in range(10 ** 9):
+        step()
+        if first is None:
+            sync()
+            first = time.perf_counter() - t0  # compilation (if any) and one generation
+        if g % 10:
+            continue
+        sync()
+        t = time.perf_counter()
+        w = np.asarray(center(), dtype=np.float32)
+        acc = float((Network(spec, w).predict(X_te).argmax(axis=1) == y_te).mean())
+        excluded += time.perf_counter() - t
+        elapsed = time.perf_counter() - t0 - excluded
+        for th in THRESHOLDS:
+            if acc >= th and th not in hits:
+                hits[th] = (elapsed, g)
+        if _done(hits, elapsed, budget):
+            break
+    return hits, first, acc
+
+
+def _fastga_settings(algo, seed):
+    """fastga's model with its defaults, initialised: the center (Glorot) and settings."""
+    spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
+    ours = ALGORITHMS[algo](spec, random_state=seed)
+    ours.initialize()
+    return ours
+
+
 def evosax_time_to_accuracy(algo, budget, seed=0):
-    """evosax's OpenES or PGPE on the same network, data, center and settings as
-    fastga's defaults: ``({threshold: (seconds, generation)}, first seconds, accuracy)``.
+    """evosax's implementation of ``algo`` on the same network, data, center and
+    settings as fastga's defaults: ``({threshold: (seconds, generation)}, first
+    seconds, accuracy)``.
 
     One jitted ask/evaluate/tell per generation (``first``: its compilation
-    and first run); the test accuracy of the center every 10 generations,
-    off the clock.
+    and first run), waited for every generation; the test accuracy of the
+    center every 10 generations, off the clock.
     """
     import jax
     import jax.numpy as jnp
     import optax
-    from evosax.algorithms import PGPE, Open_ES
+    from evosax.algorithms import PGPE, SNES, Open_ES, Sep_CMA_ES
     from evosax.core.optimizer import clipup
 
-    X_tr, X_te, y_tr, y_te = load_digits_split()
-    spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
-    ours = ALGORITHMS[algo](spec, random_state=seed)
-    ours.initialize()
+    X_tr, _, y_tr, _ = load_digits_split()
+    ours = _fastga_settings(algo, seed)
     center = jnp.asarray(ours.mean_)  # the same Glorot center
     P = ours.pop_size
     if algo == "openes":
@@ -92,8 +145,14 @@ def evosax_time_to_accuracy(algo, budget, seed=0):
                                               max_velocity=2 * ours.learning_rate))
         params = es.default_params.replace(std_init=ours.sigma, std_lr=ours.sigma_learning_rate,
                                            std_max_change=ours.sigma_max_change)
+    elif algo == "snes":
+        es = SNES(P, center)
+        params = es.default_params.replace(std_init=jnp.asarray(ours.sigma))
+    elif algo == "sepcmaes":
+        es = Sep_CMA_ES(P, center)
+        params = es.default_params.replace(std_init=jnp.asarray(ours.sigma))
     else:
-        raise ValueError(f"algorithm: evosax timing for openes and pgpe only, got {algo!r}")
+        raise ValueError(f"algorithm: evosax timing for the four ES, got {algo!r}")
     Xj, yj = jnp.asarray(X_tr), jnp.asarray(y_tr)
 
     def logits(w, X):
@@ -114,32 +173,64 @@ def evosax_time_to_accuracy(algo, budget, seed=0):
         state, _ = es.tell(k_tell, pop, jax.vmap(loss)(pop), state, params)
         return state
 
-    key = jax.random.key(seed)
-    key, k_init = jax.random.split(key)
-    state = es.init(k_init, center, params)
-    hits, excluded, acc = {}, 0.0, 0.0
-    t0 = time.perf_counter()
-    first = None
-    for g in range(10 ** 9):
-        key, k = jax.random.split(key)
-        state = generation(state, k)
-        if first is None:
-            jax.block_until_ready(state.mean)
-            first = time.perf_counter() - t0
-        if g % 10:
-            continue
-        jax.block_until_ready(state.mean)  # JAX runs asynchronously: the work so far, on the clock
-        t = time.perf_counter()
-        w = np.asarray(state.mean)
-        acc = float((Network(spec, w).predict(X_te).argmax(axis=1) == y_te).mean())
-        excluded += time.perf_counter() - t
-        elapsed = time.perf_counter() - t0 - excluded
-        for th in THRESHOLDS:
-            if acc >= th and th not in hits:
-                hits[th] = (elapsed, g)
-        if elapsed > budget or len(hits) == len(THRESHOLDS):
-            break
-    return hits, first, acc
+    box = {"key": jax.random.key(seed)}
+    box["key"], k_init = jax.random.split(box["key"])
+    box["state"] = es.init(k_init, center, params)
+
+    def step():
+        box["key"], k = jax.random.split(box["key"])
+        box["state"] = generation(box["state"], k)
+
+    return _clocked(step, lambda: box["state"].mean, budget,
+                    sync=lambda: jax.block_until_ready(box["state"].mean))
+
+
+def evotorch_time_to_accuracy(algo, budget, seed=0):
+    """EvoTorch's PGPE (ClipUp) or SNES on the same network, data, center and
+    settings as fastga's defaults, 2 torch threads; the population's fitness
+    is one batched forward pass (``torch.bmm`` over the networks).
+    ``({threshold: (seconds, generation)}, first seconds, accuracy)``."""
+    import logging
+
+    import torch
+    from evotorch import Problem
+
+    logging.getLogger("evotorch").setLevel(logging.WARNING)
+    from evotorch.algorithms import PGPE, SNES
+
+    torch.set_num_threads(2)
+    X_tr, _, y_tr, _ = load_digits_split()
+    ours = _fastga_settings(algo, seed)
+    n = ours.mean_.shape[0]
+    X = torch.as_tensor(X_tr, dtype=torch.float32)
+    y = torch.as_tensor(y_tr, dtype=torch.int64)
+
+    def losses(w):  # (P, n) -> (P,) mean cross-entropy of each network
+        P = w.shape[0]
+        W1 = w[:, :2048].reshape(P, 64, 32)
+        b1 = w[:, 2048:2080].reshape(P, 1, 32)
+        W2 = w[:, 2080:2400].reshape(P, 32, 10)
+        b2 = w[:, 2400:2410].reshape(P, 1, 10)
+        h = torch.relu(torch.bmm(X.expand(P, -1, -1), W1) + b1)
+        lp = torch.log_softmax(torch.bmm(h, W2) + b2, dim=-1)
+        return -lp.gather(2, y.expand(P, -1)[:, :, None])[:, :, 0].mean(dim=1)
+
+    prob = Problem("min", losses, solution_length=n, initial_bounds=(-1.0, 1.0),
+                   vectorized=True, dtype=torch.float32, seed=seed)
+    center = torch.as_tensor(ours.mean_)
+    if algo == "pgpe":
+        es = PGPE(prob, popsize=ours.pop_size, center_learning_rate=ours.learning_rate,
+                  stdev_learning_rate=ours.sigma_learning_rate, stdev_init=ours.sigma,
+                  stdev_max_change=ours.sigma_max_change, center_init=center,
+                  optimizer="clipup", optimizer_config={"max_speed": 2 * ours.learning_rate,
+                                                        "momentum": ours.momentum})
+    elif algo == "snes":
+        es = SNES(prob, popsize=ours.pop_size, stdev_init=ours.sigma,
+                  center_learning_rate=ours.learning_rate, center_init=center)
+    else:
+        raise ValueError(f"algorithm: EvoTorch has PGPE and SNES, got {algo!r}")
+    with torch.no_grad():
+        return _clocked(es.step, lambda: es.status["center"].numpy(), budget)
 
 
 def update_share(algo, generations=20, pop_size=256, batch=1024):
@@ -151,8 +242,8 @@ def update_share(algo, generations=20, pop_size=256, batch=1024):
     spec = NetworkSpec([784, 16, 10], ["relu", "softmax"])
     fit = SupervisedFitness(X, y)
     es = ALGORITHMS[algo](spec, pop_size=pop_size, random_state=0)
-    es.tell(fit(es.ask()))  # compile and start
-    es.tell(fit(es.ask()))
+    for _ in range(5):  # compile, start the threads, warm the caches
+        es.tell(fit(es.ask()))
     t_es, t_fit = [], []
     for _ in range(generations):
         t0 = time.perf_counter()
@@ -174,31 +265,73 @@ def main():
     ap.add_argument("--algorithms", default=None)
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per digits run")
     ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--library", choices=["fastga", "evosax"], default="fastga",
-                    help="evosax: its OpenES / PGPE with fastga's defaults (digits only)")
+    ap.add_argument("--stop", type=float, default=None, choices=THRESHOLDS,
+                    help="stop a run once this test accuracy is reached")
+    ap.add_argument("--library", choices=["fastga", "evosax", "evotorch", "all"],
+                    default="fastga", help="evosax / evotorch: their implementation with "
+                    "fastga's defaults; all: the three, interleaved per seed (digits only)")
     ap.add_argument("--set", default="", help='extra parameters, e.g. "sigma=0.05,pop_size=200"')
     args = ap.parse_args()
     params = eval(f"dict({args.set})")  # a benchmark's command line, not library input
+    STOP["at"] = args.stop
     if args.what == "share":
         for algo in (args.algorithms or "openes,pgpe,snes,sepcmaes").split(","):
             share, ms_es, ms_fit = update_share(algo)
             print(f"{algo}: ES update {100 * share:.1f}% of a generation "
                   f"(ask + tell {ms_es:.1f} ms, fitness {ms_fit:.1f} ms; medians)", flush=True)
         return
-    print("| algorithm | seed | " + " | ".join(f"to {th}" for th in THRESHOLDS)
+    libs = {"fastga": lambda algo, budget, seed: time_to_accuracy(algo, budget, seed, **params),
+            "evosax": evosax_time_to_accuracy, "evotorch": evotorch_time_to_accuracy}
+    names = ["fastga", "evosax", "evotorch"] if args.library == "all" else [args.library]
+    print("| library | algorithm | seed | " + " | ".join(f"to {th}" for th in THRESHOLDS)
           + " | first generation (compile) | final test acc |")
-    print("|---|---|" + "---|" * len(THRESHOLDS) + "---|---|")
-    run = time_to_accuracy
-    if args.library == "evosax":
-        def run(algo, budget, seed, **kw):
-            return evosax_time_to_accuracy(algo, budget, seed)
+    print("|---|---|---|" + "---|" * len(THRESHOLDS) + "---|---|")
+    rows = {}
     for algo in (args.algorithms or "openes,pgpe,snes,sepcmaes,ga").split(","):
         for seed in range(args.seeds):
-            hits, first, acc = run(algo, args.budget, seed, **params)
-            cells = [f"{hits[th][0]:.1f} s (g{hits[th][1]})" if th in hits else "-"
-                     for th in THRESHOLDS]
-            print(f"| {algo} | {seed} | " + " | ".join(cells) + f" | {first:.1f} s | {acc:.3f} |",
-                  flush=True)
+            for lib in names:
+                if lib == "evotorch" and algo not in ("pgpe", "snes"):
+                    continue
+                if lib == "evosax" and algo == "ga":
+                    continue
+                hits, first, acc = libs[lib](algo, args.budget, seed)
+                rows.setdefault((lib, algo), []).append((hits, first))
+                cells = [f"{hits[th][0]:.2f} s (g{hits[th][1]})" if th in hits else "-"
+                         for th in THRESHOLDS]
+                print(f"| {lib} | {algo} | {seed} | " + " | ".join(cells)
+                      + f" | {first:.2f} s | {acc:.3f} |", flush=True)
+    if len(names) > 1:
+        _summary(rows, args.budget)
+
+
+def _summary(rows, budget):
+    """Medians over the seeds and the libraries' ratios to fastga (a threshold
+    not reached counts as the budget: the ratio is then a lower bound, '>')."""
+    print("\n| algorithm | library | " + " | ".join(f"to {th} (median)" for th in THRESHOLDS[:2])
+          + " | first generation | per generation | " + " | ".join(
+              f"x fastga to {th}" for th in THRESHOLDS[:2]) + " |")
+    print("|---|---|" + "---|" * 6)
+    for (lib, algo), runs in rows.items():
+        base = rows.get(("fastga", algo))
+        cells, ratios = [], []
+        for th in THRESHOLDS[:2]:
+            t = [h[th][0] if th in h else np.inf for h, _ in runs]
+            med = float(np.median(t))
+            cells.append(f"{med:.2f} s" if np.isfinite(med) else f"> {budget:.0f} s")
+            if base is not None:
+                tb = float(np.median([h[th][0] if th in h else np.inf for h, _ in base]))
+                if not np.isfinite(tb):
+                    ratios.append("-")
+                else:
+                    r = min(med, budget) / tb
+                    ratios.append(("> " if not np.isfinite(med) else "") + f"{r:.1f}x")
+        # steady generations: (time to the first threshold reached - first generation) / generations
+        per = [(h[th][0] - f) / h[th][1] for h, f in runs
+               for th in THRESHOLDS[:1] if th in h and h[th][1] > 0]
+        per_cell = f"{1000 * float(np.median(per)):.1f} ms" if per else "-"
+        first = float(np.median([f for _, f in runs]))
+        print(f"| {algo} | {lib} | " + " | ".join(cells) + f" | {first:.2f} s | {per_cell} | "
+              + " | ".join(ratios) + " |", flush=True)
 
 
 if __name__ == "__main__":

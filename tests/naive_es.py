@@ -9,24 +9,63 @@ the population's rows (not of mirrored directions). Ranks come from SciPy.
 import numpy as np
 from scipy.stats import rankdata
 
-from .naive import cos2pi32, log32, random_u64, stream_key
+from .naive import log32, random_u64, stream_key
 
 F32 = np.float32
 PURPOSE_ES_NOISE = 71
 
 
+def sincos(c):
+    """``(cos, sin)`` of ``c * 2**-24`` turns in float32 steps: the nearest
+    quarter turn ``k``, the rest ``x`` in [-pi/4, pi/4] radians, Cephes'
+    ``sinf``/``cosf`` polynomials, then the quarter's swap and signs."""
+    k = (c + (1 << 21)) >> 22
+    x = F32(c - (k << 22)) * F32(2.0 * np.pi / 2 ** 24)
+    z = x * x
+    cs = ((F32(2.443315711809948e-5) * z + F32(-1.388731625493765e-3)) * z
+          + F32(4.166664568298827e-2)) * z * z - F32(0.5) * z + F32(1.0)
+    sn = ((F32(-1.9515295891e-4) * z + F32(8.3321608736e-3)) * z
+          + F32(-1.6666654611e-1)) * z * x + x
+    cos, sin = [(cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs)][k % 4]
+    return F32(cos), F32(sin)
+
+
 def noise(seed, generation, d, n):
-    """The standard normals ``z_d`` (float32, n) of direction ``d``."""
+    """The standard normals ``z_d`` (float32, n) of direction ``d``.
+
+    Parameter ``k`` is in block ``k // 512`` at ``t = k % 512``: quarter ``t
+    // 128`` of the four normals of draws ``2J``, ``2J + 1`` (``J = 128 (k //
+    512) + t % 128``): two 24-bit uniforms ``u0, u1`` in (0, 1] give ``R**2 =
+    -2 log32(u0 u1)`` (chi-square, 4 degrees of freedom), a 24-bit uniform
+    ``v`` splits it into ``ra = sqrt(v R**2)``, ``rb = sqrt((1 - v) R**2)``,
+    and two 24-bit angles ``a``, ``b``: ``(ra cos a, ra sin a, rb cos b, rb sin b)``.
+    """
     key = stream_key(seed, generation, d, PURPOSE_ES_NOISE)
     z = np.empty(n, dtype=F32)
     for k in range(n):
-        b = random_u64(key, k // 2)
-        r = np.sqrt(F32(-2.0) * log32(F32(1.0) - F32(b >> 40) * F32(2.0 ** -24)))
-        c = b & 0xFFFFFF
-        if k % 2:
-            c = (c - (1 << 22)) % (1 << 24)  # the sine
-        z[k] = F32(r * cos2pi32(F32(c) * F32(2.0 ** -24)))
+        t = k % 512
+        J = 128 * (k // 512) + t % 128
+        b0, b1 = random_u64(key, 2 * J), random_u64(key, 2 * J + 1)
+        u0 = F32(1.0) - F32(b0 >> 40) * F32(2.0 ** -24)
+        u1 = F32(1.0) - F32(b1 >> 40) * F32(2.0 ** -24)
+        r2 = F32(-2.0) * log32(u0 * u1)
+        v = F32(((b0 >> 16) & 0xFFFF00) | ((b1 >> 32) & 0xFF)) * F32(2.0 ** -24)
+        ra, rb = np.sqrt(v * r2), np.sqrt((F32(1.0) - v) * r2)
+        ca, sa = sincos(b0 & 0xFFFFFF)
+        cb, sb = sincos(b1 & 0xFFFFFF)
+        z[k] = F32((ra * ca, ra * sa, rb * cb, rb * sb)[t // 128])
     return z
+
+
+def weighted_sums(a, b, seed, generation, n):
+    """The kernel's float32 sums ``s1 = sum_d a[d] z_d``, ``s2 = sum_d b[d] z_d**2``,
+    added in the order ``d = 0, 1, ...`` (float64 arrays of the float32 values)."""
+    s1, s2 = np.zeros(n, F32), np.zeros(n, F32)
+    for d in range(len(a)):
+        z = noise(seed, generation, d, n)
+        s1 = s1 + F32(a[d]) * z
+        s2 = s2 + F32(b[d]) * (z * z)
+    return s1.astype(np.float64), s2.astype(np.float64)
 
 
 def row_noise(seed, generation, P, n, antithetic):

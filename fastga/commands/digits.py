@@ -49,6 +49,10 @@ def run_defaults(algorithm):
 
 
 def _fill_defaults(args, algorithm):
+    if algorithm == "pgpe":  # ClipUp step 0.05 (bench/README.md, "fastga digits' defaults")
+        items = getattr(args, "algorithm_param", None) or []
+        if not any(i.partition("=")[0].strip() == "learning_rate" for i in items):
+            args.algorithm_param = ["learning_rate=0.05"] + list(items)
     for key, value in run_defaults(algorithm).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)

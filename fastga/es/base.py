@@ -168,13 +168,15 @@ class EvolutionStrategy(Algorithm):
 
     def _sums(self, a, b=None):
         """``(sum_d a[d] z_d, sum_d b[d] z_d**2)`` of the told generation's noise
-        (float64, n_params each; the second None without ``b``)."""
+        (float32 sums in float64 arrays, n_params each; the second None without ``b``)."""
         n = self.population_.genomes.shape[1]
         s1 = np.empty(n, dtype=np.float64)
         s2 = np.empty(n if b is not None else 0, dtype=np.float64)
         bb = np.empty(0) if b is None else np.ascontiguousarray(b, dtype=np.float64)
-        run_rows(weighted_sums, -(-n // BLOCK), np.ascontiguousarray(a, dtype=np.float64), bb,
-                 np.uint64(self.state_.seed), self.population_.generation, s1, s2)
+        blocks = -(-n // BLOCK)
+        run_rows(weighted_sums, blocks, np.ascontiguousarray(a, dtype=np.float64), bb,
+                 np.uint64(self.state_.seed), self.population_.generation, s1, s2,
+                 pieces=blocks)  # a block a piece: the threads finish together
         return s1, (s2 if b is not None else None)
 
     # ------------------------------------------------------------ results
