@@ -165,10 +165,11 @@ def test_cli_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     args[args.index("--generations") + 1] = str(gen + 2)
     assert main(["digits", *args, "--quiet", "--out", str(tmp_path / "r"),
                  "--json", str(tmp_path / "r.json")]) == 0
-    from fastga.commands.digits import DEFAULT_ALGORITHM, run_defaults
+    from fastga.commands.digits import DEFAULT_ALGORITHM, algorithm_defaults, run_defaults
 
     straight = GeneticMLPClassifier(architecture=(8,), pop_size=20, generations=gen + 2,
                                     random_state=0, algorithm=DEFAULT_ALGORITHM,
+                                    algorithm_params=algorithm_defaults(DEFAULT_ALGORITHM) or None,
                                     batch_size=run_defaults(DEFAULT_ALGORITHM)["batch_size"])
     X_tr, X_te, y_tr, y_te = load_digits_split()
     straight.fit(X_tr, y_tr)

@@ -91,7 +91,7 @@ def iris_strings():
 def test_pipeline_with_string_labels(iris_strings):
     X, y = iris_strings
     pipe = make_pipeline(StandardScaler(), GeneticMLPClassifier(
-        pop_size=60, generations=40, architecture=(8,), random_state=0))
+        pop_size=60, generations=80, architecture=(8,), random_state=0))
     pipe.fit(X, y)
     clf = pipe[-1]
     assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]

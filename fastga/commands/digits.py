@@ -48,11 +48,22 @@ def run_defaults(algorithm):
     return dict(RUN_DEFAULTS["ga" if algorithm == "ga" else "es"])
 
 
+#: Hyperparameters ``fastga digits`` gives an evolution strategy unless
+#: ``--algorithm-param`` sets them: PGPE's ClipUp step (bench/README.md,
+#: "fastga digits' defaults").
+ALGORITHM_PARAMS = {"pgpe": {"learning_rate": 0.05}}
+
+
+def algorithm_defaults(algorithm):
+    """The ``algorithm_params`` ``fastga digits --algorithm algorithm`` starts from."""
+    return dict(ALGORITHM_PARAMS.get(algorithm, {}))
+
+
 def _fill_defaults(args, algorithm):
-    if algorithm == "pgpe":  # ClipUp step 0.05 (bench/README.md, "fastga digits' defaults")
-        items = getattr(args, "algorithm_param", None) or []
-        if not any(i.partition("=")[0].strip() == "learning_rate" for i in items):
-            args.algorithm_param = ["learning_rate=0.05"] + list(items)
+    items = list(getattr(args, "algorithm_param", None) or [])
+    given = {i.partition("=")[0].strip() for i in items}
+    args.algorithm_param = [f"{k}={json.dumps(v)}" for k, v in algorithm_defaults(algorithm).items()
+                            if k not in given] + items
     for key, value in run_defaults(algorithm).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
