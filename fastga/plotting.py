@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 
-__all__ = ["save_fitness_curve"]
+__all__ = ["figure", "save_png", "save_fitness_curve"]
 
 
 def _pyplot():
@@ -19,12 +19,22 @@ def _pyplot():
     return plt
 
 
-def save_png(fig, path):
+def figure(figsize):
+    """A matplotlib ``Figure`` drawn by the Agg backend, outside pyplot (no
+    global figure list to close, safe off the main thread)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'fastga[plot]'") from None
+    return Figure(figsize=figsize)
+
+
+def save_png(fig, path, dpi=110):
     """Save ``fig`` as PNG atomically (temp file in the same folder, then rename)."""
     from .fileio import atomic_path
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     return os.fspath(path)
 
 

@@ -13,14 +13,13 @@ the metadata; read it with ``fastga evaluate``), ``arch_best.keras`` (or
 from __future__ import annotations
 
 import importlib.util
-import io
 import time
 
 import numpy as np
 
 from ..compilation import compile_ahead
 from ..export.keras import save_keras
-from ..fileio import atomic_write_bytes
+from ..plotting import figure, save_png
 from ..search import ArchitectureSearch, make_splits
 from ..search.data import FUNCTIONS, get_function
 from ..spec import NetworkSpec, activation_code
@@ -59,14 +58,9 @@ def _has_keras():
 
 def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=None):
     """Save a PNG of ``network`` against ``func`` over ``[low, high]``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x = np.linspace(low, high, 600, dtype=np.float32).reshape(-1, 1)
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1]})
+    fig = figure((7, 6))
+    ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     if X_train is not None:
         ax.plot(X_train[:, 0], y_train[:, 0], ".", ms=2, color="0.7", label="training points")
     truth = np.asarray(func(x[:, 0].astype(np.float64)))
@@ -80,11 +74,7 @@ def plot_fit(network, func, low, high, path, title="", X_train=None, y_train=Non
     ax2.set_ylabel("error")
     ax2.set_xlabel("x")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_png(fig, path)
 
 
 def run(args):

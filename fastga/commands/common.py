@@ -49,6 +49,22 @@ def add_ga_arguments(parser, defaults):
                         "(default: %(default)s)")
 
 
+def add_checkpoint_arguments(parser, command, description):
+    """The checkpoint flags of a command that can stop and go on:
+    ``--checkpoint``, ``--checkpoint-every`` and ``--resume`` (``description``:
+    what Ctrl-C and ``--resume`` do in that command)."""
+    g = parser.add_argument_group("checkpoints", description)
+    g.add_argument("--checkpoint", metavar="PATH", default=None,
+                   help="save the run here (.npz, atomic): every --checkpoint-every generations, "
+                   f"at the end and on Ctrl-C (default: OUT/{command}_checkpoint.npz)")
+    g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
+                   help="also checkpoint every N generations")
+    g.add_argument("--resume", metavar="PATH", default=None,
+                   help="go on from this checkpoint (checkpoints go back to it unless "
+                   "--checkpoint says otherwise)")
+    return g
+
+
 def out_path(args, command, what):
     """``OUT/<command>_<what>`` (the folder is created)."""
     os.makedirs(args.out, exist_ok=True)

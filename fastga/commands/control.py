@@ -19,7 +19,6 @@ nor validation used. Files in ``--out``: ``control_policy.npz``
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import math
 import time
@@ -29,6 +28,7 @@ import numpy as np
 from ..es import ALGORITHMS as ES_ALGORITHMS
 from ..fileio import atomic_write_bytes
 from ..ga import GeneticAlgorithm
+from ..plotting import figure, save_png
 from ..settings import GASettings
 from ..spec import ACTIVATIONS, NetworkSpec
 from .common import add_ga_arguments, add_run_arguments, out_path, print_profile, process_age
@@ -381,12 +381,8 @@ def train(settings, verbose=False, callbacks=()):
 def save_returns_plot(path, history, validation, target, title):
     """PNG of the best and mean training return per generation, the validation
     returns and the target."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = figure((7, 4))
+    ax = fig.subplots()
     gen = history["generation"]
     ax.plot(gen, history["best_fitness"], label="best policy (training episodes)")
     ax.plot(gen, history["mean_fitness"], label="population mean", alpha=0.7)
@@ -401,11 +397,7 @@ def save_returns_plot(path, history, validation, target, title):
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_png(fig, path, dpi=100)
 
 
 def run(args):

@@ -24,7 +24,8 @@ from ..distributed.digits import evolve_on_islands
 from ..estimators import ALGORITHMS, GA_POP_SIZE, GeneticMLPClassifier
 from ..fileio import atomic_write_bytes
 from ..plotting import save_fitness_curve
-from .common import OUT, add_ga_arguments, add_run_arguments, print_profile, process_age
+from .common import (OUT, add_checkpoint_arguments, add_ga_arguments, add_run_arguments,
+                     print_profile, process_age)
 
 __all__ = ["add_parser", "add_island_arguments", "run", "run_islands", "save_results"]
 
@@ -117,19 +118,11 @@ def add_parser(sub):
                    f"{ga['batch_size']} for the GA, all for an ES)")
     p.add_argument("--json", dest="json_path", default=None,
                    help="also write {test_accuracy, train_accuracy, generations, seconds} here")
-    g = p.add_argument_group(
-        "checkpoints",
+    add_checkpoint_arguments(
+        p, "digits",
         "Ctrl-C saves a checkpoint and exits with the command that resumes. "
         "With --resume, the settings come from the checkpoint and --generations is the "
         "total to reach; the result is bit-identical to a run without a stop.")
-    g.add_argument("--checkpoint", metavar="PATH", default=None,
-                   help="save the run here (.npz, atomic): every --checkpoint-every "
-                   "generations, at the end and on Ctrl-C (default: OUT/digits_checkpoint.npz)")
-    g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
-                   help="also checkpoint every N generations")
-    g.add_argument("--resume", metavar="PATH", default=None,
-                   help="go on from this checkpoint (checkpoints go back to it unless "
-                   "--checkpoint says otherwise)")
     add_island_arguments(p)
     p.set_defaults(func=run)
     return p

@@ -35,7 +35,8 @@ from ..datasets import load_digits_split, load_images
 from ..fileio import atomic_write_bytes
 from ..gan import PURE_GA, GANEvolver, SampleQuality
 from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
-from .common import OUT, add_run_arguments, out_path, print_profile, process_age
+from .common import (OUT, add_checkpoint_arguments, add_run_arguments, out_path,
+                     print_profile, process_age)
 
 #: Flags whose default is the method's (``GANEvolver``'s defaults, or
 #: :data:`fastga.gan.PURE_GA` with ``--pure-ga``): flag dest -> evolver argument.
@@ -154,20 +155,12 @@ def add_parser(subparsers):
     p.add_argument("--grid", type=int, nargs=2, default=(8, 10), metavar=("GENERATORS", "SAMPLES"),
                    help="rows (best generators) and columns (samples each) of the grids")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
-    g = p.add_argument_group(
-        "checkpoints",
+    add_checkpoint_arguments(
+        p, "gan",
         "Ctrl-C saves a checkpoint after the generation under way and exits with the command that "
         "resumes. With --resume the settings come from the checkpoint (the flags above are not "
         "read, except --generations, the total to reach, and --data, which must give the same "
         "images), and the run goes on as if it had not stopped.")
-    g.add_argument("--checkpoint", metavar="PATH", default=None,
-                   help="save the run here (.npz, atomic): every --checkpoint-every generations, at "
-                        "the end and on Ctrl-C (default: OUT/gan_checkpoint.npz)")
-    g.add_argument("--checkpoint-every", metavar="N", type=int, default=None,
-                   help="also checkpoint every N generations")
-    g.add_argument("--resume", metavar="PATH", default=None,
-                   help="go on from this checkpoint (checkpoints go back to it unless --checkpoint "
-                        "says otherwise)")
     p.set_defaults(func=run)
     return p
 

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from ..fileio import atomic_write_bytes
+from ..plotting import figure as _figure
+from ..plotting import save_png
 
 __all__ = ["save_sample_grid", "save_loss_plot", "save_quality_plot"]
-
-
-def _figure(figsize):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize)
 
 
 def _finish_panels(fig, title, path):
@@ -26,13 +16,7 @@ def _finish_panels(fig, title, path):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path, dpi=100):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path, dpi=100)
 
 
 def save_sample_grid(path, images, title=None, row_labels=None):
@@ -70,7 +54,7 @@ def save_sample_grid(path, images, title=None, row_labels=None):
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path, dpi=100)
 
 
 def save_loss_plot(path, history, title=None):

@@ -34,7 +34,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..registry import Activation
-from .simd import I32, IVEC, VEC, VECTOR_LANES, Vec, arrays_ok, data
+from .simd import I32, IVEC, VEC, VECTOR_LANES, Vec, arrays_ok, data, vectors_map
 
 __all__ = ["rows_dense", "network_rows", "splits", "tanh_vector", "tanh_vectors", "TANH_SMALL",
            "TANH_POLY", "TANH_CLAMP", "ROW_VECTORS"]
@@ -289,25 +289,7 @@ def network_rows(typingctx, w, g_off, sizes, w_offs, b_offs, acts, n_layers, x, 
     return sig, codegen
 
 
-@intrinsic
-def tanh_vectors(typingctx, src, dst, n_vectors):
+tanh_vectors = vectors_map(
+    tanh_vector,
     """``dst[16 v + i] = tanh(src[16 v + i])`` for ``v < n_vectors`` by
-    :func:`tanh_vector`, so that tests can compare it with the Numba twin and
-    with NumPy. Nothing is checked."""
-    if not arrays_ok((src, dst)) or not isinstance(n_vectors, types.Integer):
-        return None
-    sig = types.void(src, dst, types.intp)
-
-    def codegen(context, builder, signature, args):
-        tys = signature.args
-        sp, dp = data(context, builder, tys[0], args[0]), data(context, builder, tys[1], args[1])
-        vec = Vec(builder)
-
-        def body(v):
-            off = builder.mul(v, vec.i64(VECTOR_LANES))
-            vec.store(tanh_vector(vec, vec.load(sp, off)), dp, off)
-
-        vec.for_range(args[2], body)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    :func:`tanh_vector`.""")

@@ -21,7 +21,7 @@ from numba.extending import intrinsic
 from .exp import EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E
 
 __all__ = ["VECTOR_LANES", "TILE_VECTORS", "TILE_ROWS", "LANES", "MAX_SOFTMAX_TILE", "I32", "I64",
-           "VEC", "IVEC", "Vec", "arrays_ok", "data", "exp32_vectors"]
+           "VEC", "IVEC", "Vec", "arrays_ok", "data", "vectors_map", "exp32_vectors"]
 
 #: float32 lanes of one vector of the tiles (one AVX-512 register).
 VECTOR_LANES = 16
@@ -212,25 +212,36 @@ class Vec:
                 b.select(b.icmp_signed("==", label, j), d, zl))
 
 
-@intrinsic
-def exp32_vectors(typingctx, src, dst, n_vectors):
+def vectors_map(apply, doc):
+    """An intrinsic ``(src, dst, n_vectors)``: ``dst[16 v + i] = apply(vec,
+    src[16 v .. 16 v + 15])[i]`` for ``v < n_vectors``, one vector at a time.
+    It serves tests, which compare a vector function of the IR with its Numba
+    twin and NumPy; nothing is checked."""
+
+    def typer(typingctx, src, dst, n_vectors):
+        if not arrays_ok((src, dst)) or not isinstance(n_vectors, types.Integer):
+            return None
+        sig = types.void(src, dst, types.intp)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            sp, dp = data(context, builder, tys[0], args[0]), data(context, builder, tys[1], args[1])
+            vec = Vec(builder)
+
+            def body(v):
+                off = builder.mul(v, vec.i64(VECTOR_LANES))
+                vec.store(apply(vec, vec.load(sp, off)), dp, off)
+
+            vec.for_range(args[2], body)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+exp32_vectors = vectors_map(
+    lambda vec, x: vec.exp32(x),
     """``dst[16 v + i] = exp32_nonpos(src[16 v + i])`` for ``v < n_vectors``, by
-    :meth:`Vec.exp32` (the IR exponential of the softmax tiles), so that tests
-    can compare it with the Numba one. Nothing is checked."""
-    if not arrays_ok((src, dst)) or not isinstance(n_vectors, types.Integer):
-        return None
-    sig = types.void(src, dst, types.intp)
-
-    def codegen(context, builder, signature, args):
-        tys = signature.args
-        sp, dp = data(context, builder, tys[0], args[0]), data(context, builder, tys[1], args[1])
-        vec = Vec(builder)
-
-        def body(v):
-            off = builder.mul(v, vec.i64(VECTOR_LANES))
-            vec.store(vec.exp32(vec.load(sp, off)), dp, off)
-
-        vec.for_range(args[2], body)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    :meth:`Vec.exp32` (the IR exponential of the softmax tiles).""")
