@@ -3,42 +3,51 @@
 Each sub-command is a module of :mod:`fastga.commands` with a module-level
 ``add_parser(subparsers)`` that sets ``func`` on its parser; this module only
 collects them. The commands sit on top of the library and import it, never
-the reverse.
+the reverse. A run imports only the command it runs (``fastga control`` does
+not load scikit-learn for ``fastga arch``'s sake); ``fastga --help`` imports
+them all.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import importlib
 import os
 import sys
 import threading
 
 from . import __version__
-from .commands import arch, control, digits, evaluate, gan, warmup
 from .evaluation import stop_threads
 
 # Every sub-command, in the order of ``--help``. A command whose optional
 # dependencies (TensorFlow, Ray) are missing still registers, and fails with
 # a clear message only when run.
-_COMMANDS = (gan, digits, arch, control, evaluate, warmup)
-SUBCOMMANDS = [command.__name__ for command in _COMMANDS]
+_NAMES = ("gan", "digits", "arch", "control", "evaluate", "warmup")
+SUBCOMMANDS = [f"{__package__}.commands.{name}" for name in _NAMES]
 
 
-def build_parser():
+def build_parser(only=None):
+    """The ``fastga`` parser with every sub-command, or with only the command
+    named ``only`` complete (the others are bare names, and their modules are
+    not imported)."""
     parser = argparse.ArgumentParser(
         prog="fastga",
         description="Fast neuroevolution on multi-core CPUs.",
     )
     parser.add_argument("--version", action="version", version=f"fastga {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in _COMMANDS:
-        command.add_parser(sub)
+    for name, module in zip(_NAMES, SUBCOMMANDS):
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in _NAMES else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

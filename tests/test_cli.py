@@ -92,6 +92,23 @@ def test_python_dash_m_and_help():
     assert proc.returncode == 0 and "digits" in proc.stdout
 
 
+def test_a_run_imports_only_its_own_command():
+    # `fastga control` parses its arguments without loading scikit-learn,
+    # which only `arch`, `evaluate` and `digits` need; `--help` lists all.
+    code = ("import sys\nfrom fastga.cli import build_parser, main\n"
+            "args = build_parser('control').parse_args(['control', '--env', 'CartPole-v1'])\n"
+            "assert args.env == 'CartPole-v1' and callable(args.func)\n"
+            "assert 'fastga.commands.arch' not in sys.modules, 'arch imported'\n"
+            "assert 'sklearn' not in sys.modules, 'sklearn imported'\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+    help_ = subprocess.run([sys.executable, "-m", "fastga", "--help"], capture_output=True,
+                           text=True, timeout=300)
+    for name in ("gan", "digits", "arch", "control", "evaluate", "warmup"):
+        assert name in help_.stdout
+
+
 def test_the_program_exits_promptly_with_its_status_and_output(tmp_path):
     # ``python -m fastga`` ends through cli.run's prompt exit: the exit status,
     # the printed lines, the files and the atexit handlers all survive it.
