@@ -40,6 +40,7 @@ import numpy as np
 from ._random import philox, resolve_seed
 from .envs.classic_control import INFO, ClassicControlEnv
 from .evaluation import run_rows
+from .kernels.envs import CLAIM_ROWS
 from .fileio import checkpoint_meta, read_checkpoint, save_npz
 from .population import Population
 from .registry import Purpose
@@ -153,20 +154,26 @@ class RolloutFitness:
 
     def _rollout(self, spec, genomes, seed, generation, episodes, common, normalize):
         """``(returns, lengths, obs_sum, obs_sq)`` of every row of ``genomes``."""
+        import numba
+
         self._check_spec(spec)
         n = genomes.shape[0]
         returns = np.empty(n, dtype=np.float64)
         lengths = np.empty(n, dtype=np.int64)
         width = self.info.obs_dim if normalize else 1
-        obs_sum = np.zeros((n, width), dtype=np.float64)
-        obs_sq = np.zeros((n, width), dtype=np.float64)
+        obs_sum = np.empty((n, width), dtype=np.float64)  # written where normalize
+        obs_sq = np.empty((n, width), dtype=np.float64)
         inv_std = (1.0 / self.obs_std).astype(np.float32)
-        # Episodes vary in length: pieces of a few rows each, taken in turn.
-        run_rows(self.env.rollout_kernel, n, genomes, spec.sizes_array, spec.w_offsets,
-                 spec.b_offsets, spec.act_codes, seed, generation, common, episodes,
-                 self.max_steps, self.info.discrete, self.action == "tanh", self._low, self._high,
-                 self.obs_mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq,
-                 pieces=min(n, 32))
+        # Episodes vary in length: one kernel call per thread, each claiming
+        # rows a few at a time from the shared counter until none is left.
+        counter = np.zeros(1, dtype=np.int64)
+        kernel = self.env.rollout_kernel
+        args = (genomes, spec.sizes_array, spec.w_offsets, spec.b_offsets, spec.act_codes, seed,
+                generation, common, episodes, self.max_steps, self.info.discrete,
+                self.action == "tanh", self._low, self._high, self.obs_mean, inv_std,
+                normalize, returns, lengths, obs_sum, obs_sq, counter, 0, n)
+        threads = min(numba.get_num_threads(), -(-n // CLAIM_ROWS))
+        run_rows(lambda lo, hi: kernel(*args), threads, pieces=threads)
         return returns, lengths, obs_sum, obs_sq
 
     def __call__(self, population):

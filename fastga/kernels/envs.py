@@ -26,16 +26,17 @@ with that environment's functions (globals, so the kernels are cached).
 import math
 
 import numpy as np
-from numba import njit
-from numba.extending import overload
+from numba import njit, types
+from numba.extending import intrinsic, overload
 
 from ..registry import Purpose
 from .forward import all_fused, each_buffers, network_rows, policy_forward, scratch
 from .bits import prefetch
 from .rng import random_uniform, stream_key
+from .simd import data
 from .tiles import CACHE
 
-__all__ = ["RESET_DRAWS", "ENVIRONMENTS"]
+__all__ = ["RESET_DRAWS", "CLAIM_ROWS", "ENVIRONMENTS", "claim"]
 
 #: Counters of a reset stream reserved per episode.
 RESET_DRAWS = 8
@@ -45,7 +46,26 @@ RESET_DRAWS = 8
 #: memory at its first step would cost more than the episode's arithmetic.
 PREFETCH_LINES = 16
 
+#: Rows :func:`rollout_body` claims at a time from its shared counter.
+CLAIM_ROWS = 4
+
 _PI = math.pi
+
+
+@intrinsic
+def claim(typingctx, counter, n):
+    """``claim(counter, n)``: adds ``n`` to ``counter[0]`` (an int64 array) in
+    one atomic operation and returns the value before: threads that share
+    ``counter`` take distinct ranges of rows."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64
+            and counter.layout == "C" and isinstance(n, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = data(context, builder, signature.args[0], args[0])
+        return builder.atomic_rmw("add", ptr, args[1], "monotonic")
+
+    return types.int64(counter, types.int64), codegen
 
 
 # ------------------------------------------------------------------ CartPole
@@ -302,8 +322,15 @@ def step_batch_body(step, obs_fn, state, t, a, u, max_steps, obs, reward, termin
 @njit(inline="always")
 def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs, acts, seed,
                  generation, common, episodes, max_steps, discrete, squash, low, high, mean,
-                 inv_std, normalize, returns, lengths, obs_sum, obs_sq, lo, hi):
+                 inv_std, normalize, returns, lengths, obs_sum, obs_sq, counter, lo, hi):
     """Episodes of networks ``lo .. hi-1``, each acting alone in its environment.
+
+    The rows are claimed :data:`CLAIM_ROWS` at a time: row ``lo + c`` for
+    each ``c`` that :func:`claim` takes from ``counter[0]`` (0 before the
+    first call), until ``hi``. Any number of calls may run at once on the
+    same counter and range (one per thread): they share the rows out as they
+    go, each row played by one of them, and a row's results do not depend
+    on which.
 
     Row ``r`` plays ``episodes`` episodes; episode ``e`` starts from episode
     ``e`` of the reset stream ``(seed, generation, 0 if common else r,
@@ -337,11 +364,16 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
     x = np.empty(n_obs, dtype=np.float32)
     y = np.empty(n_act, dtype=np.float32)
     u = np.zeros(n_act, dtype=np.float32)
-    for r in range(lo, hi):
+    r = lo + claim(counter, CLAIM_ROWS)
+    end = min(r + CLAIM_ROWS, hi)
+    ahead = hi  # the first row of the next claim, taken at the last row of this one
+    while r < hi:
+        if r + 1 == end:
+            ahead = lo + claim(counter, CLAIM_ROWS)
         g = genomes[r]
         for k in range(n_params):
             wa[k] = g[k]
-        nxt = r + 1 if r + 1 < genomes.shape[0] else r
+        nxt = r + 1 if r + 1 < end else (ahead if ahead < hi else r)
         pf = 0  # the next row's genome is prefetched, PREFETCH_LINES lines per step
         key = stream_key(seed, generation, 0 if common else r, Purpose.ENV_RESET)
         total = 0.0
@@ -395,6 +427,10 @@ def rollout_body(reset, obs_fn, step, state_dim, genomes, sizes, w_offs, b_offs,
             total += ret
         returns[r] = total / episodes
         lengths[r] = steps
+        r += 1
+        if r == end:
+            r = ahead
+            end = min(r + CLAIM_ROWS, hi)
 
 
 # ---------------------------------------------- the kernels of each environment
@@ -412,10 +448,10 @@ def cartpole_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
 @njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def cartpole_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
-                     lengths, obs_sum, obs_sq, lo, hi):
+                     lengths, obs_sum, obs_sq, counter, lo, hi):
     rollout_body(cartpole_reset, cartpole_obs, cartpole_step, 4, genomes, sizes, w_offs, b_offs,
                  acts, seed, generation, common, episodes, max_steps, discrete, squash, low, high,
-                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, lo, hi)
+                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, counter, lo, hi)
 
 
 @njit(nogil=True, cache=True)
@@ -432,10 +468,10 @@ def acrobot_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trunc
 @njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def acrobot_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                     max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
-                    lengths, obs_sum, obs_sq, lo, hi):
+                    lengths, obs_sum, obs_sq, counter, lo, hi):
     rollout_body(acrobot_reset, acrobot_obs, acrobot_step, 4, genomes, sizes, w_offs, b_offs,
                  acts, seed, generation, common, episodes, max_steps, discrete, squash, low, high,
-                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, lo, hi)
+                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, counter, lo, hi)
 
 
 @njit(nogil=True, cache=True)
@@ -453,10 +489,11 @@ def mountaincar_step_batch(state, t, a, u, max_steps, obs, reward, terminated, t
 @njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def mountaincar_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                         max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
-                        lengths, obs_sum, obs_sq, lo, hi):
+                        lengths, obs_sum, obs_sq, counter, lo, hi):
     rollout_body(mountaincar_reset, mountaincar_obs, mountaincar_step, 2, genomes, sizes, w_offs,
                  b_offs, acts, seed, generation, common, episodes, max_steps, discrete, squash,
-                 low, high, mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, lo, hi)
+                 low, high, mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, counter,
+                 lo, hi)
 
 
 @njit(nogil=True, cache=True)
@@ -473,10 +510,10 @@ def pendulum_step_batch(state, t, a, u, max_steps, obs, reward, terminated, trun
 @njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def pendulum_rollout(genomes, sizes, w_offs, b_offs, acts, seed, generation, common, episodes,
                      max_steps, discrete, squash, low, high, mean, inv_std, normalize, returns,
-                     lengths, obs_sum, obs_sq, lo, hi):
+                     lengths, obs_sum, obs_sq, counter, lo, hi):
     rollout_body(pendulum_reset, pendulum_obs, pendulum_step, 2, genomes, sizes, w_offs, b_offs,
                  acts, seed, generation, common, episodes, max_steps, discrete, squash, low, high,
-                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, lo, hi)
+                 mean, inv_std, normalize, returns, lengths, obs_sum, obs_sq, counter, lo, hi)
 
 
 #: ``{name: (reset_batch, step_batch, rollout)}`` of every ported environment.
