@@ -56,9 +56,12 @@ def test_forward_each_matches_numpy(spec, E):
 
 
 #: Layers wider than a block of the IR rows (64 outputs), widths that are not
-#: multiples of 16, and a layer of fewer inputs than the partial sums.
+#: multiples of 16, a layer of fewer inputs than the partial sums, and
+#: packed layers of 1 and 2 outputs whose inputs are not a multiple of 8.
 WIDE = [NetworkSpec([5, 70, 33, 130, 3], ["tanh", "relu", "tanh", "linear"]),
-        NetworkSpec([67, 17, 64, 2], ["relu", "tanh", "softmax"])]
+        NetworkSpec([67, 17, 64, 2], ["relu", "tanh", "softmax"]),
+        NetworkSpec([5, 21, 13, 2], ["relu", "tanh", "tanh"]),
+        NetworkSpec([9, 21, 1], ["tanh", "relu"])]
 
 
 @pytest.mark.parametrize("spec", WIDE, ids=str)

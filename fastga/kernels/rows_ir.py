@@ -42,6 +42,10 @@ __all__ = ["rows_dense", "network_rows", "splits", "tanh_vector", "tanh_vectors"
 #: Vectors of outputs per block of :func:`rows_dense` (64 outputs).
 ROW_VECTORS = 4
 
+#: Output widths of the packed block of a narrow layer (see ``_emit_layer``):
+#: 8 partial sums of up to 2 outputs fill one vector.
+NARROW = (1, 2)
+
 #: Below this ``|x|`` the tanh is the odd polynomial; from it on ``1 - 2 / (exp(2|x|) + 1)``.
 TANH_SMALL = 0.625
 #: The polynomial's coefficients (Cephes' ``tanhf``), highest degree first:
@@ -160,6 +164,49 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
             with otherwise:
                 store([vec.relu_if(is_relu, r) for r in res])
 
+    def narrow(m, xrow, orow):
+        """All ``m`` outputs of one row (``8 m <= 16``), packed: lane ``s m + j``
+        holds partial sum ``s`` of output ``j`` (the same sums as :func:`block`
+        with one vector), so one step of the loop takes 8 inputs: the
+        weights of inputs ``k .. k+7`` are ``8 m`` contiguous floats."""
+        S = splits(1)
+        lanes = S * m
+        used = builder.icmp_signed("<", iota, ir.Constant(IVEC, [lanes] * W))
+        first = builder.icmp_signed("<", iota, ir.Constant(IVEC, [m] * W))
+        eight = builder.icmp_signed("<", iota, ir.Constant(IVEC, [S] * W))
+        spread = ir.Constant(IVEC, [min(f // m, S - 1) for f in range(W)])
+        acc = load(wp, b_off_, first)
+        n_main = builder.sdiv(nk_, c(S))
+
+        def step(i, st):
+            k0 = builder.mul(i, c(S))
+            xs = load(xp, builder.add(xrow, k0), eight)
+            xv = builder.shuffle_vector(xs, xs, spread)
+            wv = load(wp, builder.add(w_off_, builder.mul(k0, c(m))), used)
+            return [vec.fma(xv, wv, st[0])]
+
+        (acc,) = vec.loop(c(0), n_main, [acc], step)
+
+        def tail(k, st):
+            xk = vec.splat(vec.scalar(xp, builder.add(xrow, k)))
+            wv = load(wp, builder.add(w_off_, builder.mul(k, c(m))), first)
+            return [builder.select(first, vec.fma(xk, wv, st[0]), st[0])]
+
+        (acc,) = vec.loop(builder.mul(n_main, c(S)), nk_, [acc], tail)
+        res = acc
+        for s in range(1, S):
+            idx = ir.Constant(IVEC, [min(s * m + f, W - 1) for f in range(W)])
+            res = builder.fadd(res, builder.shuffle_vector(acc, acc, idx))
+
+        def store(v):
+            builder.call(mstore, [v, vec._at(op, orow, VEC), align, first])
+
+        with builder.if_else(is_tanh) as (then, otherwise):
+            with then:
+                store(tanh_vector(vec, res))
+            with otherwise:
+                store(vec.relu_if(is_relu, res))
+
     def row(e):
         xrow = builder.add(x_off_, builder.mul(e, ldx_))
         orow = builder.add(o_off_, builder.mul(e, ldo_))
@@ -182,7 +229,19 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
             builder.unreachable()
             builder.position_at_end(done)
 
+        # Layers of 1 or 2 outputs (a policy's actions) take the packed block.
+        done = builder.append_basic_block("rows.row_done")
+        for m in NARROW:
+            this = builder.append_basic_block(f"rows.narrow{m}")
+            other = builder.append_basic_block(f"rows.not{m}")
+            builder.cbranch(builder.icmp_signed("==", nout_, c(m)), this, other)
+            builder.position_at_end(this)
+            narrow(m, xrow, orow)
+            builder.branch(done)
+            builder.position_at_end(other)
         vec.for_range(n_blocks, one_block)
+        builder.branch(done)
+        builder.position_at_end(done)
 
     vec.for_range(nr_, row)
 
