@@ -6,8 +6,9 @@
   4-64-64-2).
 - Environment steps per second of :class:`fastga.control.RolloutFitness`
   (policy included) for P=1000 policies 4-64-64-2 on CartPole-v1, against
-  gymnasium's vectorised CartPole with a batched NumPy policy, interleaved
-  in the same run (target: >= 10x).
+  gymnasium's vectorised CartPole with a batched NumPy policy and with a
+  batched torch policy, interleaved in the same run (target: >= 10x the
+  faster of the two).
 - CartPole-v1 solved by the GA: wall time (cold Numba cache included where
   the cache is empty) and generations to a best policy whose mean return
   over 100 evaluation episodes is >= 475.
@@ -98,13 +99,14 @@ def test_forward_each_vs_torch_bmm(benchmark, full, rounds, k):
 
 
 class _GymnasiumPolicies:
-    """gymnasium's vectorised CartPole (P copies, autoreset) with a batched NumPy
-    policy (one batched ``matmul`` per layer, NumPy's vectorised ``tanh``):
-    ``run()`` takes ``n_steps`` vector steps and returns the environment
-    transitions made (a copy that is being reset after its episode's end makes
-    none in that step)."""
+    """gymnasium's vectorised CartPole (P copies, autoreset) with a batched
+    policy: NumPy (one batched ``matmul`` per layer, NumPy's vectorised
+    ``tanh``) or torch (one ``baddbmm`` per layer, as many torch threads as
+    Numba's). ``run()`` takes ``n_steps`` vector steps and returns the
+    environment transitions made (a copy that is being reset after its
+    episode's end makes none in that step)."""
 
-    def __init__(self, P, spec, genomes, act, n_steps):
+    def __init__(self, P, spec, genomes, act, n_steps, backend="numpy"):
         gym = pytest.importorskip("gymnasium")
         self.envs = gym.make_vec("CartPole-v1", num_envs=P,
                                  vectorization_mode="vector_entry_point")
@@ -114,21 +116,44 @@ class _GymnasiumPolicies:
             n_in, n_out = spec.sizes[layer], spec.sizes[layer + 1]
             self.layers.append((genomes[:, w0:w0 + n_in * n_out].reshape(-1, n_in, n_out).copy(),
                                 genomes[:, b0:b0 + n_out].copy()))
+        self.torch = None
+        if backend == "torch":
+            import numba
+
+            self.torch = pytest.importorskip("torch")
+            self.torch.set_num_threads(numba.get_num_threads())
+            self.layers = [(self.torch.from_numpy(W), self.torch.from_numpy(b[:, None, :]))
+                           for W, b in self.layers]
         self.act, self.n_steps, self.P = act, n_steps, P
         self.obs, _ = self.envs.reset(seed=0)
         self.done = np.zeros(P, dtype=bool)
+
+    def policy(self, obs):
+        """Actions (P,) of the P policies on their observations (P, 4)."""
+        last = len(self.layers) - 1
+        if self.torch is not None:
+            torch = self.torch
+            with torch.no_grad():
+                h = torch.from_numpy(obs.astype(np.float32))[:, None, :]
+                for i, (W, b) in enumerate(self.layers):
+                    h = torch.baddbmm(b, h, W)
+                    if i < last:
+                        h = torch.tanh(h) if self.act == "tanh" else torch.relu(h)
+                return torch.argmax(h[:, 0, :], dim=1).numpy()
+        h = obs.astype(np.float32)
+        for i, (W, b) in enumerate(self.layers):
+            h = np.matmul(h[:, None, :], W)[:, 0, :] + b
+            if i < last:
+                h = np.tanh(h) if self.act == "tanh" else np.maximum(h, 0)
+        return np.argmax(h, axis=1)
 
     def run(self):
         steps = 0
         obs, done = self.obs, self.done
         for _ in range(self.n_steps):
-            h = obs.astype(np.float32)
-            for i, (W, b) in enumerate(self.layers):
-                h = np.matmul(h[:, None, :], W)[:, 0, :] + b
-                if i < len(self.layers) - 1:
-                    h = np.tanh(h) if self.act == "tanh" else np.maximum(h, 0)
+            action = self.policy(obs)
             steps += self.P - int(np.count_nonzero(done))
-            obs, _, term, trunc, _ = self.envs.step(np.argmax(h, axis=1))
+            obs, _, term, trunc, _ = self.envs.step(action)
             done = term | trunc
         self.obs, self.done = obs, done
         return steps
@@ -137,7 +162,10 @@ class _GymnasiumPolicies:
 @pytest.mark.parametrize("act", ["relu", "tanh"])
 def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
     """Medians of interleaved rounds: ``calls`` rollouts of the population
-    against ``n_steps`` vector steps of gymnasium, each about 0.1-0.2 s."""
+    against ``n_steps`` vector steps of gymnasium with a NumPy policy and with
+    a torch policy, each about 0.1-0.2 s; the ratio is against the faster of
+    the two (both recorded). A pause before each timed call lets torch's
+    OpenMP threads stop spinning."""
     import numba
 
     P = 1000 if full else 20
@@ -148,8 +176,14 @@ def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
     per_call = fit.last_stats["env_steps"]
     calls = 20 if full else 1
-    gym_env = _GymnasiumPolicies(P, spec, pop.genomes, act, 100 if full else 5)
-    counted = []
+    n_steps = 100 if full else 5
+    gym_np = _GymnasiumPolicies(P, spec, pop.genomes, act, n_steps)
+    # torch's batched products of one row each are slow: fewer steps.
+    gym_torch = _GymnasiumPolicies(P, spec, pop.genomes, act, max(n_steps // 10, 2),
+                                   backend="torch")
+    # The same policies (an action may differ where two outputs nearly tie).
+    assert (gym_np.policy(gym_np.obs) == gym_torch.policy(gym_np.obs)).mean() >= 0.99
+    counted = {"numpy": [], "torch": []}
 
     threads = numba.get_num_threads()
 
@@ -164,17 +198,27 @@ def test_rollout_steps_per_second_vs_gymnasium(benchmark, full, rounds, act):
         finally:
             numba.set_num_threads(threads)
 
-    def theirs():
-        counted.append(gym_env.run())
+    def theirs_numpy():
+        counted["numpy"].append(gym_np.run())
 
-    t_ours, t_one, t_theirs = interleaved_medians([ours, ours_one_thread, theirs], rounds=rounds)
-    gym_env.envs.close()
+    def theirs_torch():
+        counted["torch"].append(gym_torch.run())
+
+    t_ours, t_one, t_np, t_torch = interleaved_medians(
+        [ours, ours_one_thread, theirs_numpy, theirs_torch], rounds=rounds,
+        settle=0.2 if full else 0.0)
+    gym_np.envs.close()
+    gym_torch.envs.close()
     ours_sps = calls * per_call / t_ours
-    theirs_sps = float(np.median(counted)) / t_theirs
-    record(benchmark, "steps_per_second_ratio", ours_sps / theirs_sps, 10.0,
-           fastga_steps_per_s=ours_sps, gymnasium_numpy_steps_per_s=theirs_sps, P=P, hidden=act,
+    np_sps = float(np.median(counted["numpy"])) / t_np
+    torch_sps = float(np.median(counted["torch"])) / t_torch
+    best = max(np_sps, torch_sps)
+    record(benchmark, "steps_per_second_ratio", ours_sps / best, 10.0,
+           fastga_steps_per_s=ours_sps, gymnasium_numpy_steps_per_s=np_sps,
+           gymnasium_torch_steps_per_s=torch_sps,
+           baseline="torch" if torch_sps > np_sps else "numpy", P=P, hidden=act,
            steps_per_episode=per_call / P, threads=threads,
-           one_thread_ratio=calls * per_call / t_one / theirs_sps)
+           one_thread_ratio=calls * per_call / t_one / best)
 
 
 def test_cartpole_solved(benchmark, full):

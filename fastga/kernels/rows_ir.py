@@ -74,12 +74,21 @@ def tanh_vector(vec, x):
     for c in (c2, c3, c4):
         p = vec.fma(p, z, f(c))
     small = vec.fma(b.fmul(p, z), x, x)
-    a2 = b.fadd(ax, ax)
-    a2 = b.select(b.fcmp_ordered("<", a2, f(TANH_CLAMP)), a2, f(TANH_CLAMP))
-    e = vec.exp32(a2)
-    big = b.fsub(f(1.0), b.fdiv(f(2.0), b.fadd(e, f(1.0))))
-    big = b.select(neg, b.fneg(big), big)
-    y = b.select(b.fcmp_ordered("<", ax, f(TANH_SMALL)), small, big)
+    # The exponential and the division (a 16-lane division is slow) only
+    # where some lane needs them: the same bits either way.
+    need = b.bitcast(b.fcmp_ordered(">=", ax, f(TANH_SMALL)), ir.IntType(VECTOR_LANES))
+    pre = b.block
+    with b.if_then(b.icmp_unsigned("!=", need, ir.Constant(ir.IntType(VECTOR_LANES), 0))):
+        a2 = b.fadd(ax, ax)
+        a2 = b.select(b.fcmp_ordered("<", a2, f(TANH_CLAMP)), a2, f(TANH_CLAMP))
+        e = vec.exp32(a2)
+        big = b.fsub(f(1.0), b.fdiv(f(2.0), b.fadd(e, f(1.0))))
+        big = b.select(neg, b.fneg(big), big)
+        mixed = b.select(b.fcmp_ordered("<", ax, f(TANH_SMALL)), small, big)
+        then = b.block
+    y = b.phi(VEC)
+    y.add_incoming(small, pre)
+    y.add_incoming(mixed, then)
     return b.select(b.fcmp_ordered("==", x, x), y, x)
 
 
