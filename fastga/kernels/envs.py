@@ -44,7 +44,7 @@ RESET_DRAWS = 8
 #: Cache lines of the next network's genome :func:`rollout_body` asks for
 #: per step: an episode may last a few steps only, and a genome read from
 #: memory at its first step would cost more than the episode's arithmetic.
-PREFETCH_LINES = 16
+PREFETCH_LINES = 32
 
 #: Rows :func:`rollout_body` claims at a time from its shared counter.
 CLAIM_ROWS = 4

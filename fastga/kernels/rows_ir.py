@@ -8,9 +8,13 @@ units instead of over samples as in the tiles of :mod:`fastga.kernels.tiles_ir`:
 for each input row and each block of up to 64 outputs, the sum over the
 inputs ``k`` broadcasts ``x[k]`` and multiplies it into the weights' row
 ``k``, contiguous in the genome's (n_k, n_out) matrix, with the
-accumulators in registers. A block's partial vectors are read and written
-with masked loads and stores (no index leaves the layer), and the
-activation (ReLU, tanh) is applied before the block is stored.
+accumulators in registers. A partial block's vectors are read and written
+with masked loads and stores (no index leaves the layer); a whole block's
+weights with plain loads, which the multiply-adds take as memory operands
+(a masked load is an instruction of its own: the loop issues fewer). The
+activation (ReLU, tanh) is applied before the block is stored. Layers of 1
+or 2 outputs (a policy's actions) pack their partial sums into one vector
+(``_emit_layer``'s ``narrow``).
 
 One block of ``nv`` vectors alone would be a chain of dependent fused
 multiply-adds per vector, each waiting for the last (4 cycles): the sum is
@@ -120,13 +124,18 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
     def load(ptr, off, mask):
         return builder.call(mload, [vec._at(ptr, off, VEC), align, mask, zero])
 
-    def block(nv, j0, rem, xrow, orow):
-        """Outputs ``j0 .. j0 + rem - 1`` (``rem <= 16 nv``) of one row."""
+    def block(nv, j0, rem, xrow, orow, full=False):
+        """Outputs ``j0 .. j0 + rem - 1`` (``rem <= 16 nv``) of one row; ``full``:
+        ``rem == 16 nv``, the weights and biases read by plain loads (which
+        the multiply-adds take as operands)."""
+
+        def wload(off, mask):
+            return vec.load(wp, off) if full else load(wp, off, mask)
         S = splits(nv)
         rem32 = builder.trunc(rem, I32)
         masks = [builder.icmp_signed("<", iota, vec.splat(builder.sub(rem32, ir.Constant(
             I32, W * v)))) for v in range(nv)]
-        bias = [load(wp, builder.add(b_off_, builder.add(j0, c(W * v))), masks[v])
+        bias = [wload(builder.add(b_off_, builder.add(j0, c(W * v))), masks[v])
                 for v in range(nv)]
         init = bias + [zero] * (nv * (S - 1))
         wcol = builder.add(w_off_, j0)
@@ -135,7 +144,7 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
             """``accs[v] += x[k] * W[k, j0 + 16 v ...]``."""
             xk = vec.splat(vec.scalar(xp, builder.add(xrow, k)))
             wrow = builder.add(wcol, builder.mul(k, nout_))
-            return [vec.fma(xk, load(wp, builder.add(wrow, c(W * v)), masks[v]), accs[v])
+            return [vec.fma(xk, wload(builder.add(wrow, c(W * v)), masks[v]), accs[v])
                     for v in range(nv)]
 
         n_main = builder.sdiv(nk_, c(S))
@@ -232,7 +241,11 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
                         else ir.Constant(ir.IntType(1), 1))
                 builder.cbranch(cond, this, other)
                 builder.position_at_end(this)
-                block(nv, j0, rem, xrow, orow)
+                with builder.if_else(builder.icmp_signed(">=", rem, c(W * nv))) as (f, p):
+                    with f:
+                        block(nv, j0, rem, xrow, orow, full=True)
+                    with p:
+                        block(nv, j0, rem, xrow, orow)
                 builder.branch(done)
                 builder.position_at_end(other)
             builder.unreachable()
