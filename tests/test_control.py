@@ -233,6 +233,31 @@ def test_rollout_bits_do_not_depend_on_threads_and_episodes_are_common():
     assert not np.array_equal(fit(pop), one)
 
 
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_claimed_rows_depend_only_on_themselves(act):
+    """The threads claim rows as they go: any thread count gives the same bits,
+    and a row's return does not depend on where it is (a 4-64-64-2 policy:
+    whole blocks and the packed 2-output layer)."""
+    spec = NetworkSpec([4, 64, 64, 2], [act, act, "linear"])
+    pop = Population.random(spec, 37, random_state=8, init="normal", scale=0.3)
+    fit = RolloutFitness("CartPole-v1", episodes=2, common=False, random_state=5)
+    with _threads(1):
+        one = fit(pop)
+        steps = fit.last_stats["env_steps"]
+    with _threads(2):
+        two = fit(pop)
+    np.testing.assert_array_equal(one, two)
+    assert fit.last_stats["env_steps"] == steps
+    # With common episodes, a row's return follows its genome wherever it is.
+    common = RolloutFitness("CartPole-v1", episodes=2, random_state=5)
+    perm = _rng(8).permutation(37)
+    with _threads(2):
+        got = common(pop)
+        shuffled = common(Population(spec, np.ascontiguousarray(pop.genomes[perm])))
+    np.testing.assert_array_equal(shuffled, got[perm])
+    assert len(set(got.tolist())) > 1
+
+
 def test_rollout_fitness_solves_cartpole_with_the_ga():
     fit = RolloutFitness("CartPole-v1", episodes=3, random_state=0)
     ga = GeneticAlgorithm(_policy_spec("CartPole-v1", 16, "linear"), pop_size=50,
