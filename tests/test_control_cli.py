@@ -65,6 +65,19 @@ def test_a_gymnasium_id_that_is_not_ported(tmp_path):
     assert load_policy(out / "control_policy.npz")[1]["env"] == "MountainCar-v0"
 
 
+def test_a_gymnasium_id_in_worker_processes(tmp_path):
+    """--workers 2: GymFitness plays the episodes in two spawned processes; the
+    run gives the in-process run's result and leaves no worker behind."""
+    pytest.importorskip("gymnasium")
+    import multiprocessing
+
+    code, _, res = _run(tmp_path, "--env", "MountainCar-v0", "--generations", "1",
+                        "--target", "none", "--workers", "2")
+    assert code == 0 and res["env"] == "MountainCar-v0" and res["generations"] == 1
+    assert res["mean_return"] == -200.0
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("fastga-gym")]
+
+
 def test_defaults_per_environment():
     parse = build_parser().parse_args
     for env in NAMES:
