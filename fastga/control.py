@@ -10,8 +10,9 @@ ask/tell loop with any :class:`~fastga.Algorithm`::
 
 - :class:`RolloutFitness`: environments of :mod:`fastga.envs` (Numba ports).
   Every episode of every policy, the policy's forward pass and the
-  environment's step included, runs inside one Numba kernel per piece of
-  the population (:func:`fastga.evaluation.run_rows`): no Python per step.
+  environment's step included, runs inside one Numba kernel call per
+  thread (:func:`fastga.evaluation.run_rows`), the calls claiming the
+  population's rows a few at a time: no Python per step or per row.
 - :class:`GymFitness`: any other gymnasium environment (a user's own,
   Box2D, MuJoCo), stepped from Python as one gymnasium vector environment of
   ``P * episodes`` copies, the policies batched by
