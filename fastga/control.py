@@ -41,8 +41,8 @@ import numpy as np
 from ._random import philox, resolve_seed
 from .envs.classic_control import INFO, ClassicControlEnv
 from .evaluation import run_rows
-from .kernels.envs import CLAIM_ROWS
 from .fileio import checkpoint_meta, read_checkpoint, save_npz
+from .kernels.envs import CLAIM_ROWS
 from .population import Population
 from .registry import Purpose
 from .spec import NetworkSpec
