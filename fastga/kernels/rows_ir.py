@@ -191,16 +191,20 @@ def _emit_layer(builder, vec, wp, w_off_, nk_, nout_, b_off_, xp, x_off_, ldx_, 
         lanes = S * m
         used = builder.icmp_signed("<", iota, ir.Constant(IVEC, [lanes] * W))
         first = builder.icmp_signed("<", iota, ir.Constant(IVEC, [m] * W))
-        eight = builder.icmp_signed("<", iota, ir.Constant(IVEC, [S] * W))
         spread = ir.Constant(IVEC, [min(f // m, S - 1) for f in range(W)])
+        X8 = ir.VectorType(ir.FloatType(), S).as_pointer()
         acc = load(wp, b_off_, first)
         n_main = builder.sdiv(nk_, c(S))
 
         def step(i, st):
             k0 = builder.mul(i, c(S))
-            xs = load(xp, builder.add(xrow, k0), eight)
+            # 8 inputs by a plain 8-lane load (forwarded from the previous
+            # layer's whole-vector stores, where a masked load is not).
+            xs = builder.load(builder.bitcast(builder.gep(xp, [builder.add(xrow, k0)]), X8),
+                              align=4)
             xv = builder.shuffle_vector(xs, xs, spread)
-            wv = load(wp, builder.add(w_off_, builder.mul(k0, c(m))), used)
+            w_at = builder.add(w_off_, builder.mul(k0, c(m)))
+            wv = vec.load(wp, w_at) if lanes == W else load(wp, w_at, used)
             return [vec.fma(xv, wv, st[0])]
 
         (acc,) = vec.loop(c(0), n_main, [acc], step)
