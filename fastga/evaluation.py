@@ -22,7 +22,9 @@ import threading
 
 import numpy as np
 
-from .kernels.fitness import fused_classify, fused_mse, fused_softmax_ce, softmax_tile_outputs
+from .kernels.fitness import (center_product, fused_classify, fused_classify_pairs, fused_mse,
+                              fused_mse_pairs, fused_softmax_ce, fused_softmax_ce_pairs,
+                              softmax_tile_outputs)
 from .kernels.forward import (ALIGN, LANES, forward_each_kernel, forward_epilogue,
                               gather_first_layer, hidden_acts)
 from .registry import Metric, code_of
@@ -322,8 +324,20 @@ def fitness_kernel(spec, metric):
     return fused_classify, (other_acts,)
 
 
-def fitness_rows(spec, genomes, rows, X, y, metric, ws):
+#: The mirrored-pairs twin of each fused fitness kernel.
+_PAIRS = {fused_softmax_ce: fused_softmax_ce_pairs, fused_classify: fused_classify_pairs,
+          fused_mse: fused_mse_pairs}
+
+
+def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
     """Fused loss, accuracy and output moments of ``genomes[rows]`` on ``(X, y)``.
+
+    ``mirror_center`` (float32, n_params; see ``Population.mirror_center``):
+    the networks ``rows[2k]``, ``rows[2k+1]`` are mirrored around it; on the
+    direct path (:func:`is_direct`) each pair then takes its first layer from
+    one shared product with the center and one product of its own (the
+    ``*_pairs`` kernels of :mod:`fastga.kernels.fitness`), equal to the plain
+    result within float32 rounding. Otherwise it is ignored.
 
     ``y`` is int64 labels for ``cross_entropy``/``accuracy`` and float32
     (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
@@ -349,6 +363,20 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
         return (np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64),
                 np.empty((n, 2), dtype=np.float64))
 
+    if mirror_center is not None and n % 2 == 0 and n > 0 and is_direct(n_in, n_samples):
+        out = outputs()
+        XB = _input_blocks(ws, X)
+        h1 = int(spec.sizes[1])
+        A = ws.get("mirror_A", (h1, n_pad))
+        center = np.ascontiguousarray(mirror_center, dtype=np.float32)
+        w0 = int(spec.w_offsets[0])
+        center_product(XB, center, w0, n_in, h1, A)
+        pairs = _PAIRS[kernel]
+        run_rows(lambda lo, hi: pairs(XB, A, center, genomes, rows, spec.sizes_array,
+                                      spec.w_offsets, spec.b_offsets, spec.act_codes, y_pad,
+                                      n_samples, out[0], out[1], out[2], LANES, lo, hi, *extra),
+                 n // 2)
+        return out
     slabs = sample_slabs(n_in, n_samples)
     if len(slabs) == 1:
         out = outputs()

@@ -61,11 +61,14 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import STAT_ROWS, activate_block, hidden_block, layer_buffer, logits_block
-from .tiles import CACHE, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile_upto
+from .forward import (STAT_ROWS, activate_block, dense_tiles, hidden_block, layer_buffer,
+                      logits_block, scratch)
+from .tiles import CACHE, LANES, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile_upto
 
 __all__ = ["fused_softmax_ce", "fused_classify", "fused_mse", "network_softmax_ce",
-           "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
+           "softmax_tile_outputs", "network_classify", "network_mse", "log_group",
+           "center_product", "pair_product", "fused_softmax_ce_pairs", "fused_classify_pairs",
+           "fused_mse_pairs"]
 
 _EPS = 1e-7
 _F0 = np.float32(0.0)
@@ -346,3 +349,169 @@ def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sampl
         moments_out[r, 0] = s1
         moments_out[r, 1] = s2
 
+
+
+# ------------------------------------------------------------ mirrored pairs
+# An evolution strategy's mirrored pairs (``fastga.Population.mirror_center``):
+# rows 2k and 2k+1 are c + e and c - e, so their first layers are X c + X e and
+# X c - X e. ``center_product`` computes X c once per call; each pair then
+# needs one product X e (e = W+ - c, rounded to float32) instead of two full
+# ones. The pair's two products (no bias) go into a (2 h1, Bp) block laid out
+# as the GEMM path's ``hT`` (rows 0 .. h1-1: the + network, h1 .. 2h1-1: the -
+# one), and the per-network functions above run on it with ``direct`` False.
+# Direct-path inputs only (``XB``: the inputs in blocks, see
+# ``kernels.forward.layers_block``).
+
+
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def center_product(XB, center, w_off, n_in, h1, A):
+    """``A[j, b] = sum_i X[b, i] W[i, j]`` (no bias) of the first-layer weights ``W``
+    of ``center`` (float32 (n_params,)) for every padded sample ``b``; ``A`` is
+    float32 (h1, Bp)."""
+    D = scratch(h1, LANES)
+    zero = np.zeros(h1, dtype=np.float32)
+    for blk in range(A.shape[1] // LANES):
+        b0 = blk * LANES
+        dense_tiles(center, w_off, h1, h1, XB, D, False, b0 * n_in, LANES, n_in, zero, 0, D, 0,
+                    False)
+        for j in range(h1):
+            for s in range(LANES):
+                A[j, b0 + s] = D[j, s]
+
+
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def pair_product(XB, A, g_plus, g_minus, center, w_off, n_in, h1, E, D, zero, hp):
+    """The first-layer products (no bias) of the pair ``g_plus``, ``g_minus`` into
+    ``hp`` (2 h1, Bp): ``A + X E`` and ``A - X E`` with ``E = W+ - W_c`` (float32),
+    or, if any first-layer weight of the pair or of ``E`` is not finite, the two
+    products ``X W+`` and ``X W-`` themselves (so NaN and inf propagate as in the
+    plain evaluation). ``E`` (n_in h1), ``D`` (h1, LANES) and ``zero`` (h1,) are
+    scratch."""
+    chk = _F0
+    for i in range(n_in * h1):
+        e = g_plus[w_off + i] - center[w_off + i]
+        E[i] = e
+        chk = chk + e * _F0 + g_minus[w_off + i] * _F0  # NaN if any is not finite
+    ld = hp.shape[1]
+    # Flat views and unsigned offsets: the loops over a block's samples vectorise.
+    hf = hp.reshape(hp.size)
+    af = A.reshape(A.size)
+    df = D.reshape(D.size)
+    nl = min(LANES, D.shape[1])  # a run-time trip count (see kernels.tiles_numba._lanes)
+    for blk in range(ld // LANES):
+        b0 = blk * LANES
+        if chk == _F0:
+            dense_tiles(E, 0, h1, h1, XB, D, False, b0 * n_in, LANES, n_in, zero, 0, D, 0, False)
+            for j in range(h1):
+                a0 = np.uint64(j * ld + b0)
+                m0 = np.uint64((h1 + j) * ld + b0)
+                d0 = np.uint64(j * LANES)
+                for s in range(nl):
+                    u = np.uint64(s)
+                    a = af[a0 + u]
+                    d = df[d0 + u]
+                    hf[a0 + u] = a + d
+                    hf[m0 + u] = a - d
+        else:
+            for half in range(2):
+                g = g_plus if half == 0 else g_minus
+                dense_tiles(g, w_off, h1, h1, XB, D, False, b0 * n_in, LANES, n_in, zero, 0, D,
+                            0, False)
+                for j in range(h1):
+                    o = np.uint64((half * h1 + j) * ld + b0)
+                    d0 = np.uint64(j * LANES)
+                    for s in range(nl):
+                        u = np.uint64(s)
+                        hf[o + u] = df[d0 + u]
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy")
+def fused_softmax_ce_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y,
+                           n_samples, loss_out, acc_out, moments_out, lanes, lo, hi, tile_out,
+                           other_acts):
+    """:func:`fused_softmax_ce` of the mirrored pairs ``lo .. hi-1``: networks
+    ``rows[2k]`` and ``rows[2k+1]`` (``center + e_k`` and ``center - e_k``), their
+    first layers from ``A`` (:func:`center_product`) and one product with ``e_k``
+    (:func:`pair_product`). Writes positions ``2 lo .. 2 hi - 1`` of the outputs."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, A.shape[1])
+    E = np.empty(n_in * h1, dtype=np.float32)
+    D = scratch(h1, lanes)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    s0 = buf.shape[0] - STAT_ROWS
+    se = buf[s0]
+    se2 = buf[s0 + 1]
+    zl = buf[s0 + 2]
+    chk = buf[s0 + 3]
+    hit = buf[s0 + 4]
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    acc = np.empty((5, lanes), dtype=np.float64)
+    for k in range(lo, hi):
+        pair_product(XB, A, genomes[rows[2 * k]], genomes[rows[2 * k + 1]], center, w_offs[0],
+                     n_in, h1, E, D, zero, hp)
+        for i in range(2):
+            r = 2 * k + i
+            loss, hits, s1, s2 = network_softmax_ce(hp, i, False, genomes[rows[r]], sizes, w_offs,
+                                                    b_offs, acts, y, n_samples, lanes, buf, tmp,
+                                                    se, se2, zl, chk, hit, acc, tile_out,
+                                                    other_acts)
+            loss_out[r] = loss / n_samples
+            acc_out[r] = hits / n_samples
+            moments_out[r, 0] = s1
+            moments_out[r, 1] = s2
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy")
+def fused_classify_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                         loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
+    """:func:`fused_classify` of mirrored pairs, as :func:`fused_softmax_ce_pairs`."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, A.shape[1])
+    E = np.empty(n_in * h1, dtype=np.float32)
+    D = scratch(h1, lanes)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    mx = np.empty(lanes, dtype=np.float32)
+    chk = np.empty(lanes, dtype=np.float32)
+    best = np.empty(lanes, dtype=np.int32)
+    acc = np.empty((5, lanes), dtype=np.float64)
+    for k in range(lo, hi):
+        pair_product(XB, A, genomes[rows[2 * k]], genomes[rows[2 * k + 1]], center, w_offs[0],
+                     n_in, h1, E, D, zero, hp)
+        for i in range(2):
+            r = 2 * k + i
+            loss, hits, s1, s2 = network_classify(hp, i, False, genomes[rows[r]], sizes, w_offs,
+                                                  b_offs, acts, y, n_samples, lanes, buf, tmp, mx,
+                                                  chk, best, acc, other_acts)
+            loss_out[r] = loss / n_samples
+            acc_out[r] = hits / n_samples
+            moments_out[r, 0] = s1
+            moments_out[r, 1] = s2
+
+
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def fused_mse_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                    loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
+    """:func:`fused_mse` of mirrored pairs, as :func:`fused_softmax_ce_pairs`."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, A.shape[1])
+    E = np.empty(n_in * h1, dtype=np.float32)
+    D = scratch(h1, lanes)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    acc = np.empty((5, lanes), dtype=np.float64)
+    for k in range(lo, hi):
+        pair_product(XB, A, genomes[rows[2 * k]], genomes[rows[2 * k + 1]], center, w_offs[0],
+                     n_in, h1, E, D, zero, hp)
+        for i in range(2):
+            r = 2 * k + i
+            loss, hits, s1, s2 = network_mse(hp, i, False, genomes[rows[r]], sizes, w_offs,
+                                             b_offs, acts, y, n_samples, lanes, buf, tmp, acc,
+                                             other_acts)
+            loss_out[r] = loss / n_samples
+            acc_out[r] = 0.0
+            moments_out[r, 0] = s1
+            moments_out[r, 1] = s2
