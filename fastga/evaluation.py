@@ -367,7 +367,7 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
         out = outputs()
         XB = _input_blocks(ws, X)
         h1 = int(spec.sizes[1])
-        A = ws.get("mirror_A", (h1, n_pad))
+        A = ws.get("mirror_A", (n_pad // LANES * h1, LANES))
         center = np.ascontiguousarray(mirror_center, dtype=np.float32)
         w0 = int(spec.w_offsets[0])
         center_product(XB, center, w0, n_in, h1, A)
