@@ -15,7 +15,7 @@ from fastga import GeneticAlgorithm, History, NetworkSpec, Population
 from fastga.es import PGPE, SNES, OpenES, SepCMAES
 from fastga.es.shaping import centered_ranks, nes_utilities, rank_weights
 from fastga.evaluation import run_rows
-from fastga.kernels.es import BLOCK, sample, sample_totals, weighted_sums
+from fastga.kernels.es import BLOCK, sample, weighted_sums
 from fastga.registry import Purpose
 from fastga.vector import VectorSpec
 
@@ -76,34 +76,6 @@ def test_kernels_over_several_blocks_match_reference(antithetic, tail):
     run_rows(weighted_sums, -(-n // BLOCK), a, b, np.uint64(9), 4, s1, s2)
     r1, r2 = naive_es.weighted_sums(a, b, 9, 4, n)
     assert s1.tobytes() == r1.tobytes() and s2.tobytes() == r2.tobytes()
-
-
-@pytest.mark.parametrize("tail", [77, 3 * BLOCK // 4 + 5])
-def test_sample_totals_match_reference(tail):
-    n, p = 2 * BLOCK + tail, 5
-    rng = np.random.default_rng(4)
-    mean = rng.standard_normal(n).astype(np.float32)
-    scale = rng.random(n).astype(np.float32)
-    out, t1, t2 = np.zeros((p, n), np.float32), np.empty(n), np.empty(n)
-    run_rows(sample_totals, -(-n // BLOCK), out, mean, scale, np.uint64(9), 4, t1, t2)
-    assert out.tobytes() == naive_es.sample(mean, scale, 9, 4, p, False).tobytes()
-    r1, r2 = naive_es.weighted_sums(np.ones(p), np.ones(p), 9, 4, n)
-    assert t1.tobytes() == r1.tobytes() and t2.tobytes() == r2.tobytes()
-
-
-def test_snes_sums_with_the_shared_utility_agree_with_all_directions():
-    """SNES takes the worse half's shared utility out of the sums (noise totals
-    kept from the sampling, or regenerated after a load): the same sums as
-    summing every direction, to float32 rounding."""
-    es = SNES(2 * BLOCK + 77, pop_size=10, random_state=SEED)
-    es.ask()
-    u = rank_weights(tiny_fitness(0)[np.arange(10) % P], nes_utilities(10))
-    s1, s2 = es._sums(u, u)
-    r1, r2 = naive_es.weighted_sums(u, u, SEED, 0, 2 * BLOCK + 77)
-    np.testing.assert_allclose(s1, r1, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(s2, r2, rtol=0, atol=1e-6)
-    del es._totals  # as after a load: regenerated, the same bits
-    assert [x.tobytes() for x in es._sums(u, u)] == [s1.tobytes(), s2.tobytes()]
 
 
 # ----------------------------------------------------- one generation each

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..algorithm import Algorithm, AlgorithmState, interrupts_deferred
 from ..evaluation import run_rows
-from ..kernels.es import BLOCK, sample, sample_totals, weighted_sums
+from ..kernels.es import BLOCK, sample, weighted_sums
 from ..population import Population
 from ..validation import check_int, check_positive, check_rate
 from ..vector import VectorSpec
@@ -70,11 +70,6 @@ class EvolutionStrategy(Algorithm):
     _state_class = ESState
     #: Whether rows come in mirrored pairs ``center +- scale * z``.
     _always_antithetic = False
-    #: Whether the update's coefficients share one value over many directions
-    #: (SNES's utilities: the worse half all ``-1/P``). Sampling then also forms
-    #: the noise's per-parameter totals (:func:`fastga.kernels.es.sample_totals`),
-    #: and :meth:`_sums` regenerates only the directions of the other values.
-    _shared_coefficient = False
 
     # ------------------------------------------------------------ settings
     def _antithetic(self):
@@ -146,14 +141,6 @@ class EvolutionStrategy(Algorithm):
         scale32 = self._scale().astype(np.float32)
         anti = self._antithetic()
         seed = np.uint64(self.state_.seed)
-        if self._shared_coefficient and not anti:
-            n = out.shape[1]
-            t1, t2 = np.empty(n), np.empty(n)
-            blocks = -(-n // BLOCK)
-            run_rows(sample_totals, blocks, out, mean32, scale32, seed, generation, t1, t2,
-                     pieces=blocks)
-            self._totals = (int(self.state_.seed), generation, t1, t2)
-            return None
         run_rows(sample, out.shape[0] // 2 if anti else out.shape[0], out, mean32, scale32,
                  seed, generation, anti)
         return mean32 if anti else None
@@ -208,34 +195,8 @@ class EvolutionStrategy(Algorithm):
     def _sums(self, a, b=None):
         """``(sum_d a[d] z_d, sum_d b[d] z_d**2)`` of the told generation's noise
         (float32 sums in float64 arrays, n_params each; the second None without ``b``).
-
-        Directions whose coefficients are 0 are not regenerated. With
-        :attr:`_shared_coefficient`, the value ``c`` of ``a`` shared by at least a
-        quarter of the directions (and the one value ``b`` has there) is taken
-        out first: ``sum_d a[d] z_d = sum_d (a[d] - c) z_d + c sum_d z_d``, with
-        the noise's totals from the sampling.
-        """
-        a = np.array(a, dtype=np.float64)
-        b = None if b is None else np.array(b, dtype=np.float64)
-        ca = cb = 0.0
-        if self._shared_coefficient and not self._antithetic():
-            values, counts = np.unique(a, return_counts=True)
-            k = int(np.argmax(counts))
-            on = a == values[k]
-            if 4 * counts[k] >= a.shape[0] and (b is None or np.all(b[on] == b[on][0])):
-                ca, cb = float(values[k]), (0.0 if b is None else float(b[on][0]))
-                a -= ca  # exact 0 where a == ca
-                if b is not None:
-                    b -= cb
-        s1, s2 = self._kernel_sums(a, b)
-        if ca != 0.0 or cb != 0.0:
-            t1, t2 = self._noise_totals()
-            s1 += ca * t1
-            if b is not None:
-                s2 += cb * t2
-        return s1, s2
-
-    def _kernel_sums(self, a, b):
+        Directions whose coefficients are 0 (Sep-CMA-ES's worse half) are not
+        regenerated (:func:`fastga.kernels.es.weighted_sums`)."""
         n = self.population_.genomes.shape[1]
         s1 = np.empty(n, dtype=np.float64)
         s2 = np.empty(n if b is not None else 0, dtype=np.float64)
@@ -245,17 +206,6 @@ class EvolutionStrategy(Algorithm):
                  np.uint64(self.state_.seed), self.population_.generation, s1, s2,
                  pieces=blocks)  # a block a piece: the threads finish together
         return s1, (s2 if b is not None else None)
-
-    def _noise_totals(self):
-        """``(sum_d z_d, sum_d z_d**2)`` of the current generation's noise: kept from
-        its sampling, else (after a load) regenerated, with the same bits."""
-        seed, gen = int(self.state_.seed), self.population_.generation
-        kept = getattr(self, "_totals", None)
-        if kept is None or kept[:2] != (seed, gen):
-            ones = np.ones(self.population_.size)
-            t1, t2 = self._kernel_sums(ones, ones)
-            self._totals = kept = (seed, gen, t1, t2)
-        return kept[2], kept[3]
 
     # ------------------------------------------------------------ results
     @property

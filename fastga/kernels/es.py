@@ -39,7 +39,7 @@ from numba.extending import intrinsic
 from ..registry import Purpose
 from .rng import log32, random_u64, stream_key
 
-__all__ = ["BLOCK", "sample", "sample_totals", "weighted_sums"]
+__all__ = ["BLOCK", "sample", "weighted_sums"]
 
 _S40 = np.uint64(40)
 _S32 = np.uint64(32)
@@ -247,38 +247,3 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
         if second:
             for t in range(m):
                 s2[k0 + t] = acc2[t]
-
-
-@njit(nogil=True, cache=True)
-def sample_totals(genomes, mean, scale, seed, generation, t1, t2, lo, hi):
-    """Blocks ``lo .. hi-1`` of every row, as :func:`sample` writes them
-    (without mirroring: direction ``d`` is row ``d``), and of the noise's
-    totals ``t1 = sum_d z_d`` and ``t2 = sum_d z_d**2``.
-
-    Column block ``c`` is the parameters ``c * BLOCK .. (c + 1) * BLOCK - 1``
-    of all rows, so each total is a float32 sum over ``d = 0, 1, ...`` in
-    order whatever the thread count; its bits are those of
-    :func:`weighted_sums` with all coefficients 1. The totals let an update
-    whose coefficients share one value ``c`` over many directions regenerate
-    only the others: ``sum_d a[d] z_d = sum_d (a[d] - c) z_d + c t1``.
-    """
-    _wide_vectors()
-    n = genomes.shape[1]
-    z = np.empty(BLOCK, dtype=np.float32)
-    acc1 = np.empty(BLOCK, dtype=np.float32)
-    acc2 = np.empty(BLOCK, dtype=np.float32)
-    for c in range(lo, hi):
-        k0 = c * BLOCK
-        m = min(BLOCK, n - k0)
-        acc1[:] = 0.0
-        acc2[:] = 0.0
-        for d in range(genomes.shape[0]):
-            _fill_normals(stream_key(seed, generation, d, Purpose.ES_NOISE), c, min(QUARTER, m), z)
-            _write(genomes[d, k0:k0 + m], mean[k0:k0 + m], scale[k0:k0 + m], z, False)
-            for t in range(m):
-                y = z[t]
-                acc1[t] = acc1[t] + y
-                acc2[t] = acc2[t] + y * y
-        for t in range(m):
-            t1[k0 + t] = acc1[t]
-            t2[k0 + t] = acc2[t]
