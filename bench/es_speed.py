@@ -15,7 +15,8 @@ torch threads); ``all`` runs the three interleaved per seed and prints the
 medians and the ratios to fastga.
 
 ``mirror``: the fitness call of one mirrored generation (OpenES, PGPE; P=100,
-digits, 64-32-10) with and without ``Population.mirror_center``, interleaved.
+digits, 64-32-10; and P=256, 784-16-10, B=1024) with and without
+``Population.mirror_center``, interleaved.
 
 ``share``: the share of a generation spent in ``ask`` (sampling) and
 ``tell`` (shaping, weighted sums, optimizer step) at P=256, 784-16-10 and a
@@ -263,12 +264,18 @@ def update_share(algo, generations=20, pop_size=256, batch=1024):
     return e / (e + f), 1000 * e, 1000 * f
 
 
-def mirror_cost(algo="pgpe", pop_size=100, repeats=40):
+def mirror_cost(algo="pgpe", pop_size=100, repeats=40, mnist_like=False):
     """``(ms plain, ms mirrored)``: medians of the fitness call on digits (64-32-10,
-    the training set) of one mirrored generation, interleaved, with and
+    the training set; or, ``mnist_like``, 784-16-10 on 1024 random samples, the
+    setting of ``share``) of one mirrored generation, interleaved, with and
     without ``Population.mirror_center``."""
-    X_tr, _, y_tr, _ = load_digits_split()
-    spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
+    if mnist_like:
+        rng = np.random.default_rng(0)
+        X_tr, y_tr = rng.random((1024, 784), dtype=np.float32), rng.integers(0, 10, 1024)
+        spec = NetworkSpec([784, 16, 10], ["relu", "softmax"])
+    else:
+        X_tr, _, y_tr, _ = load_digits_split()
+        spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
     fit = SupervisedFitness(X_tr, y_tr)
     es = ALGORITHMS[algo](spec, pop_size=pop_size, random_state=0)
     for _ in range(3):
@@ -303,9 +310,12 @@ def main():
     STOP["at"] = args.stop
     if args.what == "mirror":
         for algo in (args.algorithms or "pgpe,openes").split(","):
-            plain, mirrored = mirror_cost(algo)
-            print(f"{algo}: fitness of a mirrored generation {mirrored:.2f} ms, plain {plain:.2f} "
-                  f"ms, ratio {mirrored / plain:.3f} (medians, interleaved)", flush=True)
+            for mnist_like, size, what in ((False, 100, "digits 64-32-10, P=100"),
+                                           (True, 256, "784-16-10, P=256, B=1024")):
+                plain, mirrored = mirror_cost(algo, size, 40 if size == 100 else 15, mnist_like)
+                print(f"{algo}, {what}: fitness of a mirrored generation {mirrored:.2f} ms, "
+                      f"plain {plain:.2f} ms, ratio {mirrored / plain:.3f} (medians, interleaved)",
+                      flush=True)
         return
     if args.what == "share":
         for algo in (args.algorithms or "openes,pgpe,snes,sepcmaes").split(","):

@@ -334,10 +334,11 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
 
     ``mirror_center`` (float32, n_params; see ``Population.mirror_center``):
     the networks ``rows[2k]``, ``rows[2k+1]`` are mirrored around it; on the
-    direct path (:func:`is_direct`) each pair then takes its first layer from
-    one shared product with the center and one product of its own (the
-    ``*_pairs`` kernels of :mod:`fastga.kernels.fitness`), equal to the plain
-    result within float32 rounding. Otherwise it is ignored.
+    direct path (:func:`is_direct`, or in slabs) each pair then takes its
+    first layer from one shared product with the center and one product of
+    its own (the ``*_pairs`` kernels of :mod:`fastga.kernels.fitness`), equal
+    to the plain result within float32 rounding. On the GEMM path it is
+    ignored.
 
     ``y`` is int64 labels for ``cross_entropy``/``accuracy`` and float32
     (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
@@ -363,21 +364,11 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
         return (np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64),
                 np.empty((n, 2), dtype=np.float64))
 
-    if mirror_center is not None and n % 2 == 0 and n > 0 and is_direct(n_in, n_samples):
-        out = outputs()
-        XB = _input_blocks(ws, X)
-        h1 = int(spec.sizes[1])
-        A = ws.get("mirror_A", (n_pad // LANES * h1, LANES))
-        center = np.ascontiguousarray(mirror_center, dtype=np.float32)
-        w0 = int(spec.w_offsets[0])
-        center_product(XB, center, w0, n_in, h1, A)
-        pairs = _PAIRS[kernel]
-        run_rows(lambda lo, hi: pairs(XB, A, center, genomes, rows, spec.sizes_array,
-                                      spec.w_offsets, spec.b_offsets, spec.act_codes, y_pad,
-                                      n_samples, out[0], out[1], out[2], LANES, lo, hi, *extra),
-                 n // 2)
-        return out
     slabs = sample_slabs(n_in, n_samples)
+    if (mirror_center is not None and n % 2 == 0 and n > 0
+            and (len(slabs) > 1 or is_direct(n_in, n_samples))):
+        return _mirrored_fitness(spec, genomes, rows, X, y_pad, ws, mirror_center, slabs,
+                                 _PAIRS[kernel], extra)
     if len(slabs) == 1:
         out = outputs()
         _pipeline(spec, genomes, rows, X, ws,
@@ -399,6 +390,40 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
     hits = np.zeros(n)
     moments = np.zeros((n, 2))
     for _, _, count, out in parts:
+        loss += out[0] * count
+        hits += np.rint(out[1] * count)
+        moments += out[2]
+    return loss / n_samples, hits / n_samples, moments
+
+
+def _mirrored_fitness(spec, genomes, rows, X, y_pad, ws, mirror_center, slabs, pairs, extra):
+    """:func:`fitness_rows` of mirrored pairs on the direct path, whole or in slabs:
+    the center's first-layer product once (:func:`~fastga.kernels.fitness.center_product`),
+    then the pairs kernel over pieces of pairs, each piece on every slab in turn."""
+    n_samples, n_in = X.shape
+    n = rows.shape[0]
+    h1 = int(spec.sizes[1])
+    XB = _input_blocks(ws, X)
+    A = ws.get("mirror_A", (padded(n_samples) // LANES * h1, LANES))
+    center = np.ascontiguousarray(mirror_center, dtype=np.float32)
+    center_product(XB, center, int(spec.w_offsets[0]), n_in, h1, A)
+    parts = [(XB[s0 // LANES * n_in:padded(s1) // LANES * n_in],
+              A[s0 // LANES * h1:padded(s1) // LANES * h1], y_pad[s0:padded(s1)], s1 - s0,
+              (np.empty(n), np.empty(n), np.empty((n, 2)))) for s0, s1 in slabs]
+
+    def piece(lo, hi):
+        for XBs, As, ys, count, out in parts:
+            pairs(XBs, As, center, genomes, rows, spec.sizes_array, spec.w_offsets,
+                  spec.b_offsets, spec.act_codes, ys, count, out[0], out[1], out[2], LANES, lo,
+                  hi, *extra)
+
+    run_rows(piece, n // 2)
+    if len(parts) == 1:
+        return parts[0][4]
+    loss = np.zeros(n)
+    hits = np.zeros(n)
+    moments = np.zeros((n, 2))
+    for _, _, _, count, out in parts:
         loss += out[0] * count
         hits += np.rint(out[1] * count)
         moments += out[2]

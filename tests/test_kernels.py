@@ -420,14 +420,21 @@ def test_workspace_reuse_across_batch_sizes_and_metrics():
                                                 ((5, 7, 3), ("relu", "sigmoid")),
                                                 ((4, 3), ("softmax",))])
 @pytest.mark.parametrize("metric", ["cross_entropy", "accuracy", "mse"])
-def test_mirrored_pairs_fitness_matches_plain_and_reference(sizes, activations, metric):
+@pytest.mark.parametrize("slabs", [False, True])
+def test_mirrored_pairs_fitness_matches_plain_and_reference(sizes, activations, metric, slabs,
+                                                            monkeypatch):
     """Rows 2k, 2k+1 mirrored around a center (``Population.mirror_center``):
     the pairs' kernels (one first-layer product per pair plus the center's)
     give the plain fitness within float32 rounding, and what the NumPy
-    reference gives for the same first-layer sums; a pair with an infinite
-    weight is NaN as on the plain path."""
+    reference gives for the same first-layer sums, whole or in slabs of
+    samples; a pair with an infinite weight is NaN as on the plain path."""
     from fastga.evaluation import Workspace, fitness_rows
 
+    B = 71  # two blocks of samples, the second one padded
+    if slabs:  # room for one block: forced to slabs of LANES samples, then 7
+        monkeypatch.setattr(evaluation, "SLAB_MIN_BLOCKS", 1)
+        monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 4 * sizes[0] * LANES)
+        assert evaluation.sample_slabs(sizes[0], B) == [(0, LANES), (LANES, B)]
     spec = make_spec(sizes, activations)
     rng = np.random.default_rng(8)
     center = (0.5 * rng.standard_normal(spec.n_params)).astype(np.float32)
@@ -436,7 +443,6 @@ def test_mirrored_pairs_fitness_matches_plain_and_reference(sizes, activations, 
     genomes[0::2] = center + e
     genomes[1::2] = center - e
     genomes[5, 2] = np.inf  # pair 2 falls back to its two plain products
-    B = 71  # two blocks of samples, the second one padded
     X = rng.standard_normal((B, sizes[0])).astype(np.float32)
     y = (rng.standard_normal((B, sizes[-1])).astype(np.float32) if metric == "mse"
          else rng.integers(0, sizes[-1], B))

@@ -456,12 +456,15 @@ def center_product(XB, center, w_off, n_in, h1, A):
 def pair_weights(g_plus, g_minus, center, w_off, n_w, E):
     """``E = W+ - W_c`` (the first ``n_w`` weights from ``w_off``, float32); whether
     ``E`` and both rows' first-layer weights are all finite."""
-    chk = _F0
+    bad = np.int32(0)
     for i in range(n_w):
         e = g_plus[w_off + i] - center[w_off + i]
         E[i] = e
-        chk = chk + e * _F0 + g_minus[w_off + i] * _F0  # NaN if any is not finite
-    return chk == _F0
+        m = g_minus[w_off + i]
+        # x - x is NaN exactly where x is inf or NaN; an integer OR reduction
+        # vectorises (a float sum would be one long chain of dependent adds).
+        bad |= np.int32((e - e) != (e - e)) | np.int32((m - m) != (m - m))
+    return bad == 0
 
 
 @njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
