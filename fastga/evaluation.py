@@ -403,9 +403,12 @@ def _mirrored_fitness(spec, genomes, rows, X, y_pad, ws, mirror_center, slabs, p
     n_samples, n_in = X.shape
     n = rows.shape[0]
     h1 = int(spec.sizes[1])
+    center = np.ascontiguousarray(mirror_center, dtype=np.float32)
+    if center.shape != (spec.n_params,):
+        raise ValueError(f"mirror_center: expected {spec.n_params} parameters, got shape "
+                         f"{center.shape}")
     XB = _input_blocks(ws, X)
     A = ws.get("mirror_A", (padded(n_samples) // LANES * h1, LANES))
-    center = np.ascontiguousarray(mirror_center, dtype=np.float32)
     center_product(XB, center, int(spec.w_offsets[0]), n_in, h1, A)
     parts = [(XB[s0 // LANES * n_in:padded(s1) // LANES * n_in],
               A[s0 // LANES * h1:padded(s1) // LANES * h1], y_pad[s0:padded(s1)], s1 - s0,
