@@ -14,6 +14,10 @@ same center and network (EvoTorch: a ``torch.bmm`` batched fitness on 2
 torch threads); ``all`` runs the three interleaved per seed and prints the
 medians and the ratios to fastga.
 
+``mirror``: the fitness call of one mirrored generation (OpenES, PGPE; P=100,
+digits, 64-32-10; and P=256, 784-16-10, B=1024) with and without
+``Population.mirror_center``, interleaved.
+
 ``share``: the share of a generation spent in ``ask`` (sampling) and
 ``tell`` (shaping, weighted sums, optimizer step) at P=256, 784-16-10 and a
 batch of 1024 samples; the fitness (the fused forward pass and loss) is the
@@ -23,6 +27,7 @@ rest.
     PYTHONPATH=. python bench/es_speed.py digits --library evosax --algorithms openes,pgpe
     PYTHONPATH=. python bench/es_speed.py digits --library all --seeds 3 --budget 30
     PYTHONPATH=. python bench/es_speed.py share
+    PYTHONPATH=. python bench/es_speed.py mirror
 """
 
 from __future__ import annotations
@@ -259,9 +264,38 @@ def update_share(algo, generations=20, pop_size=256, batch=1024):
     return e / (e + f), 1000 * e, 1000 * f
 
 
+def mirror_cost(algo="pgpe", pop_size=100, repeats=40, mnist_like=False):
+    """``(ms plain, ms mirrored)``: medians of the fitness call on digits (64-32-10,
+    the training set; or, ``mnist_like``, 784-16-10 on 1024 random samples, the
+    setting of ``share``) of one mirrored generation, interleaved, with and
+    without ``Population.mirror_center``."""
+    if mnist_like:
+        rng = np.random.default_rng(0)
+        X_tr, y_tr = rng.random((1024, 784), dtype=np.float32), rng.integers(0, 10, 1024)
+        spec = NetworkSpec([784, 16, 10], ["relu", "softmax"])
+    else:
+        X_tr, _, y_tr, _ = load_digits_split()
+        spec = NetworkSpec([64, 32, 10], ["relu", "softmax"])
+    fit = SupervisedFitness(X_tr, y_tr)
+    es = ALGORITHMS[algo](spec, pop_size=pop_size, random_state=0)
+    for _ in range(3):
+        es.tell(fit(es.ask()))
+    pop = es.ask()
+    center = pop.mirror_center
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for mirrored in (False, True):
+            pop.mirror_center = center if mirrored else None
+            t = time.perf_counter()
+            fit(pop)
+            times[mirrored].append(time.perf_counter() - t)
+    pop.mirror_center = center
+    return 1000 * float(np.median(times[False])), 1000 * float(np.median(times[True]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["digits", "share"])
+    ap.add_argument("what", choices=["digits", "share", "mirror"])
     ap.add_argument("--algorithms", default=None)
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per digits run")
     ap.add_argument("--seeds", type=int, default=1)
@@ -274,6 +308,15 @@ def main():
     args = ap.parse_args()
     params = eval(f"dict({args.set})")  # a benchmark's command line, not library input
     STOP["at"] = args.stop
+    if args.what == "mirror":
+        for algo in (args.algorithms or "pgpe,openes").split(","):
+            for mnist_like, size, what in ((False, 100, "digits 64-32-10, P=100"),
+                                           (True, 256, "784-16-10, P=256, B=1024")):
+                plain, mirrored = mirror_cost(algo, size, 40 if size == 100 else 15, mnist_like)
+                print(f"{algo}, {what}: fitness of a mirrored generation {mirrored:.2f} ms, "
+                      f"plain {plain:.2f} ms, ratio {mirrored / plain:.3f} (medians, interleaved)",
+                      flush=True)
+        return
     if args.what == "share":
         for algo in (args.algorithms or "openes,pgpe,snes,sepcmaes").split(","):
             share, ms_es, ms_fit = update_share(algo)

@@ -22,7 +22,9 @@ import threading
 
 import numpy as np
 
-from .kernels.fitness import fused_classify, fused_mse, fused_softmax_ce, softmax_tile_outputs
+from .kernels.fitness import (center_product, fused_classify, fused_classify_pairs, fused_mse,
+                              fused_mse_pairs, fused_softmax_ce, fused_softmax_ce_pairs,
+                              softmax_tile_outputs)
 from .kernels.forward import (ALIGN, LANES, forward_each_kernel, forward_epilogue,
                               gather_first_layer, hidden_acts)
 from .registry import Metric, code_of
@@ -322,8 +324,28 @@ def fitness_kernel(spec, metric):
     return fused_classify, (other_acts,)
 
 
-def fitness_rows(spec, genomes, rows, X, y, metric, ws):
+#: Mirrored pairs take the pairs' kernels only from this many inputs on: below
+#: it the layers after the first and the loss are a large share of a
+#: network's time (64-32-10: the pairs' path is about 7% faster, 784-16-10:
+#: about 22%, bench/README.md), which does not pay for compiling the pairs'
+#: kernels on a cold cache.
+MIRROR_MIN_INPUTS = 256
+
+#: The mirrored-pairs twin of each fused fitness kernel.
+_PAIRS = {fused_softmax_ce: fused_softmax_ce_pairs, fused_classify: fused_classify_pairs,
+          fused_mse: fused_mse_pairs}
+
+
+def fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=None):
     """Fused loss, accuracy and output moments of ``genomes[rows]`` on ``(X, y)``.
+
+    ``mirror_center`` (float32, n_params; see ``Population.mirror_center``):
+    the networks ``rows[2k]``, ``rows[2k+1]`` are mirrored around it; on the
+    direct path (:func:`is_direct`, or in slabs) each pair then takes its
+    first layer from one shared product with the center and one product of
+    its own (the ``*_pairs`` kernels of :mod:`fastga.kernels.fitness`), equal
+    to the plain result within float32 rounding. On the GEMM path, and for
+    fewer than :data:`MIRROR_MIN_INPUTS` inputs, it is ignored.
 
     ``y`` is int64 labels for ``cross_entropy``/``accuracy`` and float32
     (B, n_out) targets for ``mse``. Returns ``(loss, accuracy, moments)``.
@@ -350,6 +372,10 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
                 np.empty((n, 2), dtype=np.float64))
 
     slabs = sample_slabs(n_in, n_samples)
+    if (mirror_center is not None and n % 2 == 0 and n > 0 and n_in >= MIRROR_MIN_INPUTS
+            and (len(slabs) > 1 or is_direct(n_in, n_samples))):
+        return _mirrored_fitness(spec, genomes, rows, X, y_pad, ws, mirror_center, slabs,
+                                 _PAIRS[kernel], extra)
     if len(slabs) == 1:
         out = outputs()
         _pipeline(spec, genomes, rows, X, ws,
@@ -371,6 +397,43 @@ def fitness_rows(spec, genomes, rows, X, y, metric, ws):
     hits = np.zeros(n)
     moments = np.zeros((n, 2))
     for _, _, count, out in parts:
+        loss += out[0] * count
+        hits += np.rint(out[1] * count)
+        moments += out[2]
+    return loss / n_samples, hits / n_samples, moments
+
+
+def _mirrored_fitness(spec, genomes, rows, X, y_pad, ws, mirror_center, slabs, pairs, extra):
+    """:func:`fitness_rows` of mirrored pairs on the direct path, whole or in slabs:
+    the center's first-layer product once (:func:`~fastga.kernels.fitness.center_product`),
+    then the pairs kernel over pieces of pairs, each piece on every slab in turn."""
+    n_samples, n_in = X.shape
+    n = rows.shape[0]
+    h1 = int(spec.sizes[1])
+    center = np.ascontiguousarray(mirror_center, dtype=np.float32)
+    if center.shape != (spec.n_params,):
+        raise ValueError(f"mirror_center: expected {spec.n_params} parameters, got shape "
+                         f"{center.shape}")
+    XB = _input_blocks(ws, X)
+    A = ws.get("mirror_A", (padded(n_samples) // LANES * h1, LANES))
+    center_product(XB, center, int(spec.w_offsets[0]), n_in, h1, A)
+    parts = [(XB[s0 // LANES * n_in:padded(s1) // LANES * n_in],
+              A[s0 // LANES * h1:padded(s1) // LANES * h1], y_pad[s0:padded(s1)], s1 - s0,
+              (np.empty(n), np.empty(n), np.empty((n, 2)))) for s0, s1 in slabs]
+
+    def piece(lo, hi):
+        for XBs, As, ys, count, out in parts:
+            pairs(XBs, As, center, genomes, rows, spec.sizes_array, spec.w_offsets,
+                  spec.b_offsets, spec.act_codes, ys, count, out[0], out[1], out[2], LANES, lo,
+                  hi, *extra)
+
+    run_rows(piece, n // 2)
+    if len(parts) == 1:
+        return parts[0][4]
+    loss = np.zeros(n)
+    hits = np.zeros(n)
+    moments = np.zeros((n, 2))
+    for _, _, _, count, out in parts:
         loss += out[0] * count
         hits += np.rint(out[1] * count)
         moments += out[2]

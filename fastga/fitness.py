@@ -14,6 +14,14 @@ __all__ = ["SupervisedFitness"]
 class SupervisedFitness:
     """Fitness of every network on labelled data, by the fused kernel.
 
+    A population whose rows come in mirrored pairs (``Population.mirror_center``,
+    set by :class:`~fastga.es.OpenES` and :class:`~fastga.es.PGPE`) is scored
+    with one first-layer product per pair plus one with the center, where the
+    inputs take the direct path and number at least
+    ``fastga.evaluation.MIRROR_MIN_INPUTS`` (see :func:`fastga.evaluation.fitness_rows`):
+    the same fitness within float32 rounding, for about half the first layer's
+    arithmetic.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_inputs)
@@ -90,12 +98,14 @@ class SupervisedFitness:
         elif int(self.y.max()) >= spec.n_outputs:
             raise ValueError(f"y: label {int(self.y.max())} is out of range for {spec.n_outputs} outputs")
         rows = np.arange(population.size, dtype=np.int64)
+        # Mirrored pairs of an ES share their first layer's product with the center.
+        mirror = getattr(population, "mirror_center", None)
         w = self.sample_weight
         if w is not None and idx is not None:
             w = w[idx]
         if w is None or w.min() == w.max():
             loss, acc, moments = fitness_rows(spec, population.genomes, rows, X, y, self.metric,
-                                              population.workspace)
+                                              population.workspace, mirror)
             return loss, acc, moments, X.shape[0]
         values, group = np.unique(w, return_inverse=True)
         loss = np.zeros(population.size)
@@ -107,7 +117,7 @@ class SupervisedFitness:
             if v == 0.0:
                 continue
             lk, ak, mk = fitness_rows(spec, population.genomes, rows, X[sel], y[sel], self.metric,
-                                      population.workspace)
+                                      population.workspace, mirror)
             share = v * sel.shape[0]
             loss += share * lk
             acc += share * ak

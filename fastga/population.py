@@ -63,7 +63,18 @@ class Population:
         Higher is better; NaN until evaluated.
     generation : int
         Number of generations bred so far.
+    mirror_center : ndarray of float32, shape (n_params,), or None
+        Set by an evolution strategy that samples mirrored pairs: rows ``2k``
+        and ``2k + 1`` of ``genomes`` are ``center + e_k`` and ``center -
+        e_k`` (each rounded to float32). A fitness function may use it to share
+        work within a pair (:class:`~fastga.SupervisedFitness` computes a
+        pair's first layer from one product with ``e_k``); the result equals
+        the plain evaluation within float32 rounding. Cleared by :meth:`swap`
+        and :meth:`set_genomes`; whoever writes rows otherwise must clear it.
     """
+
+    #: See the class docstring (None: rows carry no mirrored structure).
+    mirror_center = None
 
     def __init__(self, spec, genomes, fitness=None):
         self.spec = as_spec(spec)
@@ -138,8 +149,9 @@ class Population:
         return self.size
 
     def swap(self):
-        """Make the children buffer the current generation."""
+        """Make the children buffer the current generation (``mirror_center`` cleared)."""
         self._current = 1 - self._current
+        self.mirror_center = None
 
     def set_genomes(self, genomes):
         """Copy ``genomes`` into the current buffer (shape must match)."""
@@ -148,6 +160,7 @@ class Population:
             raise ValueError(f"genomes: expected shape {self.genomes.shape}, got {arr.shape}")
         np.copyto(self.genomes, arr, casting="same_kind")
         self.fitness[:] = np.nan
+        self.mirror_center = None
 
     def genome(self, i):
         """A copy of genome ``i``."""

@@ -529,3 +529,25 @@ def softmax_stats(Z, y, tiny):
         zl[s] = z[y[s]] - m
     hit = np.where((best == y) & (chk == 0), 1.0, 0.0)
     return hit, chk, se, se2, zl
+
+
+def mirrored_genomes(genomes, sizes, center):
+    """The float64 genomes whose plain evaluation is what the mirrored-pairs
+    kernels compute: rows ``2k`` and ``2k+1`` are a pair around ``center``; the
+    first-layer weights become ``Wc + E`` and ``Wc - E`` with ``E = W_2k - Wc``
+    (rounded to float32, as the kernel forms it), the rest of each genome
+    unchanged. A pair with a non-finite first-layer weight (of either row, or of
+    ``E``) is evaluated plainly."""
+    out = np.array(genomes, dtype=np.float64)
+    nw = sizes[0] * sizes[1]
+    c = np.asarray(center, dtype=np.float32)[:nw]
+    for k in range(len(genomes) // 2):
+        g0 = np.asarray(genomes[2 * k], dtype=np.float32)[:nw]
+        g1 = np.asarray(genomes[2 * k + 1], dtype=np.float32)[:nw]
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = g0 - c
+        if not (np.isfinite(E).all() and np.isfinite(g1).all()):
+            continue
+        out[2 * k, :nw] = c.astype(np.float64) + E
+        out[2 * k + 1, :nw] = c.astype(np.float64) - E
+    return out

@@ -72,6 +72,10 @@ def test_kernels_over_several_blocks_match_reference(antithetic, tail):
     s1b = np.empty(n)
     run_rows(weighted_sums, -(-n // BLOCK), a, np.empty(0), np.uint64(9), 4, s1b, np.empty(0))
     assert s1b.tobytes() == s1.tobytes()
+    a[[1, 4]], b[1] = 0.0, 0.0  # direction 1 is skipped, direction 4 counts in s2 only
+    run_rows(weighted_sums, -(-n // BLOCK), a, b, np.uint64(9), 4, s1, s2)
+    r1, r2 = naive_es.weighted_sums(a, b, 9, 4, n)
+    assert s1.tobytes() == r1.tobytes() and s2.tobytes() == r2.tobytes()
 
 
 # ----------------------------------------------------- one generation each
@@ -351,3 +355,44 @@ def test_replace_counts_for_the_best_and_keeps_the_update():
     assert es.best_fitness_ == 5.0 and (es.best_genome_ == 0.25).all()
     np.testing.assert_array_equal(es.state_.mean, mean)  # told already: the update stays
     assert es.ask().generation == 1
+
+
+@pytest.mark.parametrize("cls,kw", [(OpenES, {}), (OpenES, dict(antithetic=False)), (PGPE, {}),
+                                    (SNES, {}), (SepCMAES, {})])
+def test_mirrored_generations_are_marked_with_their_center(cls, kw):
+    es = cls(N, pop_size=P, random_state=SEED, **kw)
+    for g in range(2):
+        pop = es.ask()
+        if es._antithetic():
+            np.testing.assert_array_equal(pop.mirror_center, es.state_.mean.astype(np.float32))
+            z = pop.genomes[0::2].astype(np.float64) - pop.mirror_center
+            np.testing.assert_allclose(pop.genomes[1::2] - pop.mirror_center, -z, atol=1e-6)
+        else:
+            assert pop.mirror_center is None
+        es.tell(tiny_fitness(g))
+
+
+def test_replace_and_resume_keep_the_mark_right(tmp_path):
+    """replace() clears the mark; a saved, untold generation gets it back on load
+    only if its rows are still the sample; a fitness that uses the mark resumes
+    bit for bit."""
+    from fastga import SupervisedFitness
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((70, 5)).astype(np.float32)
+    fit = SupervisedFitness(X, rng.integers(0, 3, 70))
+    spec = NetworkSpec([5, 6, 3], ["relu", "softmax"])
+    whole = PGPE(spec, pop_size=8, random_state=4).run(fit, 2)
+    whole.ask()
+    whole.run(fit, 3)
+    part = PGPE(spec, pop_size=8, random_state=4).run(fit, 2)
+    part.ask()  # an untold generation, marked
+    part.save(tmp_path / "a.npz")
+    resumed = PGPE.load(tmp_path / "a.npz")
+    np.testing.assert_array_equal(resumed.population_.mirror_center, part.population_.mirror_center)
+    resumed.run(fit, 3)
+    assert _bits(resumed) == _bits(whole)
+    part.replace([0], np.zeros((1, spec.n_params), np.float32))
+    assert part.population_.mirror_center is None
+    part.save(tmp_path / "b.npz")
+    assert PGPE.load(tmp_path / "b.npz").population_.mirror_center is None

@@ -414,6 +414,82 @@ def test_workspace_reuse_across_batch_sizes_and_metrics():
         np.testing.assert_array_equal(got_acc, acc)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference on the infinite weight
+@pytest.mark.parametrize("sizes,activations", [((5, 7, 3), ("relu", "softmax")),
+                                                ((5, 6, 4, 3), ("tanh", "relu", "softmax")),
+                                                ((5, 7, 3), ("relu", "sigmoid")),
+                                                ((4, 3), ("softmax",))])
+@pytest.mark.parametrize("metric", ["cross_entropy", "accuracy", "mse"])
+@pytest.mark.parametrize("slabs", [False, True])
+def test_mirrored_pairs_fitness_matches_plain_and_reference(sizes, activations, metric, slabs,
+                                                            monkeypatch):
+    """Rows 2k, 2k+1 mirrored around a center (``Population.mirror_center``):
+    the pairs' kernels (one first-layer product per pair plus the center's)
+    give the plain fitness within float32 rounding, and what the NumPy
+    reference gives for the same first-layer sums, whole or in slabs of
+    samples; a pair with an infinite weight is NaN as on the plain path."""
+    from fastga.evaluation import Workspace, fitness_rows
+
+    monkeypatch.setattr(evaluation, "MIRROR_MIN_INPUTS", 1)  # tiny inputs take the pairs too
+    B = 71  # two blocks of samples, the second one padded
+    if slabs:  # room for one block: forced to slabs of LANES samples, then 7
+        monkeypatch.setattr(evaluation, "SLAB_MIN_BLOCKS", 1)
+        monkeypatch.setattr(evaluation, "DIRECT_INPUT_BYTES", 4 * sizes[0] * LANES)
+        assert evaluation.sample_slabs(sizes[0], B) == [(0, LANES), (LANES, B)]
+    spec = make_spec(sizes, activations)
+    rng = np.random.default_rng(8)
+    center = (0.5 * rng.standard_normal(spec.n_params)).astype(np.float32)
+    e = 0.3 * rng.standard_normal((5, spec.n_params))
+    genomes = np.empty((10, spec.n_params), np.float32)
+    genomes[0::2] = center + e
+    genomes[1::2] = center - e
+    genomes[5, 2] = np.inf  # pair 2 falls back to its two plain products
+    X = rng.standard_normal((B, sizes[0])).astype(np.float32)
+    y = (rng.standard_normal((B, sizes[-1])).astype(np.float32) if metric == "mse"
+         else rng.integers(0, sizes[-1], B))
+    rows = np.arange(10, dtype=np.int64)
+    ws = Workspace()
+    plain = fitness_rows(spec, genomes, rows, X, y, metric, ws)
+    pairs = fitness_rows(spec, genomes, rows, X, y, metric, ws, mirror_center=center)
+    loss, acc, mom = naive.fused_fitness(naive.mirrored_genomes(genomes, spec.sizes, center),
+                                         spec.sizes, spec.activations, X, y, metric)
+    ok = np.isfinite(plain[0])
+    np.testing.assert_array_equal(np.isfinite(pairs[0]), ok)
+    np.testing.assert_allclose(pairs[0][ok], plain[0][ok], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pairs[0][ok], loss[ok], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pairs[2][ok], mom[ok], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(pairs[1][ok], acc[ok])
+    np.testing.assert_array_equal(pairs[1][~ok], plain[1][~ok])  # the same plain products
+    np.testing.assert_array_equal(np.isnan(pairs[0]), np.isnan(plain[0]))
+
+
+def test_mirrored_pairs_fitness_same_bits_for_any_thread_count(monkeypatch):
+    import numba
+
+    from fastga.evaluation import Workspace, fitness_rows
+
+    monkeypatch.setattr(evaluation, "MIRROR_MIN_INPUTS", 1)
+    spec = make_spec((6, 9, 4), ("relu", "softmax"))
+    rng = np.random.default_rng(9)
+    center = rng.standard_normal(spec.n_params).astype(np.float32)
+    e = rng.standard_normal((7, spec.n_params))
+    genomes = np.empty((14, spec.n_params), np.float32)
+    genomes[0::2], genomes[1::2] = center + e, center - e
+    X = rng.standard_normal((150, 6)).astype(np.float32)
+    y = rng.integers(0, 4, 150)
+    rows = np.arange(14, dtype=np.int64)
+    before = numba.get_num_threads()
+    try:
+        got = []
+        for t in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(t)
+            out = fitness_rows(spec, genomes, rows, X, y, "cross_entropy", Workspace(), center)
+            got.append([a.tobytes() for a in out])
+    finally:
+        numba.set_num_threads(before)
+    assert all(g == got[0] for g in got)
+
+
 # ---------------------------------------------------- property-based shapes
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -731,7 +807,7 @@ def test_numba_tiles_path_matches_reference():
     (``FASTGA_TILES=numba``, a fresh process: the choice is made at import),
     against the NumPy reference on tiny shapes, both paths."""
     sel = ("backend_comes_from or (test_case_matches_reference and (forward or fused) "
-           "and (P5-B7 or P6-B9)) or in_sample_slabs and relu")
+           "and (P5-B7 or P6-B9)) or in_sample_slabs and relu or mirrored_pairs_fitness_matches")
     res = _run_with_tiles("numba", ["-m", "pytest", "-q", "-x", "-p", "no:randomly",
                                     "-p", "no:cacheprovider", str(Path(__file__)), "-k", sel])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]

@@ -120,7 +120,7 @@ class EvolutionStrategy(Algorithm):
             center = center.astype(np.float64)
         self.state_ = self._new_state(seed, center, n, pop_size)
         pop = Population(spec, np.zeros((pop_size, n), dtype=np.float32))
-        self._sample(pop.genomes, 0)
+        pop.mirror_center = self._sample(pop.genomes, 0)
         self.population_ = pop
 
     def _new_state(self, seed, center, n_params, pop_size):
@@ -135,19 +135,24 @@ class EvolutionStrategy(Algorithm):
         raise NotImplementedError
 
     def _sample(self, out, generation):
+        """Write generation ``generation`` into ``out``; returns the float32 center
+        the rows are mirrored around (``Population.mirror_center``), or None."""
         mean32 = self.state_.mean.astype(np.float32)
         scale32 = self._scale().astype(np.float32)
         anti = self._antithetic()
+        seed = np.uint64(self.state_.seed)
         run_rows(sample, out.shape[0] // 2 if anti else out.shape[0], out, mean32, scale32,
-                 np.uint64(self.state_.seed), generation, anti)
+                 seed, generation, anti)
+        return mean32 if anti else None
 
     def _advance(self):
         pop = self.population_
         gen = pop.generation + 1
-        self._sample(pop.children, gen)
+        center = self._sample(pop.children, gen)
         unevaluated = np.full(pop.size, np.nan)
         with interrupts_deferred():  # the sample becomes the generation: all or nothing
             pop.swap()
+            pop.mirror_center = center
             pop.generation = gen
             pop.fitness = unevaluated
 
@@ -156,6 +161,27 @@ class EvolutionStrategy(Algorithm):
             self._step(fitness)
             self.state_.updates += 1
         record["sigma_mean"] = float(self._scale().mean())
+
+    def replace(self, rows, genomes, fitness=None):
+        """As :meth:`Algorithm.replace`; the generation's rows are then no longer
+        marked as mirrored pairs (``Population.mirror_center``)."""
+        if self.initialized:
+            self.population_.mirror_center = None
+        return super().replace(rows, genomes, fitness)
+
+    @classmethod
+    def from_payload(cls, arrays, meta, prefix=""):
+        """As :meth:`Algorithm.from_payload`, with ``Population.mirror_center`` restored."""
+        algo = super().from_payload(arrays, meta, prefix)
+        pop = getattr(algo, "population_", None)
+        if pop is not None and algo._antithetic() and algo.state_.evaluated != pop.generation:
+            # A generation not yet told was sampled around the current center:
+            # mark its pairs again if its rows are still that sample (no replace()).
+            again = np.empty_like(pop.genomes)
+            center = algo._sample(again, pop.generation)
+            if again.tobytes() == pop.genomes.tobytes():
+                pop.mirror_center = center
+        return algo
 
     # -------------------------------------------------------------- sums
     def _directions(self, weights):
@@ -168,7 +194,9 @@ class EvolutionStrategy(Algorithm):
 
     def _sums(self, a, b=None):
         """``(sum_d a[d] z_d, sum_d b[d] z_d**2)`` of the told generation's noise
-        (float32 sums in float64 arrays, n_params each; the second None without ``b``)."""
+        (float32 sums in float64 arrays, n_params each; the second None without ``b``).
+        Directions whose coefficients are 0 (Sep-CMA-ES's worse half) are not
+        regenerated (:func:`fastga.kernels.es.weighted_sums`)."""
         n = self.population_.genomes.shape[1]
         s1 = np.empty(n, dtype=np.float64)
         s2 = np.empty(n if b is not None else 0, dtype=np.float64)

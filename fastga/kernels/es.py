@@ -207,14 +207,29 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
     the directions ``d = 0 .. len(a) - 1`` in order, stored in the float64
     ``s1``, ``s2``. ``b`` of length 0 skips ``s2`` (which may then be empty
     too).
+
+    Directions whose coefficients are both 0 in float32 are not generated:
+    adding ``0 * z`` leaves a sum that starts at ``+0`` unchanged bit for bit
+    (such a sum is never ``-0``), so skipping them gives the same bits.
     """
     _wide_vectors()
     n = s1.shape[0]
     second = b.shape[0] > 0
+    live = np.empty(a.shape[0], dtype=np.int64)
+    n_dirs = 0
+    for d in range(a.shape[0]):
+        if np.float32(a[d]) != 0 or (second and np.float32(b[d]) != 0):
+            live[n_dirs] = d
+            n_dirs += 1
+    al = np.empty(n_dirs, dtype=np.float64)
+    bl = np.empty(n_dirs if second else 0, dtype=np.float64)
+    for i in range(n_dirs):
+        al[i] = a[live[i]]
+        if second:
+            bl[i] = b[live[i]]
     z = np.empty((4, BLOCK), dtype=np.float32)
     acc1 = np.empty(BLOCK, dtype=np.float32)
     acc2 = np.empty(BLOCK, dtype=np.float32)
-    n_dirs = a.shape[0]
     for c in range(lo, hi):
         k0 = c * BLOCK
         m = min(BLOCK, n - k0)
@@ -224,8 +239,9 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
         for d0 in range(0, n_dirs, 4):  # four directions per pass over the sums
             k = min(4, n_dirs - d0)
             for i in range(k):
-                _fill_normals(stream_key(seed, generation, d0 + i, Purpose.ES_NOISE), c, h, z[i])
-            _accumulate(acc1, acc2, a, b, d0, z, k, m, second)
+                key = stream_key(seed, generation, live[d0 + i], Purpose.ES_NOISE)
+                _fill_normals(key, c, h, z[i])
+            _accumulate(acc1, acc2, al, bl, d0, z, k, m, second)
         for t in range(m):
             s1[k0 + t] = acc1[t]
         if second:

@@ -61,11 +61,14 @@ import math
 import numpy as np
 from numba import njit
 
-from .forward import STAT_ROWS, activate_block, hidden_block, layer_buffer, logits_block
-from .tiles import CACHE, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile_upto
+from .forward import (STAT_ROWS, activate_block, dense_tiles, hidden_block, layer_buffer,
+                      logits_block, scratch)
+from .tiles import CACHE, LANES, MAX_SOFTMAX_TILE, softmax_stats, softmax_tile_upto
 
 __all__ = ["fused_softmax_ce", "fused_classify", "fused_mse", "network_softmax_ce",
-           "softmax_tile_outputs", "network_classify", "network_mse", "log_group"]
+           "softmax_tile_outputs", "network_classify", "network_mse", "log_group",
+           "center_product", "pair_weights", "pair_block", "fused_softmax_ce_pairs",
+           "fused_classify_pairs", "fused_mse_pairs"]
 
 _EPS = 1e-7
 _F0 = np.float32(0.0)
@@ -116,6 +119,32 @@ def argmax_block(res, n_out, mx, best, chk, nl):
             best[s] = j if gt else best[s]
             mx[s] = v if gt else mx[s]
             chk[s] += v * _F0
+
+
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
+def _ce_start(lsum, prod, s1v, s2v, hitv, nl):
+    """Zero the per-lane sums of :func:`fused_softmax_ce_pairs` (the products 1)."""
+    for s in range(nl):
+        lsum[s] = 0.0
+        prod[s] = 1.0
+        s1v[s] = 0.0
+        s2v[s] = 0.0
+        hitv[s] = 0.0
+
+
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
+def _ce_finish(lsum, prod, s1v, s2v, hitv, nl):
+    """``(loss sum, hits, output sum, output sum of squares)`` of the folded blocks."""
+    loss = 0.0
+    hits = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for s in range(nl):
+        loss += lsum[s] + np.log(prod[s])
+        hits += hitv[s]
+        s1 += s1v[s]
+        s2 += s2v[s]
+    return loss, hits, s1, s2
 
 
 @njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
@@ -196,6 +225,34 @@ def network_softmax_ce(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_cla
     return loss, hits, s1, s2
 
 
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
+def _classify_block(hT, r, hb0, b0, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_valid,
+                    nl, buf, tmp, mx, chk, best, acc, other_acts):
+    """Network ``r`` on samples ``b0 .. b0 + nl`` (columns ``hb0 ..`` of ``hT``), its
+    ``n_valid`` real samples folded into ``acc``, see :func:`network_classify`."""
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    row = logits_block(hT, r, hb0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                       other_acts)
+    res = buf[row:row + n_out]
+    activate_block(res, n_out, acts[n_layers - 1], tmp, nl)
+    argmax_block(res, n_out, mx, best, chk, nl)
+    for s in range(n_valid):
+        label = y_class[b0 + s]
+        p = np.float64(res[label, s])
+        if not p > _EPS:
+            p = _EPS if p == p else p  # NaN stays NaN
+        acc[_LOSS, s] -= np.log(p)
+        has_nan = False
+        for j in range(n_out):
+            o = np.float64(res[j, s])
+            has_nan = has_nan or o != o
+            acc[_S1, s] += o
+            acc[_S2, s] += o * o
+        if best[s] == label and not has_nan:
+            acc[_HITS, s] += 1.0
+
+
 @njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
 def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class, n_samples, nl,
                      buf, tmp, mx, chk, best, acc, other_acts):
@@ -230,6 +287,28 @@ def network_classify(hT, r, direct, genome, sizes, w_offs, b_offs, acts, y_class
             if best[s] == label and not has_nan:
                 acc[_HITS, s] += 1.0
     return _lane_sums(acc, nl)
+
+
+@njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
+def _mse_block(hT, r, hb0, b0, direct, genome, sizes, w_offs, b_offs, acts, y_value, n_valid, nl,
+               buf, tmp, acc, other_acts):
+    """Network ``r`` on samples ``b0 .. b0 + nl`` (columns ``hb0 ..`` of ``hT``), its
+    ``n_valid`` real samples folded into ``acc``, see :func:`network_mse`."""
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    row = logits_block(hT, r, hb0, direct, genome, sizes, w_offs, b_offs, acts, buf, tmp, nl,
+                       other_acts)
+    res = buf[row:row + n_out]
+    activate_block(res, n_out, acts[n_layers - 1], tmp, nl)
+    for s in range(n_valid):
+        se_s = 0.0
+        for j in range(n_out):
+            o = np.float64(res[j, s])
+            d = o - np.float64(y_value[b0 + s, j])
+            se_s += d * d
+            acc[_S1, s] += o
+            acc[_S2, s] += o * o
+        acc[_LOSS, s] += se_s / n_out
 
 
 @njit(cache=CACHE, fastmath={"contract"}, inline="always", error_model="numpy")
@@ -346,3 +425,241 @@ def fused_mse(hT, direct, genomes, rows, sizes, w_offs, b_offs, acts, y, n_sampl
         moments_out[r, 0] = s1
         moments_out[r, 1] = s2
 
+
+# ------------------------------------------------------------ mirrored pairs
+# An evolution strategy's mirrored pairs (``fastga.Population.mirror_center``):
+# rows 2k and 2k+1 are c + e and c - e, so their first layers are X c + X e and
+# X c - X e. :func:`center_product` computes X c once per call; each pair then
+# needs one product X E (E = W+ - W_c, rounded to float32) instead of two full
+# ones. Block by block, the pair's two products (no bias) go into a small
+# (2 h1, LANES) block laid out as the GEMM path's ``hT`` (rows 0 .. h1-1: the +
+# network, h1 .. 2h1-1: the - one), from which both networks run on the
+# block (``direct`` False) while it is in L1; each network has its own per-lane
+# sums, folded as in the single-network functions above (the softmax one
+# written out: an inlined helper's array arguments would cost reference
+# counting in the loop over blocks). Direct-path inputs only (``XB``: the
+# inputs in blocks, see ``kernels.forward.layers_block``).
+
+
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def center_product(XB, center, w_off, n_in, h1, A):
+    """``A[blk * h1 + j, s] = sum_i X[blk * LANES + s, i] W[i, j]`` (no bias) of the
+    first-layer weights ``W`` of ``center`` (float32 (n_params,)) on every block
+    of samples; ``A`` is float32 (n_blocks * h1, LANES), a block's rows contiguous."""
+    zero = np.zeros(h1, dtype=np.float32)
+    for blk in range(A.shape[0] // h1):
+        dense_tiles(center, w_off, h1, h1, XB, A, False, blk * LANES * n_in, LANES, n_in, zero, 0,
+                    A, blk * h1 * LANES, False)
+
+
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def pair_weights(g_plus, g_minus, center, w_off, n_w, E):
+    """``E = W+ - W_c`` (the first ``n_w`` weights from ``w_off``, float32); whether
+    ``E`` and both rows' first-layer weights are all finite."""
+    bad = np.int32(0)
+    for i in range(n_w):
+        e = g_plus[w_off + i] - center[w_off + i]
+        E[i] = e
+        m = g_minus[w_off + i]
+        # x - x is NaN exactly where x is inf or NaN; an integer OR reduction
+        # vectorises (a float sum would be one long chain of dependent adds).
+        bad |= np.int32((e - e) != (e - e)) | np.int32((m - m) != (m - m))
+    return bad == 0
+
+
+@njit(cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def pair_block(XB, A, g_plus, g_minus, E, mirrored, blk, w_off, n_in, h1, D, zero, hp):
+    """The pair's first-layer products (no bias) on block ``blk`` into ``hp`` (2 h1,
+    LANES): ``A + X E`` and ``A - X E`` if ``mirrored``, else (a non-finite
+    weight: NaN and inf then propagate as in the plain evaluation) ``X W+`` and
+    ``X W-`` themselves. ``D`` (h1, LANES) and ``zero`` (h1,) are scratch."""
+    x_off = blk * LANES * n_in
+    hf = hp.reshape(hp.size)
+    if mirrored:
+        dense_tiles(E, 0, h1, h1, XB, D, False, x_off, LANES, n_in, zero, 0, D, 0, False)
+        # Flat views and unsigned offsets: the loop over the block vectorises.
+        af = A.reshape(A.size)
+        df = D.reshape(D.size)
+        n = np.uint64(h1 * min(LANES, D.shape[1]))  # a run-time trip count
+        a0 = np.uint64(blk * h1 * LANES)
+        for u in range(n):
+            a = af[a0 + u]
+            d = df[u]
+            hf[u] = a + d
+            hf[n + u] = a - d
+    else:
+        dense_tiles(g_plus, w_off, h1, h1, XB, D, False, x_off, LANES, n_in, zero, 0, hp, 0,
+                    False)
+        dense_tiles(g_minus, w_off, h1, h1, XB, D, False, x_off, LANES, n_in, zero, 0, hp,
+                    h1 * LANES, False)
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy")
+def fused_softmax_ce_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y,
+                           n_samples, loss_out, acc_out, moments_out, lanes, lo, hi, tile_out,
+                           other_acts):
+    """:func:`fused_softmax_ce` of the mirrored pairs ``lo .. hi-1``: networks
+    ``rows[2k]`` and ``rows[2k+1]`` (``center + e_k`` and ``center - e_k``), their
+    first layers from ``A`` (:func:`center_product`) and one product with ``e_k``
+    (:func:`pair_block`). Writes positions ``2 lo .. 2 hi - 1`` of the outputs."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, lanes)
+    D = scratch(h1, lanes)
+    E = np.empty(n_in * h1, dtype=np.float32)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    s0 = buf.shape[0] - STAT_ROWS
+    se = buf[s0]
+    se2 = buf[s0 + 1]
+    zl = buf[s0 + 2]
+    chk = buf[s0 + 3]
+    hit = buf[s0 + 4]
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    acc = np.empty((10, lanes), dtype=np.float64)  # the + network's sums, then the - one's
+    lsum, prod, s1v, s2v, hitv = acc[_LOSS], acc[_PROD], acc[_S1], acc[_S2], acc[_HITS]
+    lsum2, prod2, s1v2, s2v2 = acc[5 + _LOSS], acc[5 + _PROD], acc[5 + _S1], acc[5 + _S2]
+    hitv2 = acc[5 + _HITS]
+    n_blocks = (n_samples + lanes - 1) // lanes
+    n_layers = sizes.shape[0] - 1
+    n_out = sizes[n_layers]
+    group = log_group(n_out)
+    tiled = len(tile_out) > 0
+    for k in range(lo, hi):
+        g_plus = genomes[rows[2 * k]]
+        g_minus = genomes[rows[2 * k + 1]]
+        mirrored = pair_weights(g_plus, g_minus, center, w_offs[0], n_in * h1, E)
+        _ce_start(lsum, prod, s1v, s2v, hitv, lanes)
+        _ce_start(lsum2, prod2, s1v2, s2v2, hitv2, lanes)
+        for blk in range(n_blocks):
+            b0 = blk * lanes
+            n_valid = min(lanes, n_samples - b0)
+            pair_block(XB, A, g_plus, g_minus, E, mirrored, blk, w_offs[0], n_in, h1, D, zero, hp)
+            if tiled:
+                row = hidden_block(hp, 0, 0, False, g_plus, sizes, w_offs, b_offs, acts, buf, tmp,
+                                   lanes, other_acts)
+                softmax_tile_upto(tile_out, n_out, g_plus, w_offs[n_layers - 1], buf, row * lanes,
+                                  sizes[n_layers - 1], g_plus, b_offs[n_layers - 1], y, b0,
+                                  _TINY, hit, chk, se, se2, zl)
+            else:
+                row = logits_block(hp, 0, 0, False, g_plus, sizes, w_offs, b_offs, acts, buf, tmp,
+                                   lanes, other_acts)
+                softmax_stats(buf, row * lanes, n_out, y, b0, _TINY, hit, chk, se, se2, zl)
+            # (the fold of network_softmax_ce, written out: an inlined helper's
+            # array arguments cost reference counting in the loop over blocks)
+            for s in range(n_valid):
+                t = np.float64(se[s])
+                inv = np.float64(_F1 / se[s])
+                prod[s] *= t
+                lsum[s] += np.float64(chk[s] - zl[s])
+                s1v[s] += t * inv
+                s2v[s] += np.float64(se2[s]) * inv * inv
+                hitv[s] += np.float64(hit[s])
+            if (blk + 1) % group == 0:
+                for s in range(lanes):
+                    lsum[s] += np.log(prod[s])
+                    prod[s] = 1.0
+            if tiled:
+                row = hidden_block(hp, 1, 0, False, g_minus, sizes, w_offs, b_offs, acts, buf,
+                                   tmp, lanes, other_acts)
+                softmax_tile_upto(tile_out, n_out, g_minus, w_offs[n_layers - 1], buf,
+                                  row * lanes, sizes[n_layers - 1], g_minus,
+                                  b_offs[n_layers - 1], y, b0, _TINY, hit, chk, se, se2, zl)
+            else:
+                row = logits_block(hp, 1, 0, False, g_minus, sizes, w_offs, b_offs, acts, buf,
+                                   tmp, lanes, other_acts)
+                softmax_stats(buf, row * lanes, n_out, y, b0, _TINY, hit, chk, se, se2, zl)
+            for s in range(n_valid):
+                t = np.float64(se[s])
+                inv = np.float64(_F1 / se[s])
+                prod2[s] *= t
+                lsum2[s] += np.float64(chk[s] - zl[s])
+                s1v2[s] += t * inv
+                s2v2[s] += np.float64(se2[s]) * inv * inv
+                hitv2[s] += np.float64(hit[s])
+            if (blk + 1) % group == 0:
+                for s in range(lanes):
+                    lsum2[s] += np.log(prod2[s])
+                    prod2[s] = 1.0
+        r = 2 * k
+        loss, hits, s1, s2 = _ce_finish(lsum, prod, s1v, s2v, hitv, lanes)
+        loss_out[r] = loss / n_samples
+        acc_out[r] = hits / n_samples
+        moments_out[r, 0] = s1
+        moments_out[r, 1] = s2
+        loss, hits, s1, s2 = _ce_finish(lsum2, prod2, s1v2, s2v2, hitv2, lanes)
+        loss_out[r + 1] = loss / n_samples
+        acc_out[r + 1] = hits / n_samples
+        moments_out[r + 1, 0] = s1
+        moments_out[r + 1, 1] = s2
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy")
+def fused_classify_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                         loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
+    """:func:`fused_classify` of mirrored pairs, as :func:`fused_softmax_ce_pairs`."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, lanes)
+    D = scratch(h1, lanes)
+    E = np.empty(n_in * h1, dtype=np.float32)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    mx = np.empty(lanes, dtype=np.float32)
+    chk = np.empty(lanes, dtype=np.float32)
+    best = np.empty(lanes, dtype=np.int32)
+    accs = np.empty((2, 5, lanes), dtype=np.float64)
+    n_blocks = (n_samples + lanes - 1) // lanes
+    for k in range(lo, hi):
+        g_plus = genomes[rows[2 * k]]
+        g_minus = genomes[rows[2 * k + 1]]
+        mirrored = pair_weights(g_plus, g_minus, center, w_offs[0], n_in * h1, E)
+        accs[:] = 0.0
+        for blk in range(n_blocks):
+            b0 = blk * lanes
+            pair_block(XB, A, g_plus, g_minus, E, mirrored, blk, w_offs[0], n_in, h1, D, zero, hp)
+            for i in range(2):
+                g = g_plus if i == 0 else g_minus
+                _classify_block(hp, i, 0, b0, False, g, sizes, w_offs, b_offs, acts, y,
+                                min(lanes, n_samples - b0), lanes, buf, tmp, mx, chk, best,
+                                accs[i], other_acts)
+        for i in range(2):
+            loss, hits, s1, s2 = _lane_sums(accs[i], lanes)
+            r = 2 * k + i
+            loss_out[r] = loss / n_samples
+            acc_out[r] = hits / n_samples
+            moments_out[r, 0] = s1
+            moments_out[r, 1] = s2
+
+
+@njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")
+def fused_mse_pairs(XB, A, center, genomes, rows, sizes, w_offs, b_offs, acts, y, n_samples,
+                    loss_out, acc_out, moments_out, lanes, lo, hi, other_acts):
+    """:func:`fused_mse` of mirrored pairs, as :func:`fused_softmax_ce_pairs`."""
+    n_in, h1 = sizes[0], sizes[1]
+    hp = scratch(2 * h1, lanes)
+    D = scratch(h1, lanes)
+    E = np.empty(n_in * h1, dtype=np.float32)
+    zero = np.zeros(h1, dtype=np.float32)
+    buf = layer_buffer(sizes, lanes)
+    tmp = np.empty(2 * lanes, dtype=np.float32)
+    accs = np.empty((2, 5, lanes), dtype=np.float64)
+    n_blocks = (n_samples + lanes - 1) // lanes
+    for k in range(lo, hi):
+        g_plus = genomes[rows[2 * k]]
+        g_minus = genomes[rows[2 * k + 1]]
+        mirrored = pair_weights(g_plus, g_minus, center, w_offs[0], n_in * h1, E)
+        accs[:] = 0.0
+        for blk in range(n_blocks):
+            b0 = blk * lanes
+            pair_block(XB, A, g_plus, g_minus, E, mirrored, blk, w_offs[0], n_in, h1, D, zero, hp)
+            for i in range(2):
+                g = g_plus if i == 0 else g_minus
+                _mse_block(hp, i, 0, b0, False, g, sizes, w_offs, b_offs, acts, y,
+                           min(lanes, n_samples - b0), lanes, buf, tmp, accs[i], other_acts)
+        for i in range(2):
+            loss, hits, s1, s2 = _lane_sums(accs[i], lanes)
+            r = 2 * k + i
+            loss_out[r] = loss / n_samples
+            acc_out[r] = 0.0
+            moments_out[r, 0] = s1
+            moments_out[r, 1] = s2
