@@ -458,20 +458,29 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "2", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
-                 "--minibatch-std", "2",
+                 "--minibatch-std", "2", "--steps", "2",
                  "--sample-every", "1", "--grid", "2", "3", "--out", str(out), "--quiet",
                  "--threads", "1"])
     assert code == 0
     names = sorted(os.listdir(out))
-    for name in ("samples_gen0000.png", "samples_gen0001.png", "samples_gen0002.png",
+    for name in ("samples_gen0001.png", "samples_gen0002.png",
                  "samples_final.png", "generator.npz", "discriminator.keras", "losses.png",
                  "quality.png", "history.csv"):
         assert "gan_" + name in names
     assert not [n for n in names if n.startswith(".tmp")]
     printed = capsys.readouterr().out
     for line in ("k-NN precision (k=3)", "k-NN recall (k=3)", "FID (classifier features)",
-                 "confident share", "classes >= 3% of confident", "held-out real, 4"):
+                 "confident share", "classes >= 3% of confident", "held-out real, 4",
+                 "mixture of 4 generators, 1000 samples", "2 generations (completed)"):
         assert line in printed
+    # The default method is the lineages; its checkpoint resumes.
+    assert main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--resume", str(out / "gan_checkpoint.npz"),
+                 "--generations", "3", "--out", str(out), "--quiet"]) == 0
+    assert "3 generations (completed)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="^--replay"):
+        main(["gan", "--replay", "8", "--out", str(out)])
+    with pytest.raises(ValueError, match="^--steps"):
+        main(["gan", "--hybrid", "--steps", "8", "--out", str(out)])
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "1", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
                  "--minibatch-std", "2", "--pure-ga", "--quality-samples", "8", "--sample-every", "0",
@@ -782,7 +791,7 @@ def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
         fh.write(_idx_bytes(X.reshape(-1, 4, 4) * 255))
     (data / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(y))
     out = tmp_path / "out"
-    tiny = ["--pop-size", "4", "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
+    tiny = ["--hybrid", "--pop-size", "4", "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
             "--minibatch-std", "2", "--replay", "8", "--quality-samples", "8", "--sample-every", "0",
             "--quiet", "--threads", "1"]
     assert main(["gan", "--data", str(images), "--generations", "2", "--out", str(out)] + tiny) == 0

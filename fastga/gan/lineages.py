@@ -116,7 +116,7 @@ class LineageGAN:
     hidden : int, default=100
     hidden_activation : str, default="tanh"
     image_shape : (rows, cols), optional
-    generations : int, default=240
+    generations : int, default=300
         Evolution rounds; each is ``steps`` training steps of every generator.
     steps : int, default=100
         Training steps per generation (one compiled call).
@@ -129,7 +129,11 @@ class LineageGAN:
         Real images per discriminator step.
     learning_rate : float, default=2e-4
         The generators' Adam (``beta_1`` 0.5, like the discriminator's).
-    d_learning_rate : float, default=2e-4
+    d_learning_rate : float, default=8e-4
+        The discriminator's Adam (``beta_1`` 0.5). Four times the
+        generators' rate (two time-scale updates): each D step sees only
+        ``batch_size`` fakes of a generator, so a slower D lets every
+        generator collapse onto a few images it has not learnt to reject.
     real_label : float, default=0.9
         Target of real images in D's loss (one-sided label smoothing).
     gradient_loss : {"mixed", "nonsaturating", "minimax", "least_squares"}, default="mixed"
@@ -196,8 +200,8 @@ class LineageGAN:
     """
 
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
-                 image_shape=None, generations=240, steps=100, pop_size=8, batch_size=8, d_batch=64,
-                 learning_rate=2e-4, d_learning_rate=2e-4, real_label=0.9, gradient_loss="mixed",
+                 image_shape=None, generations=300, steps=100, pop_size=8, batch_size=8, d_batch=64,
+                 learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
                  minibatch_std=0, mode_seeking=0.0, evolve_every=1, novelty=0.5, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
                  warm_start=False, checkpoint_every=None, checkpoint_path=None):
