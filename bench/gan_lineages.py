@@ -1,6 +1,7 @@
 """The lineage GA-GAN against a plain GAN trained for the same wall time, in one process.
 
-Run:  PYTHONPATH=. python bench/gan_lineages.py '{"generations": 120}'   (LineageGAN settings as JSON)
+Run:  PYTHONPATH=. python bench/gan_lineages.py '{"generations": 120}'   (LineageGAN settings as JSON;
+      also "plain": false to skip the plain GAN, "png": PATH to save the lineages' samples)
 
 Fits ``LineageGAN(random_state=0, **settings)`` on ``load_digits_split()``
 and times it, then trains :func:`bench.reference_gan.plain_gan` (same
@@ -33,6 +34,7 @@ def _row(scores):
 def main(argv):
     settings = json.loads(argv[0]) if argv else {}
     plain = settings.pop("plain", True)
+    png = settings.pop("png", None)
     X, X_test, y, y_test = load_digits_split()
     quality = SampleQuality(random_state=0).fit(X, y, X_test, y_test)
     gan = LineageGAN(random_state=0, quality=quality, **settings)
@@ -49,6 +51,12 @@ def main(argv):
         f"{int(g)}:{p:.2f}/{r:.2f}" for g, p, r in zip(h["generation"][ok], h["quality_precision"][ok],
                                                         h["quality_recall"][ok])), flush=True)
     print("  losses", gan.losses_.tolist(), "lineage", gan.lineage_.tolist(), flush=True)
+    if png:  # the command's samples_final.png: one row per lineage, its own latents
+        from fastga.gan.plots import save_sample_grid
+
+        rows = gan.top_rows(gan.pop_size)
+        images = np.concatenate([gan.sample(10, rows=rows[i:i + 1], random_state=i) for i in range(len(rows))])
+        save_sample_grid(png, images, title="lineages (rows), own latents per row")
     if plain:
         sample, plain_steps = plain_gan(X, seconds, seed=0)
         z = philox(0, 0, Purpose.QUALITY).standard_normal((1000, 16), dtype=np.float32)

@@ -58,6 +58,8 @@ GA_ONLY_FLAGS = ("d_steps", "replay", "latent_gain", "gradient_share", "gradient
 def lineage_settings(args):
     """LineageGAN's settings from the flags given (the others: its defaults)."""
     bad = [d for d in GA_ONLY_FLAGS if getattr(args, d) is not None]
+    bad += [d for d, default in (("score", "mean"), ("diversity", 0.0), ("sharing", 0.0), ("threshold", None),
+                                 ("gradient_steps", 1), ("elitism", 2)) if getattr(args, d) != default]
     if bad:
         raise ValueError(f"--{bad[0].replace('_', '-')}: a setting of the GA methods; add --hybrid or "
                          "--pure-ga, or drop it")

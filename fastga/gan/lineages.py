@@ -120,9 +120,9 @@ class LineageGAN:
         Evolution rounds; each is ``steps`` training steps of every generator.
     steps : int, default=100
         Training steps per generation (one compiled call).
-    pop_size : int, default=8
+    pop_size : int, default=4
         Generators (lineages).
-    batch_size : int, default=8
+    batch_size : int, default=16
         Fakes of each generator per training step; the discriminator sees
         ``pop_size * batch_size`` fakes per step.
     d_batch : int, default=64
@@ -140,7 +140,7 @@ class LineageGAN:
         The generators' initial losses: ``"mixed"`` deals E-GAN's three
         out in turn; a loss is inherited by a copy and re-drawn with
         probability ``loss_mutation``.
-    minibatch_std : int, default=0
+    minibatch_std : int, default=8
         Group size of the discriminator's minibatch standard deviation
         feature (:class:`~fastga.gan.layers.MinibatchStd`); a divisor of
         ``batch_size``, so each group of fakes is one generator's (a
@@ -152,7 +152,7 @@ class LineageGAN:
         on pairs of its latent batch (0: off).
     evolve_every : int, default=1
         Generations between two replacements (0: no selection).
-    novelty : float, default=0.5
+    novelty : float, default=1.0
         Weight of the distinctness in the fitness (see the module's doc).
     eval_batch : int, default=64
         Fakes per generator for the fitness.
@@ -200,9 +200,9 @@ class LineageGAN:
     """
 
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
-                 image_shape=None, generations=300, steps=100, pop_size=8, batch_size=8, d_batch=64,
+                 image_shape=None, generations=300, steps=100, pop_size=4, batch_size=16, d_batch=64,
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
-                 minibatch_std=0, mode_seeking=0.0, evolve_every=1, novelty=0.5, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
+                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, novelty=1.0, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
                  warm_start=False, checkpoint_every=None, checkpoint_path=None):
         self.generator_spec = generator_spec
