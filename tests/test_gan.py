@@ -901,6 +901,9 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     assert list(h["replaced"][:3]) != [-1, -1, -1] and h["replaced"][-1] == -1  # no copy after the last
     assert gan.genomes_.shape == (3, gan.generator_spec_.n_params)
     assert set(gan.losses_.tolist()) <= {0, 1, 2}
+    assert [gan._lr_scale(g, 4) for g in range(4)] == [1.0, 1.0, 1.0, 1.0]
+    gan.decay = 0.5
+    assert [gan._lr_scale(g, 4) for g in range(4)] == [1.0, 1.0, 1.0, 0.5]
     own = np.arange(4)[:, None] * np.full((1, 16), 0.1)  # 4 fakes 0.4 apart (RMS 0.1)
     d = gan.distinctness(np.stack([own, own + 1.0, own + 1.001]))  # the third: a near copy of the second
     np.testing.assert_array_equal(d, [1.0, 0.0, 0.0])
@@ -931,9 +934,9 @@ def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path)
     from fastga.gan.lineages import LineageGAN
 
     X, y = _real()
-    full = _lineages(generations=6).fit(X, y)
+    full = _lineages(generations=6, decay=0.5).fit(X, y)
     path = tmp_path / "lineages.npz"
-    part = _lineages(generations=6, checkpoint_path=path).fit(X, y, callbacks=[_interrupt_at(3)])
+    part = _lineages(generations=6, decay=0.5, checkpoint_path=path).fit(X, y, callbacks=[_interrupt_at(3)])
     assert part.stopped_ == "interrupted" and part.generation_ == 3
     resumed = LineageGAN.load(path)
     assert resumed.warm_start and resumed.generation_ == 3 and resumed.generations == 6

@@ -152,6 +152,9 @@ class LineageGAN:
         on pairs of its latent batch (0: off).
     evolve_every : int, default=1
         Generations between two replacements (0: no selection).
+    decay : float, default=0.0
+        Share of the run (the last generations) over which both learning
+        rates fall linearly towards zero (0: constant rates).
     novelty : float, default=1.0
         Weight of the distinctness in the fitness (see the module's doc).
     eval_batch : int, default=64
@@ -202,7 +205,7 @@ class LineageGAN:
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
                  image_shape=None, generations=300, steps=100, pop_size=4, batch_size=16, d_batch=64,
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
-                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, novelty=1.0, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
+                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=1.0, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
                  warm_start=False, checkpoint_every=None, checkpoint_path=None):
         self.generator_spec = generator_spec
@@ -222,6 +225,7 @@ class LineageGAN:
         self.minibatch_std = minibatch_std
         self.mode_seeking = mode_seeking
         self.evolve_every = evolve_every
+        self.decay = decay
         self.novelty = novelty
         self.eval_batch = eval_batch
         self.sigma = sigma
@@ -272,6 +276,7 @@ class LineageGAN:
         check_positive(self.novelty, "novelty", allow_zero=True)
         check_positive(self.mode_seeking, "mode_seeking", allow_zero=True)
         check_int(self.evolve_every, "evolve_every", minimum=0)
+        check_rate(self.decay, "decay")
         check_positive(self.sigma, "sigma", allow_zero=True)
         check_rate(self.loss_mutation, "loss_mutation")
         check_int(self.quality_every, "quality_every", minimum=1)
@@ -417,6 +422,9 @@ class LineageGAN:
                     z = philox(seed, gen, Purpose.LATENT).standard_normal((S, K, b, L), dtype=np.float32)
                     rng_real = philox(seed, gen, Purpose.REAL)
                     idx = rng_real.integers(0, n_real, size=(S, int(self.d_batch)))
+                    scale = self._lr_scale(gen, total)
+                    trainer.lr_scale.assign(scale)
+                    self.discriminator_.optimizer.learning_rate.assign(float(self.d_learning_rate) * scale)
                     d_loss, d_fake = trainer.train(z, idx)
                     ze = philox(seed, gen, Purpose.FAKE_PICK).standard_normal((K, int(self.eval_batch), L),
                                                                               dtype=np.float32)
@@ -463,6 +471,13 @@ class LineageGAN:
         self._sync(trainer)
         if path is not None and (saved != self.generation_ or self.stopped_ == "interrupted"):
             self.save(path)
+
+    def _lr_scale(self, gen, total):
+        """Factor on both learning rates in generation ``gen``: 1, then linearly down over the last ``decay``."""
+        span = float(self.decay) * total
+        if span <= 0:
+            return 1.0
+        return float(min(1.0, (total - gen) / span))
 
     def _replace(self, trainer, fitness, gen):
         """PBT: the least fit generator becomes a mutated copy of the fittest. Returns (worst, parent)."""

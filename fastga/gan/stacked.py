@@ -95,6 +95,7 @@ class StackedGenerators:
         self.m = [tf.Variable(tf.zeros_like(p)) for p in self.params]
         self.v = [tf.Variable(tf.zeros_like(p)) for p in self.params]
         self.t = tf.Variable(0.0, dtype=tf.float32)
+        self.lr_scale = tf.Variable(1.0, dtype=tf.float32)
         self.loss_mix = tf.Variable(np.asarray(loss_mix, dtype=np.float32))
         ms = np.zeros(self.k, np.float32) if mode_seeking is None else np.asarray(mode_seeking, np.float32)
         self.mode_seeking = tf.Variable(ms.reshape(self.k))
@@ -177,7 +178,7 @@ class StackedGenerators:
                 total += tf.reduce_sum(self.mode_seeking / (dx / dz + 1e-5))
             grads = tape.gradient(total, self.params)
             self.t.assign_add(1.0)
-            lr_t = self.lr * tf.sqrt(1.0 - tf.pow(b2, self.t)) / (1.0 - tf.pow(b1, self.t))
+            lr_t = self.lr * self.lr_scale * tf.sqrt(1.0 - tf.pow(b2, self.t)) / (1.0 - tf.pow(b1, self.t))
             for p, m, v, g in zip(self.params, self.m, self.v, grads):
                 m.assign(b1 * m + (1.0 - b1) * g)
                 v.assign(b2 * v + (1.0 - b2) * tf.square(g))
