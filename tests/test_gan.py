@@ -458,20 +458,29 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "2", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
-                 "--minibatch-std", "2",
+                 "--minibatch-std", "2", "--steps", "2",
                  "--sample-every", "1", "--grid", "2", "3", "--out", str(out), "--quiet",
                  "--threads", "1"])
     assert code == 0
     names = sorted(os.listdir(out))
-    for name in ("samples_gen0000.png", "samples_gen0001.png", "samples_gen0002.png",
+    for name in ("samples_gen0001.png", "samples_gen0002.png",
                  "samples_final.png", "generator.npz", "discriminator.keras", "losses.png",
                  "quality.png", "history.csv"):
         assert "gan_" + name in names
     assert not [n for n in names if n.startswith(".tmp")]
     printed = capsys.readouterr().out
     for line in ("k-NN precision (k=3)", "k-NN recall (k=3)", "FID (classifier features)",
-                 "confident share", "classes >= 3% of confident", "held-out real, 4"):
+                 "confident share", "classes >= 3% of confident", "held-out real, 4",
+                 "mixture of 4 generators, 1000 samples", "2 generations (completed)"):
         assert line in printed
+    # The default method is the lineages; its checkpoint resumes.
+    assert main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--resume", str(out / "gan_checkpoint.npz"),
+                 "--generations", "3", "--out", str(out), "--quiet"]) == 0
+    assert "3 generations (completed)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="^--replay"):
+        main(["gan", "--replay", "8", "--out", str(out)])
+    with pytest.raises(ValueError, match="^--steps"):
+        main(["gan", "--hybrid", "--steps", "8", "--out", str(out)])
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "1", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
                  "--minibatch-std", "2", "--pure-ga", "--quality-samples", "8", "--sample-every", "0",
@@ -782,7 +791,7 @@ def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
         fh.write(_idx_bytes(X.reshape(-1, 4, 4) * 255))
     (data / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(y))
     out = tmp_path / "out"
-    tiny = ["--pop-size", "4", "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
+    tiny = ["--hybrid", "--pop-size", "4", "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
             "--minibatch-std", "2", "--replay", "8", "--quality-samples", "8", "--sample-every", "0",
             "--quiet", "--threads", "1"]
     assert main(["gan", "--data", str(images), "--generations", "2", "--out", str(out)] + tiny) == 0
@@ -829,3 +838,114 @@ def test_cli_gan_on_an_idx_file_resumes_and_names_bad_data(tmp_path, capsys):
         main(["gan", "--data", str(tmp_path / "nothere"), "--out", str(out)] + tiny)
     with pytest.raises(ValueError, match="^--checkpoint-every"):
         main(["gan", "--checkpoint-every", "0", "--out", str(out)] + tiny)
+
+
+def _lineages(**kw):
+    from fastga.gan.lineages import LineageGAN
+
+    params = dict(latent_dim=3, hidden=5, generations=3, steps=2, pop_size=3, batch_size=4, d_batch=4,
+                  eval_batch=4, minibatch_std=2, quality_every=1, random_state=0, threads=1)
+    params.update(kw)
+    return LineageGAN(**params)
+
+
+@pytest.mark.gan
+def test_stacked_generators_match_numpy_and_step_each_on_its_own_loss():
+    pytest.importorskip("tensorflow")
+    from fastga.gan.discriminator import build_discriminator
+    from fastga.gan.gradient import generator_forward
+    from fastga.gan.stacked import StackedGenerators
+
+    spec = NetworkSpec([3, 5, 16], ["tanh", "sigmoid"])
+    rng = np.random.default_rng(0)
+    genomes = rng.normal(0, 0.5, (3, spec.n_params)).astype(np.float32)
+    X, _ = _real()
+    D = build_discriminator((4, 4), seed=0, threads=1)
+    mix = np.eye(3, dtype=np.float32)  # generator i on loss i
+    S = StackedGenerators(spec, genomes, D, X, (4, 4), mix)
+    z = rng.standard_normal((3, 7, 3)).astype(np.float32)
+    fakes, d = S.score(z)
+    ref = np.stack([generator_forward(spec, genomes[i:i + 1], z[i])[0][0] for i in range(3)])
+    np.testing.assert_allclose(fakes, ref, rtol=1e-5, atol=1e-6)
+    assert d.shape == (3, 7) and np.all((d > 0) & (d < 1))
+    np.testing.assert_array_equal(S.genomes(), genomes)
+    # A generator's step depends only on its own loss: changing generator 2's loss leaves 0 and 1 alone.
+    state = S.state()
+    zs = rng.standard_normal((2, 3, 4, 3)).astype(np.float32)
+    idx = rng.integers(0, X.shape[0], (2, 4))
+    S.train(zs, idx)
+    a = S.genomes()
+    assert not np.array_equal(a, genomes)
+    assert float(S.state()["adam_t"][0]) == 2.0
+    D2 = build_discriminator((4, 4), seed=0, threads=1)  # the same fresh D as S's
+    mix2 = mix.copy()
+    mix2[2] = [1, 0, 0]
+    S2 = StackedGenerators(spec, state["genomes"], D2, X, (4, 4), mix2)
+    S2.train(zs, idx)
+    b = S2.genomes()
+    np.testing.assert_allclose(b[:2], a[:2], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(b[2], a[2])
+
+
+@pytest.mark.gan
+def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
+    pytest.importorskip("tensorflow")
+    from fastga.gan.lineages import load_mixture
+
+    X, y = _real()
+    gan = _lineages(generations=4).fit(X, y)
+    h = gan.history_
+    assert list(h["generation"]) == [1, 2, 3, 4]
+    for col in ("d_loss", "d_accuracy", "best_fitness", "distinct_mean", "quality_precision", "quality_recall"):
+        assert np.isfinite(h[col]).all(), col
+    assert list(h["replaced"][:3]) != [-1, -1, -1] and h["replaced"][-1] == -1  # no copy after the last
+    assert gan.genomes_.shape == (3, gan.generator_spec_.n_params)
+    assert set(gan.losses_.tolist()) <= {0, 1, 2}
+    assert [gan._lr_scale(g, 4) for g in range(4)] == [1.0, 1.0, 1.0, 1.0]
+    gan.decay = 0.5
+    assert [gan._lr_scale(g, 4) for g in range(4)] == [1.0, 1.0, 1.0, 0.5]
+    own = np.arange(4)[:, None] * np.full((1, 16), 0.1)  # 4 fakes 0.4 apart (RMS 0.1)
+    d = gan.distinctness(np.stack([own, own + 1.0, own + 1.001]))  # the third: a near copy of the second
+    np.testing.assert_array_equal(d, [1.0, 0.0, 0.0])
+    images = gan.sample_mixture(10)
+    assert images.shape == (10, 4, 4) and 0 <= images.min() and images.max() <= 1
+    scores = gan.sample_quality(40)
+    assert 0 <= scores["quality_precision"] <= 1
+    path = gan.save_generator(tmp_path / "mix.npz")
+    mix, shape = load_mixture(path)
+    assert shape == (4, 4)
+    np.testing.assert_array_equal(mix.sample(10).reshape(10, 4, 4), images)
+    with pytest.raises(ValueError, match="minibatch_std"):
+        _lineages(minibatch_std=3).fit(X, y)
+    with pytest.raises(ValueError, match="gradient_loss"):
+        _lineages(gradient_loss="wasserstein").fit(X, y)
+
+
+@pytest.mark.gan
+def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path):
+    """Ctrl-C at generation 3 saves; the resumed run repeats generations 4-6 bit for bit.
+
+    Same nondeterminism as the GA-GAN's (see
+    ``test_stopped_and_resumed_run_repeats_the_uninterrupted_one``): exact on
+    one machine and thread count; the generators' Adam moments and step
+    count, their losses and the discriminator's optimizer are saved.
+    """
+    pytest.importorskip("tensorflow")
+    from fastga.gan.lineages import LineageGAN
+
+    X, y = _real()
+    full = _lineages(generations=6, decay=0.5).fit(X, y)
+    path = tmp_path / "lineages.npz"
+    part = _lineages(generations=6, decay=0.5, checkpoint_path=path).fit(X, y, callbacks=[_interrupt_at(3)])
+    assert part.stopped_ == "interrupted" and part.generation_ == 3
+    resumed = LineageGAN.load(path)
+    assert resumed.warm_start and resumed.generation_ == 3 and resumed.generations == 6
+    _same_history(resumed.history_, part.history_)
+    resumed.fit(X, y)
+    assert resumed.stopped_ is None and len(resumed.history_) == 6
+    _same_history(resumed.history_, full.history_)
+    np.testing.assert_array_equal(resumed.genomes_, full.genomes_)
+    np.testing.assert_array_equal(resumed.losses_, full.losses_)
+    for u, v in zip(full.discriminator_.variables + full.discriminator_.optimizer.variables,
+                    resumed.discriminator_.variables + resumed.discriminator_.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(u.numpy(), v.numpy())

@@ -33,7 +33,7 @@ import numpy as np
 from ..compilation import compile_ahead, tasks_for
 from ..datasets import load_digits_split, load_images
 from ..fileio import atomic_write_bytes
-from ..gan import PURE_GA, GANEvolver, SampleQuality
+from ..gan import PURE_GA, GANEvolver, LineageGAN, SampleQuality
 from ..gan.plots import save_loss_plot, save_quality_plot, save_sample_grid
 from .common import (OUT, add_checkpoint_arguments, add_run_arguments, out_path,
                      print_profile, process_age)
@@ -46,8 +46,28 @@ PRESET_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_siz
                 "gradient_share": "gradient_share", "gradient_lr": "gradient_lr"}
 
 
+#: Flags of the lineage method (the default): flag dest -> LineageGAN argument (None: its default).
+LINEAGE_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_size": "batch_size",
+                 "d_batch": "d_batch", "d_lr": "d_learning_rate", "minibatch_std": "minibatch_std",
+                 "steps": "steps", "novelty": "novelty", "sigma": "sigma"}
+
+#: Flags that only the GA methods (--hybrid, --pure-ga) read.
+GA_ONLY_FLAGS = ("d_steps", "replay", "latent_gain", "gradient_share", "gradient_lr", "mutation_rate")
+
+
+def lineage_settings(args):
+    """LineageGAN's settings from the flags given (the others: its defaults)."""
+    bad = [d for d in GA_ONLY_FLAGS if getattr(args, d) is not None]
+    bad += [d for d, default in (("score", "mean"), ("diversity", 0.0), ("sharing", 0.0), ("threshold", None),
+                                 ("gradient_steps", 1), ("elitism", 2)) if getattr(args, d) != default]
+    if bad:
+        raise ValueError(f"--{bad[0].replace('_', '-')}: a setting of the GA methods; add --hybrid or "
+                         "--pure-ga, or drop it")
+    return {arg: getattr(args, dest) for dest, arg in LINEAGE_FLAGS.items() if getattr(args, dest) is not None}
+
+
 def method_settings(args):
-    """The preset-controlled settings: the flags given, else the method's defaults."""
+    """The preset-controlled settings of the GA methods: the flags given, else the method's defaults."""
     import inspect
 
     base = {k: p.default for k, p in inspect.signature(GANEvolver).parameters.items()}
@@ -61,6 +81,9 @@ def method_settings(args):
         sigma=args.sigma if args.sigma is not None else ga.sigma, elitism=args.elitism,
         mutation_rate_cap=max(ga.mutation_rate_cap,
                               args.mutation_rate if args.mutation_rate is not None else 0.0))
+    if args.steps is not None or args.novelty is not None:
+        raise ValueError("--steps, --novelty: settings of the lineage method (the default); drop "
+                         "--hybrid / --pure-ga")
     if args.pure_ga and args.gradient_share:
         raise ValueError("--pure-ga: the pure GA takes no gradient steps; drop --gradient-share")
     return out
@@ -91,8 +114,11 @@ def add_parser(subparsers):
         "gan",
         help="evolve generator networks against a TensorFlow discriminator (GA-GAN)",
         description=__doc__.split("\n\n")[0],
-        epilog="Flags shown with no default take the method's: GANEvolver's defaults (the hybrid), "
-               "or fastga.gan.PURE_GA's with --pure-ga.",
+        epilog="Methods: by default K generator lineages trained side by side against one "
+               "discriminator and evolved on top (fastga.gan.LineageGAN; the result is their "
+               "mixture); --hybrid: the GA with a gradient variation (GANEvolver's defaults); "
+               "--pure-ga: crossover and mutation only (fastga.gan.PURE_GA). Flags shown with no "
+               "default take the method's.",
     )
     p.add_argument("--data", "--mnist", dest="data", metavar="PATH", default=None,
                    help="MNIST-shaped images from a local file: an IDX image file "
@@ -128,7 +154,8 @@ def add_parser(subparsers):
     p.add_argument("--mutation-rate", type=float, default=None,
                    help="per-weight mutation probability (default: the method's)")
     p.add_argument("--sigma", type=float, default=None,
-                   help="gaussian mutation's standard deviation (default: the method's)")
+                   help="gaussian mutation's standard deviation; lineage method: of the noise on a "
+                        "copied generator (default: the method's)")
     p.add_argument("--elitism", type=int, default=2,
                    help="best individuals copied unchanged (default: %(default)s)")
     p.add_argument("--gradient-share", type=float, default=None,
@@ -140,14 +167,24 @@ def add_parser(subparsers):
     p.add_argument("--gradient-loss", choices=("nonsaturating", "minimax", "least_squares", "mixed"),
                    default="mixed",
                    help="generator loss of the gradient steps ('mixed': E-GAN's three, by thirds)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="lineage method: training steps of every generator per generation")
+    p.add_argument("--novelty", type=float, default=None,
+                   help="lineage method: weight of a generator's distinctness (its fakes' nearest "
+                        "neighbours are its own) in its fitness")
+    p.add_argument("--hybrid", action="store_true",
+                   help="the GA with a gradient variation operator (GANEvolver's defaults: E-GAN's "
+                        "three losses on every child, 8 generators, 3000 generations) instead of the "
+                        "lineages")
     p.add_argument("--pure-ga", action="store_true",
                    help="the GA-GAN without gradients: variation by crossover and mutation only, with "
                         "its own defaults (fastga.gan.PURE_GA: 200 generators, 200 generations, ...)")
     p.add_argument("--quality-samples", type=int, default=1000,
                    help="samples of the best generator scored at the end")
-    p.add_argument("--mixture", type=int, default=1, metavar="K",
+    p.add_argument("--mixture", type=int, default=None, metavar="K",
                    help="score the final samples of a uniform mixture of the K fittest generators "
-                        "(each sample drawn by one of them) instead of the best one")
+                        "(each sample drawn by one of them; default: all the lineages, or the best "
+                        "generator with --hybrid / --pure-ga)")
     p.add_argument("--threshold", type=float, default=None,
                    help="stop once D's 50/50 accuracy on some generator's fakes is <= this (a fraction)")
     p.add_argument("--sample-every", type=int, default=500, metavar="N",
@@ -183,6 +220,19 @@ def _history_csv(history):
     return buf.getvalue().encode()
 
 
+def _load_run(path):
+    """The run saved in the checkpoint ``path``: a LineageGAN or a GANEvolver."""
+    from ..fileio import load_npz
+
+    _, meta = load_npz(path)
+    return (LineageGAN if meta.get("class") == "LineageGAN" else GANEvolver).load(path)
+
+
+def _done(ev):
+    """Generations completed by a run."""
+    return ev.generation_ if isinstance(ev, LineageGAN) else ev.population_.generation
+
+
 def run(args):
     try:
         import tensorflow  # noqa: F401
@@ -198,13 +248,15 @@ def run(args):
         raise ValueError(f"--quality-samples: must be >= 4, got {args.quality_samples}")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every: must be >= 1, got {args.checkpoint_every}")
-    if args.mixture < 1:
+    if args.mixture is not None and args.mixture < 1:
         raise ValueError(f"--mixture: must be >= 1, got {args.mixture}")
+    if args.hybrid and args.pure_ga:
+        raise ValueError("--hybrid, --pure-ga: choose one method")
     started = process_age()  # before this call: interpreter start and imports
     t0 = time.perf_counter()
     X, y, X_test, y_test, name = _load_data(args)
     checkpoint = args.checkpoint or args.resume or out_path(args, "gan", "checkpoint.npz")
-    ev = GANEvolver.load(args.resume) if args.resume else None  # the saved run's settings and seed
+    ev = _load_run(args.resume) if args.resume else None  # the saved run's settings and seed
     seed = int(ev.random_state) if ev is not None else args.seed
     quality = None
     if y is not None:
@@ -214,7 +266,7 @@ def run(args):
               "(they need a digits classifier)", file=sys.stderr)
     if args.resume:
         ev.quality = quality if quality is not None else False
-        done = ev.population_.generation
+        done = _done(ev)
         total = ev.generations if args.generations is None else args.generations
         if total < done:
             raise ValueError(f"--generations: the checkpoint is at generation {done}; --generations is "
@@ -225,6 +277,14 @@ def run(args):
         if args.checkpoint_every is not None:
             ev.checkpoint_every = args.checkpoint_every
         print(f"resuming {args.resume} at generation {done}")
+    elif not (args.hybrid or args.pure_ga):
+        ev = LineageGAN(
+            latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
+            real_label=args.real_label, gradient_loss=args.gradient_loss,
+            quality=quality if quality is not None else False, random_state=args.seed,
+            threads=args.threads, verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
+            checkpoint_path=checkpoint, **lineage_settings(args),
+        )
     else:
         ev = GANEvolver(
             latent_dim=args.latent, hidden=args.hidden, hidden_activation=args.hidden_activation,
@@ -235,6 +295,7 @@ def run(args):
             threads=args.threads, verbose=not args.quiet, checkpoint_every=args.checkpoint_every,
             checkpoint_path=checkpoint, **method_settings(args),
         )
+    lineages = isinstance(ev, LineageGAN)
     cmd = ["fastga", "gan", "--resume", checkpoint, "--generations", str(ev.generations)]
     if args.data is not None:
         cmd += ["--data", args.data]
@@ -242,13 +303,14 @@ def run(args):
         cmd += ["--out", args.out]
 
     def grid(evolver, label):
-        rows = evolver.top_rows(min(n_gen, evolver.population_.size))
+        rows = evolver.top_rows(min(n_gen, evolver.pop_size))
         # Each row its own latents: a small population's generators are close kin, so
         # shared latents would draw nearly the same row again and again.
         images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=seed + i)
                                  for i in range(len(rows))])
         path = out_path(args, "gan", f"samples_{label}.png")
-        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} generators (rows), "
+        what = "lineages" if lineages else "generators"
+        save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} {what} (rows), "
                                              "own latents per row",
                          row_labels=[f"#{r}" for r in rows])
         return path
@@ -271,7 +333,7 @@ def run(args):
             print(f"the last checkpoint is {checkpoint}; to resume: {shlex.join(cmd)}", file=sys.stderr)
         return 130
     if ev.stopped_ == "interrupted":
-        print(f"\ninterrupted at generation {ev.population_.generation}; checkpoint saved to "
+        print(f"\ninterrupted at generation {_done(ev)}; checkpoint saved to "
               f"{checkpoint}", file=sys.stderr)
         print(f"to resume: {shlex.join(cmd)}", file=sys.stderr)
         return 130
@@ -282,14 +344,16 @@ def run(args):
     save_loss_plot(out_path(args, "gan", "losses.png"), h, title=f"GA-GAN on {name}")
     if quality is not None:
         save_quality_plot(out_path(args, "gan", "quality.png"), h, quality.real_scores_,
-                          title=f"GA-GAN on {name}: samples of the best generator")
+                          title=f"GA-GAN on {name}: samples of the "
+                                + ("lineages' mixture" if lineages else "best generator"))
     atomic_write_bytes(out_path(args, "gan", "history.csv"), _history_csv(h))
-    last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min")}
-    print(f"{len(h) - 1} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
-          f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}, "
-          f"50/50 accuracy on the best {last['ref_accuracy_min']:.3f}")
+    last = {k: h[k][-1] for k in ("mean_d_fake_best", "d_accuracy", "ref_accuracy_min") if k in h}
+    print(f"{_done(ev)} generations ({ev.stopped_ or 'completed'}); fittest generator's mean D(fake) "
+          f"{last['mean_d_fake_best']:.3f}, D accuracy {last['d_accuracy']:.3f}"
+          + (f", 50/50 accuracy on the best {last['ref_accuracy_min']:.3f}" if "ref_accuracy_min" in last
+             else ""))
     if quality is not None:
-        k = min(args.mixture, ev.population_.size)
+        k = min(args.mixture or (ev.pop_size if lineages else 1), ev.pop_size)
         who = f"mixture of {k} generators" if k > 1 else "best generator"
         print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
                             quality.real_scores_, f"{who}, {args.quality_samples} samples",
