@@ -339,6 +339,23 @@ class DiscriminatorFitness:
         return self.quality.score(samples.reshape(-1, samples.shape[-1]))
 
 
+
+def generator_network_spec(est, n_pixels):
+    """The generators' :class:`~fastga.NetworkSpec` of a GAN estimator ``est``
+    (its ``generator_spec``, or ``latent_dim -> hidden -> n_pixels`` with its
+    ``hidden_activation`` and a sigmoid output) for images of ``n_pixels``."""
+    if est.generator_spec is None:
+        latent = check_int(est.latent_dim, "latent_dim", minimum=1)
+        hidden = check_int(est.hidden, "hidden", minimum=1)
+        return NetworkSpec([latent, hidden, n_pixels], [est.hidden_activation, "sigmoid"])
+    spec = (est.generator_spec if isinstance(est.generator_spec, NetworkSpec)
+            else NetworkSpec(est.generator_spec))
+    if spec.n_outputs != n_pixels:
+        raise ValueError(
+            f"generator_spec: outputs {spec.n_outputs} values but the images have {n_pixels} pixels"
+        )
+    return spec
+
 class GANEvolver:
     """Evolve generator MLPs against a Keras discriminator (the GA-GAN).
 
@@ -575,17 +592,7 @@ class GANEvolver:
     # ------------------------------------------------------------ helpers
     def network_spec(self, n_pixels):
         """The generators' :class:`~fastga.NetworkSpec` for images of ``n_pixels``."""
-        if self.generator_spec is None:
-            latent = check_int(self.latent_dim, "latent_dim", minimum=1)
-            hidden = check_int(self.hidden, "hidden", minimum=1)
-            return NetworkSpec([latent, hidden, n_pixels], [self.hidden_activation, "sigmoid"])
-        spec = (self.generator_spec if isinstance(self.generator_spec, NetworkSpec)
-                else NetworkSpec(self.generator_spec))
-        if spec.n_outputs != n_pixels:
-            raise ValueError(
-                f"generator_spec: outputs {spec.n_outputs} values but the images have {n_pixels} pixels"
-            )
-        return spec
+        return generator_network_spec(self, n_pixels)
 
     def _check_settings(self):
         check_int(self.generations, "generations", minimum=0)

@@ -40,7 +40,7 @@ from ..network import Network
 from ..registry import Purpose
 from ..spec import NetworkSpec
 from ..validation import check_int, check_positive, check_rate, check_X
-from .evolver import _data_digest, image_shape_for
+from .evolver import _data_digest, generator_network_spec, image_shape_for
 
 __all__ = ["LineageGAN", "GeneratorMixture", "load_mixture", "LOSS_NAMES"]
 
@@ -243,16 +243,7 @@ class LineageGAN:
     # ------------------------------------------------------------ settings
     def network_spec(self, n_pixels):
         """The generators' :class:`~fastga.NetworkSpec` for images of ``n_pixels``."""
-        if self.generator_spec is None:
-            latent = check_int(self.latent_dim, "latent_dim", minimum=1)
-            hidden = check_int(self.hidden, "hidden", minimum=1)
-            return NetworkSpec([latent, hidden, n_pixels], [self.hidden_activation, "sigmoid"])
-        spec = (self.generator_spec if isinstance(self.generator_spec, NetworkSpec)
-                else NetworkSpec(self.generator_spec))
-        if spec.n_outputs != n_pixels:
-            raise ValueError(f"generator_spec: outputs {spec.n_outputs} values but the images have "
-                             f"{n_pixels} pixels")
-        return spec
+        return generator_network_spec(self, n_pixels)
 
     def _check_settings(self):
         check_int(self.generations, "generations", minimum=0)
