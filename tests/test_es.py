@@ -234,8 +234,10 @@ def _bits(es):
     return out
 
 
-@pytest.mark.parametrize("cls,kw", ALL)
-def test_same_bits_on_one_and_two_threads(cls, kw):
+@pytest.mark.parametrize("cls,kw,p", [(c, k, 10) for c, k in ALL] + [(SNES, {}, 3 * CHUNK + 6)])
+def test_same_bits_on_one_and_two_threads(cls, kw, p):
+    """(SNES with several chunks of directions: the noise totals' partial sums
+    shared out over the threads.)"""
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs NUMBA_NUM_THREADS >= 2")
     before = numba.get_num_threads()
@@ -243,24 +245,8 @@ def test_same_bits_on_one_and_two_threads(cls, kw):
         results = []
         for t in (1, 2):
             numba.set_num_threads(t)
-            results.append(_bits(_run(cls, n=2 * BLOCK + 77, p=10, generations=3,
+            results.append(_bits(_run(cls, n=2 * BLOCK + 77, p=p, generations=3,
                                       fitness=sphere(0.5), **kw)))
-    finally:
-        numba.set_num_threads(before)
-    assert results[0] == results[1]
-
-
-def test_snes_noise_totals_same_bits_on_one_and_two_threads():
-    """Several chunks of directions (the totals' partial sums) shared out over threads."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
-    before = numba.get_num_threads()
-    try:
-        results = []
-        for t in (1, 2):
-            numba.set_num_threads(t)
-            results.append(_bits(_run(SNES, n=2 * BLOCK + 77, p=3 * CHUNK + 6, generations=3,
-                                      fitness=sphere(0.5))))
     finally:
         numba.set_num_threads(before)
     assert results[0] == results[1]
