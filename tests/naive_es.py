@@ -68,6 +68,21 @@ def weighted_sums(a, b, seed, generation, n):
     return s1.astype(np.float64), s2.astype(np.float64)
 
 
+def noise_totals(seed, generation, P, n, chunk):
+    """``(sum_d z_d, sum_d z_d**2)`` over ``d < P`` as the sampling forms them:
+    float32 sums over each chunk of ``chunk`` directions in order, then the
+    chunks' sums added in chunk order (float64 arrays of the float32 values)."""
+    t1 = t2 = None
+    for d0 in range(0, P, chunk):
+        p1, p2 = np.zeros(n, F32), np.zeros(n, F32)
+        for d in range(d0, min(d0 + chunk, P)):
+            z = noise(seed, generation, d, n)
+            p1 = p1 + z
+            p2 = p2 + z * z
+        t1, t2 = (p1, p2) if t1 is None else (t1 + p1, t2 + p2)
+    return t1.astype(np.float64), t2.astype(np.float64)
+
+
 def row_noise(seed, generation, P, n, antithetic):
     """Signed noise of every row (float32, (P, n)): row ``i`` is ``+z_i``, or
     ``+z_{i//2}`` / ``-z_{i//2}`` for even / odd ``i`` when antithetic."""

@@ -15,7 +15,7 @@ from fastga import GeneticAlgorithm, History, NetworkSpec, Population
 from fastga.es import PGPE, SNES, OpenES, SepCMAES
 from fastga.es.shaping import centered_ranks, nes_utilities, rank_weights
 from fastga.evaluation import run_rows
-from fastga.kernels.es import BLOCK, sample, weighted_sums
+from fastga.kernels.es import BLOCK, CHUNK, sample, sample_totals, weighted_sums
 from fastga.registry import Purpose
 from fastga.vector import VectorSpec
 
@@ -76,6 +76,50 @@ def test_kernels_over_several_blocks_match_reference(antithetic, tail):
     run_rows(weighted_sums, -(-n // BLOCK), a, b, np.uint64(9), 4, s1, s2)
     r1, r2 = naive_es.weighted_sums(a, b, 9, 4, n)
     assert s1.tobytes() == r1.tobytes() and s2.tobytes() == r2.tobytes()
+
+
+@pytest.mark.parametrize("p, tail", [(5, 77), (2 * CHUNK + 3, 3 * BLOCK // 4 + 5)])
+def test_sample_totals_match_reference(p, tail):
+    """The rows are those of :func:`sample`; the chunks' partial totals, added in
+    chunk order, are the reference's totals (one chunk: the sums with every
+    coefficient 1)."""
+    n = 2 * BLOCK + tail
+    rng = np.random.default_rng(4)
+    mean = rng.standard_normal(n).astype(np.float32)
+    scale = rng.random(n).astype(np.float32)
+    chunks = -(-p // CHUNK)
+    out = np.zeros((p, n), np.float32)
+    part1, part2 = np.empty((chunks, n), np.float32), np.empty((chunks, n), np.float32)
+    run_rows(sample_totals, chunks, out, mean, scale, np.uint64(9), 4, part1, part2)
+    assert out.tobytes() == naive_es.sample(mean, scale, 9, 4, p, False).tobytes()
+    t1, t2 = part1[0], part2[0]
+    for k in range(1, chunks):
+        t1, t2 = t1 + part1[k], t2 + part2[k]
+    r1, r2 = naive_es.noise_totals(9, 4, p, n, CHUNK)
+    assert t1.astype(np.float64).tobytes() == r1.tobytes()
+    assert t2.astype(np.float64).tobytes() == r2.tobytes()
+    if p <= CHUNK:
+        w1, w2 = naive_es.weighted_sums(np.ones(p), np.ones(p), 9, 4, n)
+        assert r1.tobytes() == w1.tobytes() and r2.tobytes() == w2.tobytes()
+
+
+def test_snes_sums_take_the_shared_utility_out():
+    """SNES's worse half shares the utility -1/P: its sums use the noise totals
+    (kept from the sampling, or regenerated after a load) and regenerate only the
+    better half, and agree with summing every direction to float32 rounding."""
+    n, p = 2 * BLOCK + 77, 2 * CHUNK + 6
+    es = SNES(n, pop_size=p, random_state=SEED)
+    es.ask()
+    f = np.random.default_rng(3).standard_normal(p)
+    f[7] = np.nan  # ranks last
+    u = rank_weights(f, nes_utilities(p))
+    assert np.sum(u == u.min()) == p // 2  # the shared value is there
+    s1, s2 = es._sums(u, u)
+    r1, r2 = naive_es.weighted_sums(u, u, SEED, 0, n)
+    np.testing.assert_allclose(s1, r1, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(s2, r2, rtol=0, atol=1e-6)
+    del es._totals  # as after a load: regenerated, the same bits
+    assert [x.tobytes() for x in es._sums(u, u)] == [s1.tobytes(), s2.tobytes()]
 
 
 # ----------------------------------------------------- one generation each
@@ -190,8 +234,10 @@ def _bits(es):
     return out
 
 
-@pytest.mark.parametrize("cls,kw", ALL)
-def test_same_bits_on_one_and_two_threads(cls, kw):
+@pytest.mark.parametrize("cls,kw,p", [(c, k, 10) for c, k in ALL] + [(SNES, {}, 3 * CHUNK + 6)])
+def test_same_bits_on_one_and_two_threads(cls, kw, p):
+    """(SNES with several chunks of directions: the noise totals' partial sums
+    shared out over the threads.)"""
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs NUMBA_NUM_THREADS >= 2")
     before = numba.get_num_threads()
@@ -199,7 +245,7 @@ def test_same_bits_on_one_and_two_threads(cls, kw):
         results = []
         for t in (1, 2):
             numba.set_num_threads(t)
-            results.append(_bits(_run(cls, n=2 * BLOCK + 77, p=10, generations=3,
+            results.append(_bits(_run(cls, n=2 * BLOCK + 77, p=p, generations=3,
                                       fitness=sphere(0.5), **kw)))
     finally:
         numba.set_num_threads(before)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..algorithm import Algorithm, AlgorithmState, interrupts_deferred
 from ..evaluation import run_rows
-from ..kernels.es import BLOCK, sample, weighted_sums
+from ..kernels.es import BLOCK, CHUNK, sample, sample_totals, weighted_sums
 from ..population import Population
 from ..validation import check_int, check_positive, check_rate
 from ..vector import VectorSpec
@@ -70,6 +70,16 @@ class EvolutionStrategy(Algorithm):
     _state_class = ESState
     #: Whether rows come in mirrored pairs ``center +- scale * z``.
     _always_antithetic = False
+    #: Whether the update's coefficients share one value over many directions
+    #: (SNES's utilities: the worse half's are all ``-1/P``). Sampling then also
+    #: forms the noise's per-parameter totals (:func:`fastga.kernels.es.sample_totals`)
+    #: and :meth:`_sums` regenerates only the directions of the other values.
+    _shared_coefficient = False
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_parts", None)  # scratch of the sampling, made again when needed
+        return state
 
     # ------------------------------------------------------------ settings
     def _antithetic(self):
@@ -141,6 +151,9 @@ class EvolutionStrategy(Algorithm):
         scale32 = self._scale().astype(np.float32)
         anti = self._antithetic()
         seed = np.uint64(self.state_.seed)
+        if self._shared_coefficient and not anti:
+            self._totals = self._sample_totals(out, mean32, scale32, seed, generation)
+            return None
         run_rows(sample, out.shape[0] // 2 if anti else out.shape[0], out, mean32, scale32,
                  seed, generation, anti)
         return mean32 if anti else None
@@ -195,8 +208,35 @@ class EvolutionStrategy(Algorithm):
     def _sums(self, a, b=None):
         """``(sum_d a[d] z_d, sum_d b[d] z_d**2)`` of the told generation's noise
         (float32 sums in float64 arrays, n_params each; the second None without ``b``).
+
         Directions whose coefficients are 0 (Sep-CMA-ES's worse half) are not
-        regenerated (:func:`fastga.kernels.es.weighted_sums`)."""
+        regenerated (:func:`fastga.kernels.es.weighted_sums`). With
+        :attr:`_shared_coefficient`, the value ``v`` of ``a`` shared by at least
+        a quarter of the directions (where ``b`` has one value ``w`` too) is
+        taken out first, ``sum_d a[d] z_d = sum_d (a[d] - v) z_d + v sum_d z_d``,
+        with the noise's totals from the sampling.
+        """
+        a = np.array(a, dtype=np.float64)
+        b = None if b is None else np.array(b, dtype=np.float64)
+        va = vb = 0.0
+        if self._shared_coefficient and not self._antithetic():
+            values, counts = np.unique(a, return_counts=True)
+            k = int(np.argmax(counts))
+            on = a == values[k]
+            if 4 * counts[k] >= a.shape[0] and (b is None or np.all(b[on] == b[on][0])):
+                va, vb = float(values[k]), (0.0 if b is None else float(b[on][0]))
+                a -= va  # exactly 0 where a == va
+                if b is not None:
+                    b -= vb
+        s1, s2 = self._kernel_sums(a, b)
+        if va != 0.0 or vb != 0.0:
+            t1, t2 = self._noise_totals()
+            s1 += va * t1
+            if b is not None:
+                s2 += vb * t2
+        return s1, s2
+
+    def _kernel_sums(self, a, b):
         n = self.population_.genomes.shape[1]
         s1 = np.empty(n, dtype=np.float64)
         s2 = np.empty(n if b is not None else 0, dtype=np.float64)
@@ -206,6 +246,36 @@ class EvolutionStrategy(Algorithm):
                  np.uint64(self.state_.seed), self.population_.generation, s1, s2,
                  pieces=blocks)  # a block a piece: the threads finish together
         return s1, (s2 if b is not None else None)
+
+    def _sample_totals(self, out, mean32, scale32, seed, generation):
+        """Sample into ``out`` (:func:`fastga.kernels.es.sample_totals`) and return
+        ``(seed, generation, P, t1, t2)``: the noise's totals ``sum_d z_d`` and
+        ``sum_d z_d**2``, the chunks' float32 partial sums added in chunk order."""
+        P, n = out.shape
+        chunks = -(-P // CHUNK)
+        parts = getattr(self, "_parts", None)
+        if parts is None or parts.shape != (2, chunks, n):  # kept: no new pages each generation
+            self._parts = parts = np.empty((2, chunks, n), dtype=np.float32)
+        part1, part2 = parts[0], parts[1]
+        run_rows(sample_totals, chunks, out, mean32, scale32, seed, generation, part1, part2)
+        t1, t2 = part1[0].copy(), part2[0].copy()
+        for k in range(1, chunks):  # in chunk order: the same bits for any thread count
+            t1 += part1[k]
+            t2 += part2[k]
+        return int(seed), int(generation), P, t1.astype(np.float64), t2.astype(np.float64)
+
+    def _noise_totals(self):
+        """``(sum_d z_d, sum_d z_d**2)`` of the current generation's noise: kept from
+        its sampling, else (after a load) regenerated, with the same bits."""
+        pop = self.population_
+        key = (int(self.state_.seed), int(pop.generation), pop.size)
+        kept = getattr(self, "_totals", None)
+        if kept is None or tuple(kept[:3]) != key:
+            scratch = np.empty_like(pop.genomes)
+            self._totals = kept = self._sample_totals(
+                scratch, self.state_.mean.astype(np.float32), self._scale().astype(np.float32),
+                np.uint64(self.state_.seed), pop.generation)
+        return kept[3], kept[4]
 
     # ------------------------------------------------------------ results
     @property

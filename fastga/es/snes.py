@@ -53,6 +53,7 @@ class SNES(EvolutionStrategy):
     _file_kind = "snes"
     _state_class = SNESState
     _vector_fields = ("sigma",)
+    _shared_coefficient = True
 
     def __init__(self, spec, pop_size=100, sigma=0.1, learning_rate=1.0,
                  sigma_learning_rate=None, center_init=None, threshold=None, patience=None,

@@ -39,7 +39,7 @@ from numba.extending import intrinsic
 from ..registry import Purpose
 from .rng import log32, random_u64, stream_key
 
-__all__ = ["BLOCK", "sample", "weighted_sums"]
+__all__ = ["BLOCK", "CHUNK", "sample", "sample_totals", "weighted_sums"]
 
 _S40 = np.uint64(40)
 _S32 = np.uint64(32)
@@ -247,3 +247,56 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
         if second:
             for t in range(m):
                 s2[k0 + t] = acc2[t]
+
+
+
+#: Directions per chunk of :func:`sample_totals` (the totals' partial sums).
+CHUNK = 16
+
+
+@njit(nogil=True, cache=True)
+def sample_totals(genomes, mean, scale, seed, generation, part1, part2, lo, hi):
+    """Chunks ``lo .. hi-1`` of the rows, as :func:`sample` writes them (not
+    mirrored: direction ``d`` is row ``d``), and the chunks' partial totals of
+    the noise.
+
+    Chunk ``k`` is the directions ``k * CHUNK .. (k + 1) * CHUNK - 1`` (those
+    below ``P = len(genomes)``); ``part1[k] = sum_d z_d`` and ``part2[k] =
+    sum_d z_d**2`` over them, float32 sums in the order ``d = k * CHUNK, ...``.
+    The totals are the chunks' partial sums added in chunk order
+    (:func:`fastga.es.base.EvolutionStrategy._noise_totals`), so their bits do
+    not depend on the thread count. They let an update whose coefficients
+    share one value ``v`` over many directions regenerate only the others:
+    ``sum_d a[d] z_d = sum_d (a[d] - v) z_d + v sum_d z_d``.
+
+    A chunk is written a column block at a time (``CHUNK`` rows of
+    :data:`BLOCK` parameters), four directions per pass over the block's sums
+    (as in :func:`weighted_sums`, with coefficients 1: the same bits as adding
+    one direction at a time), which stay in L1.
+    """
+    _wide_vectors()
+    P, n = genomes.shape
+    z = np.empty((4, BLOCK), dtype=np.float32)
+    acc1 = np.empty(BLOCK, dtype=np.float32)
+    acc2 = np.empty(BLOCK, dtype=np.float32)
+    ones = np.ones(4, dtype=np.float64)
+    keys = np.empty(CHUNK, dtype=np.uint64)
+    for k in range(lo, hi):
+        d0 = k * CHUNK
+        d1 = min(d0 + CHUNK, P)
+        for d in range(d0, d1):
+            keys[d - d0] = stream_key(seed, generation, d, Purpose.ES_NOISE)
+        for k0 in range(0, n, BLOCK):
+            m = min(BLOCK, n - k0)
+            acc1[:] = 0.0
+            acc2[:] = 0.0
+            for e0 in range(d0, d1, 4):
+                j = min(4, d1 - e0)
+                for i in range(j):
+                    _fill_normals(keys[e0 + i - d0], k0 // BLOCK, min(QUARTER, m), z[i])
+                    _write(genomes[e0 + i, k0:k0 + m], mean[k0:k0 + m], scale[k0:k0 + m], z[i],
+                           False)
+                _accumulate(acc1, acc2, ones, ones, 0, z, j, m, True)
+            for t in range(m):
+                part1[k, k0 + t] = acc1[t]
+                part2[k, k0 + t] = acc2[t]
