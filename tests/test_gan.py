@@ -458,7 +458,7 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "2", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
-                 "--minibatch-std", "2", "--steps", "2",
+                 "--minibatch-std", "2", "--steps", "2", "--generalists", "2",
                  "--sample-every", "1", "--grid", "2", "3", "--out", str(out), "--quiet",
                  "--threads", "1"])
     assert code == 0
@@ -893,7 +893,7 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     from fastga.gan.lineages import load_mixture
 
     X, y = _real()
-    gan = _lineages(generations=4).fit(X, y)
+    gan = _lineages(generations=4, generalists=2).fit(X, y)
     h = gan.history_
     assert list(h["generation"]) == [1, 2, 3, 4]
     for col in ("d_loss", "d_accuracy", "best_fitness", "distinct_mean", "quality_precision", "quality_recall"):
@@ -915,7 +915,7 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     mix, shape = load_mixture(path)
     assert shape == (4, 4)
     np.testing.assert_array_equal(mix.sample(10).reshape(10, 4, 4), images)
-    # The second phase: 2 generalists (the default), 0.4 of the mixture's samples.
+    # The second phase: 2 generalists, 0.4 of the mixture's samples (the default share).
     assert gan.generalist_genomes_.shape == (2, gan.generator_spec_.n_params)
     assert gan.generalists_.generation_ == 3  # three quarters of 4 generations
     np.testing.assert_allclose(gan.generator_.weights, [0.2, 0.2, 0.2, 0.2, 0.2])
@@ -934,7 +934,7 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     with pytest.raises(ValueError, match="^generalists"):
         _lineages(generalists=1).fit(X, y)
     with pytest.raises(ValueError, match="^generalist_share"):
-        _lineages(generalist_share=1.0).fit(X, y)
+        _lineages(generalists=2, generalist_share=1.0).fit(X, y)
     with pytest.raises(ValueError, match="generalist_generations"):
         _lineages(generalist_generations=0).fit(X, y)
     with pytest.raises(ValueError, match="coverage"):
@@ -954,9 +954,10 @@ def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path)
     from fastga.gan.lineages import LineageGAN
 
     X, y = _real()
-    full = _lineages(generations=6, decay=0.5).fit(X, y)
+    full = _lineages(generations=6, decay=0.5, generalists=2).fit(X, y)
     path = tmp_path / "lineages.npz"
-    part = _lineages(generations=6, decay=0.5, checkpoint_path=path).fit(X, y, callbacks=[_interrupt_at(3)])
+    part = _lineages(generations=6, decay=0.5, generalists=2, checkpoint_path=path).fit(
+        X, y, callbacks=[_interrupt_at(3)])
     assert part.stopped_ == "interrupted" and part.generation_ == 3
     resumed = LineageGAN.load(path)
     assert resumed.warm_start and resumed.generation_ == 3 and resumed.generations == 6
