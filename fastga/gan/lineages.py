@@ -30,7 +30,7 @@ generalists otherwise (without generalists: uniformly among all). With 8
 lineages x 8 fakes, no minibatch feature and novelty 0.5, the first phase's
 lineages become specialists (each settles on a few digits, drawn sharply)
 and the generalists reach the parts of the data they miss: the mixture then
-has the specialists' precision and more recall than either part alone
+has more recall than either part alone, at a precision between theirs
 (``bench/README.md``, "Specialists and generalists").
 
 TensorFlow is imported only when :meth:`LineageGAN.fit` or :meth:`LineageGAN.load` builds the
