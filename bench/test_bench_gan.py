@@ -119,8 +119,11 @@ def test_bench_gan_quality_vs_plain_gan(full):
     plain = quality.score(sample(z))
     rows = {"fastga_gan": _quality_row(ours), "plain_gan": _quality_row(plain),
             "held_out_real": _quality_row(quality.real_scores_)}
+    extra = gan.generalist_genomes_
+    second = "" if extra is None else (f", then {gan.generalists_.generation_ * gan.steps} each of "
+                                       f"{extra.shape[0]} generalists")
     print(f"\nGAN sample quality, {seconds:.0f} s each (lineages: {gan.generation_ * gan.steps} steps "
-          f"each of {gan.pop_size}; plain GAN: {steps} Adam steps):")
+          f"each of {gan.pop_size}{second}; plain GAN: {steps} Adam steps):")
     for name, r in rows.items():
         print(f"  {name:14s} " + " ".join(f"{k}={v}" for k, v in r.items()))
     assert 0 <= ours["quality_precision"] <= 1 and 0 <= plain["quality_recall"] <= 1

@@ -176,6 +176,7 @@ class Purpose(IntEnum):
     QUALITY = 35
     SPREAD = 36
     GRADIENT = 38
+    COVERAGE = 39
     TRAITS = 41
     VALSPLIT = 42
     ISLAND_SEED = 51

@@ -458,7 +458,7 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "2", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
-                 "--minibatch-std", "2", "--steps", "2",
+                 "--minibatch-std", "2", "--steps", "2", "--generalists", "2",
                  "--sample-every", "1", "--grid", "2", "3", "--out", str(out), "--quiet",
                  "--threads", "1"])
     assert code == 0
@@ -471,7 +471,7 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     printed = capsys.readouterr().out
     for line in ("k-NN precision (k=3)", "k-NN recall (k=3)", "FID (classifier features)",
                  "confident share", "classes >= 3% of confident", "held-out real, 4",
-                 "mixture of 4 generators, 1000 samples", "2 generations (completed)"):
+                 "mixture of 6 generators, 1000 samples", "2 generations (completed)"):
         assert line in printed
     # The default method is the lineages; its checkpoint resumes.
     assert main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--resume", str(out / "gan_checkpoint.npz"),
@@ -893,7 +893,7 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     from fastga.gan.lineages import load_mixture
 
     X, y = _real()
-    gan = _lineages(generations=4).fit(X, y)
+    gan = _lineages(generations=4, generalists=2).fit(X, y)
     h = gan.history_
     assert list(h["generation"]) == [1, 2, 3, 4]
     for col in ("d_loss", "d_accuracy", "best_fitness", "distinct_mean", "quality_precision", "quality_recall"):
@@ -915,10 +915,30 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     mix, shape = load_mixture(path)
     assert shape == (4, 4)
     np.testing.assert_array_equal(mix.sample(10).reshape(10, 4, 4), images)
+    # The second phase: 2 generalists, 0.4 of the mixture's samples (the default share).
+    assert gan.generalist_genomes_.shape == (2, gan.generator_spec_.n_params)
+    assert gan.generalists_.generation_ == 3  # three quarters of 4 generations
+    np.testing.assert_allclose(gan.generator_.weights, [0.2, 0.2, 0.2, 0.2, 0.2])
+    assert gan.generator_.genomes.shape[0] == 5 and gan.sample_mixture(10, k=3).shape == (10, 4, 4)
+    np.testing.assert_array_equal(mix.weights, gan.generator_.weights)
+    alone = _lineages(generalists=0).fit(X, y)
+    assert alone.generalist_genomes_ is None and alone.generator_.weights is None
+    # The coverage share: each real image is claimed by the generator of its nearest fake.
+    share = gan.coverage_share(np.stack([own, own + 1.0, own + 3.0]),
+                               np.stack([own[0], own[1], own[0] + 1.0, own[0] + 2.9]))
+    np.testing.assert_array_equal(share, [0.5, 0.25, 0.25])
     with pytest.raises(ValueError, match="minibatch_std"):
         _lineages(minibatch_std=3).fit(X, y)
     with pytest.raises(ValueError, match="gradient_loss"):
         _lineages(gradient_loss="wasserstein").fit(X, y)
+    with pytest.raises(ValueError, match="^generalists"):
+        _lineages(generalists=1).fit(X, y)
+    with pytest.raises(ValueError, match="^generalist_share"):
+        _lineages(generalists=2, generalist_share=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="generalist_generations"):
+        _lineages(generalist_generations=0).fit(X, y)
+    with pytest.raises(ValueError, match="coverage"):
+        _lineages(coverage=-1.0).fit(X, y)
 
 
 @pytest.mark.gan
@@ -934,9 +954,10 @@ def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path)
     from fastga.gan.lineages import LineageGAN
 
     X, y = _real()
-    full = _lineages(generations=6, decay=0.5).fit(X, y)
+    full = _lineages(generations=6, decay=0.5, generalists=2).fit(X, y)
     path = tmp_path / "lineages.npz"
-    part = _lineages(generations=6, decay=0.5, checkpoint_path=path).fit(X, y, callbacks=[_interrupt_at(3)])
+    part = _lineages(generations=6, decay=0.5, generalists=2, checkpoint_path=path).fit(
+        X, y, callbacks=[_interrupt_at(3)])
     assert part.stopped_ == "interrupted" and part.generation_ == 3
     resumed = LineageGAN.load(path)
     assert resumed.warm_start and resumed.generation_ == 3 and resumed.generations == 6
@@ -946,6 +967,7 @@ def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path)
     _same_history(resumed.history_, full.history_)
     np.testing.assert_array_equal(resumed.genomes_, full.genomes_)
     np.testing.assert_array_equal(resumed.losses_, full.losses_)
+    np.testing.assert_array_equal(resumed.generalist_genomes_, full.generalist_genomes_)  # second phase
     for u, v in zip(full.discriminator_.variables + full.discriminator_.optimizer.variables,
                     resumed.discriminator_.variables + resumed.discriminator_.optimizer.variables, strict=True):
         np.testing.assert_array_equal(u.numpy(), v.numpy())

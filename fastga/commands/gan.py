@@ -49,7 +49,7 @@ PRESET_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_siz
 #: Flags of the lineage method (the default): flag dest -> LineageGAN argument (None: its default).
 LINEAGE_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_size": "batch_size",
                  "d_batch": "d_batch", "d_lr": "d_learning_rate", "minibatch_std": "minibatch_std",
-                 "steps": "steps", "novelty": "novelty", "sigma": "sigma"}
+                 "steps": "steps", "novelty": "novelty", "sigma": "sigma", "generalists": "generalists"}
 
 #: Flags that only the GA methods (--hybrid, --pure-ga) read.
 GA_ONLY_FLAGS = ("d_steps", "replay", "latent_gain", "gradient_share", "gradient_lr", "mutation_rate")
@@ -81,9 +81,9 @@ def method_settings(args):
         sigma=args.sigma if args.sigma is not None else ga.sigma, elitism=args.elitism,
         mutation_rate_cap=max(ga.mutation_rate_cap,
                               args.mutation_rate if args.mutation_rate is not None else 0.0))
-    if args.steps is not None or args.novelty is not None:
-        raise ValueError("--steps, --novelty: settings of the lineage method (the default); drop "
-                         "--hybrid / --pure-ga")
+    if args.steps is not None or args.novelty is not None or args.generalists is not None:
+        raise ValueError("--steps, --novelty, --generalists: settings of the lineage method (the default); "
+                         "drop --hybrid / --pure-ga")
     if args.pure_ga and args.gradient_share:
         raise ValueError("--pure-ga: the pure GA takes no gradient steps; drop --gradient-share")
     return out
@@ -115,8 +115,9 @@ def add_parser(subparsers):
         help="evolve generator networks against a TensorFlow discriminator (GA-GAN)",
         description=__doc__.split("\n\n")[0],
         epilog="Methods: by default K generator lineages trained side by side against one "
-               "discriminator and evolved on top (fastga.gan.LineageGAN; the result is their "
-               "mixture); --hybrid: the GA with a gradient variation (GANEvolver's defaults); "
+               "discriminator and evolved on top, then a few generalist lineages against a "
+               "discriminator of their own (fastga.gan.LineageGAN; the result is the mixture of "
+               "all of them); --hybrid: the GA with a gradient variation (GANEvolver's defaults); "
                "--pure-ga: crossover and mutation only (fastga.gan.PURE_GA). Flags shown with no "
                "default take the method's.",
     )
@@ -172,6 +173,9 @@ def add_parser(subparsers):
     p.add_argument("--novelty", type=float, default=None,
                    help="lineage method: weight of a generator's distinctness (its fakes' nearest "
                         "neighbours are its own) in its fitness")
+    p.add_argument("--generalists", type=int, default=None,
+                   help="lineage method: lineages of a second phase, trained against a discriminator of "
+                        "their own, mixed in with the first phase's (0: off; default: the method's)")
     p.add_argument("--hybrid", action="store_true",
                    help="the GA with a gradient variation operator (GANEvolver's defaults: E-GAN's "
                         "three losses on every child, 8 generators, 3000 generations) instead of the "
@@ -304,12 +308,17 @@ def run(args):
 
     def grid(evolver, label):
         rows = evolver.top_rows(min(n_gen, evolver.pop_size))
+        extra = getattr(evolver, "generalist_genomes_", None) if lineages else None
+        if extra is not None:  # the generalists' rows too (indices pop_size and up)
+            rows = np.concatenate([rows, evolver.pop_size + np.arange(extra.shape[0])])
         # Each row its own latents: a small population's generators are close kin, so
         # shared latents would draw nearly the same row again and again.
         images = np.concatenate([evolver.sample(n_samp, rows=rows[i:i + 1], random_state=seed + i)
                                  for i in range(len(rows))])
         path = out_path(args, "gan", f"samples_{label}.png")
         what = "lineages" if lineages else "generators"
+        if extra is not None:
+            what += f" (the last {extra.shape[0]}: generalists)"
         save_sample_grid(path, images, title=f"{name}: {label}, best {len(rows)} {what} (rows), "
                                              "own latents per row",
                          row_labels=[f"#{r}" for r in rows])
@@ -355,6 +364,10 @@ def run(args):
     if quality is not None:
         k = min(args.mixture or (ev.pop_size if lineages else 1), ev.pop_size)
         who = f"mixture of {k} generators" if k > 1 else "best generator"
+        if lineages and not args.mixture:  # the run's generator: every lineage, generalists included
+            k = None
+            extra = getattr(ev, "generalist_genomes_", None)
+            who = f"mixture of {ev.pop_size + (0 if extra is None else extra.shape[0])} generators"
         print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
                             quality.real_scores_, f"{who}, {args.quality_samples} samples",
                             f"held-out real, {quality.n_holdout_}", quality.n_classes_))

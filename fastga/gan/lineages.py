@@ -18,10 +18,20 @@ lineages) and one discriminator. A generation is:
    with gaussian noise of ``sigma`` on the weights, and its loss re-drawn
    with probability ``loss_mutation``.
 
+Then an optional second phase (``generalists``) trains a few more lineages
+the same way against a discriminator of their own, with larger batches
+(``generalist_batch``) and a slower discriminator: with no other lineages
+to share the data with, each of them has to cover all of it.
+
 The generator of the run is the mixture of all the lineages: each sample is
-drawn by one generator picked uniformly (Lipizzaner's mixture), so
-lineages that draw different digits add up to a generator that covers more
-of the data than any one of them.
+drawn by one generator (Lipizzaner's mixture), picked uniformly among the
+first phase's with probability ``1 - generalist_share`` and among the
+generalists otherwise (without generalists: uniformly among all). With 8
+lineages x 8 fakes, no minibatch feature and novelty 0.5, the first phase's
+lineages become specialists (each settles on a few digits, drawn sharply)
+and the generalists reach the parts of the data they miss: the mixture then
+has more recall than either part alone, at a precision between theirs
+(``bench/README.md``, "Specialists and generalists").
 
 TensorFlow is imported only when :meth:`LineageGAN.fit` or :meth:`LineageGAN.load` builds the
 discriminator.
@@ -49,20 +59,31 @@ LOSS_NAMES = ("nonsaturating", "minimax", "least_squares")
 
 
 class GeneratorMixture:
-    """A uniform mixture of generator MLPs of one layout: each sample drawn by one member.
+    """A mixture of generator MLPs of one layout: each sample drawn by one member.
 
     Parameters
     ----------
     spec : NetworkSpec
     genomes : ndarray (k, spec.n_params)
+    weights : ndarray (k,), optional
+        Probability of each member (non-negative, normalised here); None:
+        uniform.
     """
 
-    def __init__(self, spec, genomes):
+    def __init__(self, spec, genomes, weights=None):
         self.spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
         genomes = np.ascontiguousarray(genomes, dtype=np.float32)
         if genomes.ndim != 2 or genomes.shape[1] != self.spec.n_params:
             raise ValueError(f"genomes: expected (k, {self.spec.n_params}), got {genomes.shape}")
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if weights.shape[0] != genomes.shape[0] or not np.all(np.isfinite(weights)) \
+                    or np.any(weights < 0) or weights.sum() <= 0:
+                raise ValueError(f"weights: expected {genomes.shape[0]} non-negative weights with a "
+                                 f"positive sum, got {weights}")
+            weights = weights / weights.sum()
         self.genomes = genomes
+        self.weights = weights
         self.members = [Network(self.spec, g) for g in genomes]
 
     def predict(self, z, pick):
@@ -80,14 +101,21 @@ class GeneratorMixture:
         """``n`` samples (n, n_outputs): latents and member picks from ``random_state``'s streams."""
         seed = resolve_seed(random_state)
         z = philox(seed, 0, Purpose.QUALITY).standard_normal((int(n), self.spec.n_inputs), dtype=np.float32)
-        pick = philox(seed, 1, Purpose.QUALITY).integers(0, len(self.members), size=int(n))
+        rng = philox(seed, 1, Purpose.QUALITY)
+        if self.weights is None:
+            pick = rng.integers(0, len(self.members), size=int(n))
+        else:
+            pick = rng.choice(len(self.members), size=int(n), p=self.weights)
         return self.predict(z, pick)
 
     def save(self, path, meta=None):
         """Write the mixture (``.npz``, kind ``gan_mixture``; read it with :func:`load_mixture`)."""
         info = {"spec": self.spec.to_dict()}
         info.update(meta or {})
-        return save_npz(path, "gan_mixture", {"genomes": self.genomes}, info)
+        arrays = {"genomes": self.genomes}
+        if self.weights is not None:
+            arrays["weights"] = self.weights
+        return save_npz(path, "gan_mixture", arrays, info)
 
 
 def load_mixture(path):
@@ -98,7 +126,8 @@ def load_mixture(path):
         spec = NetworkSpec.from_dict(meta["spec"])
         g = array_field(arrays, "genomes", np.float32, 2)
         require(g.shape[1] == spec.n_params, "the genomes do not fit the spec")
-        mix = GeneratorMixture(spec, g)
+        w = array_field(arrays, "weights", np.float64, 1, (g.shape[0],)) if "weights" in arrays else None
+        mix = GeneratorMixture(spec, g, w)
         shape = meta.get("image_shape")
         return mix, (tuple(int(v) for v in shape) if shape else image_shape_for(spec.n_outputs))
 
@@ -117,11 +146,12 @@ class LineageGAN:
     hidden_activation : str, default="tanh"
     image_shape : (rows, cols), optional
     generations : int, default=300
-        Evolution rounds; each is ``steps`` training steps of every generator.
+        Evolution rounds of the first phase; each is ``steps`` training
+        steps of every generator.
     steps : int, default=100
         Training steps per generation (one compiled call).
     pop_size : int, default=4
-        Generators (lineages).
+        Generators (lineages) of the first phase (the specialists).
     batch_size : int, default=16
         Fakes of each generator per training step; the discriminator sees
         ``pop_size * batch_size`` fakes per step.
@@ -145,7 +175,8 @@ class LineageGAN:
         feature (:class:`~fastga.gan.layers.MinibatchStd`); a divisor of
         ``batch_size``, so each group of fakes is one generator's (a
         generator whose fakes do not vary with the latent then looks fake).
-        0: the reference's discriminator.
+        0: the reference's discriminator. It raises each lineage's variety at
+        a large cost in precision (see ``bench/README.md``).
     mode_seeking : float, default=0.0
         Weight of MSGAN's mode-seeking term in every generator's loss: the
         inverse of how much its fakes differ per unit of latent distance,
@@ -157,6 +188,30 @@ class LineageGAN:
         rates fall linearly towards zero (0: constant rates).
     novelty : float, default=1.0
         Weight of the distinctness in the fitness (see the module's doc).
+    coverage : float, default=0.0
+        Weight of the data coverage in the fitness: ``pop_size`` times the
+        share of ``coverage_batch`` random training images whose nearest
+        fake (among the evaluation fakes of all the generators) is one of
+        this generator's (:meth:`coverage_share`; 1 on average). A lineage
+        that draws few distinct images, or what others already draw,
+        claims few. 0: off.
+    coverage_batch : int, default=256
+        Training images drawn (afresh each generation) for the coverage.
+    generalists : int, default=0
+        Lineages of the second phase, trained after the first against a
+        discriminator of their own (the reference's, no minibatch feature)
+        by the same loop (PBT with the novelty term); 0: no second phase.
+        Their genomes are kept (``generalist_genomes_``) and mixed in.
+    generalist_generations : int, optional
+        Generations of the second phase (default: three quarters of
+        ``generations``, rounded).
+    generalist_batch : int, default=32
+        Fakes of each generalist per training step.
+    generalist_d_learning_rate : float, default=4e-4
+        Learning rate of the generalists' discriminator (Adam, ``beta_1`` 0.5).
+    generalist_share : float, default=0.4
+        Share of the mixture's samples drawn by the generalists (strictly
+        between 0 and 1 with generalists).
     eval_batch : int, default=64
         Fakes per generator for the fitness.
     sigma : float, default=0.005
@@ -178,12 +233,15 @@ class LineageGAN:
     checkpoint_path : str or os.PathLike, optional
         As :class:`~fastga.gan.GANEvolver`'s: checkpoints every
         ``checkpoint_every`` generations, at the end and on Ctrl-C (which
-        then stops the run after the generation under way).
+        then stops the run after the generation under way). The second
+        phase is checkpointed only when it is done: stopped during it, a
+        resumed run does it again from its start (the same bits: its seed
+        derives from ``random_state``).
 
     Attributes
     ----------
     history_ : History
-        Per generation: ``generation``, ``best_fitness``, ``mean_fitness``,
+        Per generation of the first phase: ``generation``, ``best_fitness``, ``mean_fitness``,
         ``d_loss``, ``d_fake`` (mean D(fake) of the last training step),
         ``d_real`` and ``d_accuracy`` (on the evaluation batch),
         ``mean_d_fake_best``, ``distinct_mean``, ``replaced``/``parent``
@@ -197,7 +255,12 @@ class LineageGAN:
     generation_ : int
     discriminator_ : keras.Model
     generator_ : GeneratorMixture
-        The mixture of all the lineages (the run's generator).
+        The mixture of all the lineages (the run's generator): the
+        specialists, and the generalists with weight ``generalist_share``.
+    generalist_genomes_ : ndarray (generalists, n_params) or None
+        The second phase's generators (None before it has run, or without).
+    generalists_ : LineageGAN
+        The second phase's run (its ``history_``), in the process that ran it.
     best_generator_ : Network
         The fittest lineage.
     """
@@ -205,7 +268,10 @@ class LineageGAN:
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
                  image_shape=None, generations=300, steps=100, pop_size=4, batch_size=16, d_batch=64,
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
-                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=1.0, eval_batch=64, sigma=0.005, loss_mutation=0.2, quality=True,
+                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=1.0, coverage=0.0,
+                 coverage_batch=256, generalists=0, generalist_generations=None, generalist_batch=32,
+                 generalist_d_learning_rate=4e-4, generalist_share=0.4, eval_batch=64, sigma=0.005,
+                 loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
                  warm_start=False, checkpoint_every=None, checkpoint_path=None):
         self.generator_spec = generator_spec
@@ -227,6 +293,13 @@ class LineageGAN:
         self.evolve_every = evolve_every
         self.decay = decay
         self.novelty = novelty
+        self.coverage = coverage
+        self.coverage_batch = coverage_batch
+        self.generalists = generalists
+        self.generalist_generations = generalist_generations
+        self.generalist_batch = generalist_batch
+        self.generalist_d_learning_rate = generalist_d_learning_rate
+        self.generalist_share = generalist_share
         self.eval_batch = eval_batch
         self.sigma = sigma
         self.loss_mutation = loss_mutation
@@ -265,6 +338,19 @@ class LineageGAN:
             raise ValueError(f"gradient_loss: expected 'mixed' or one of {LOSS_NAMES}, got "
                              f"{self.gradient_loss!r}")
         check_positive(self.novelty, "novelty", allow_zero=True)
+        check_positive(self.coverage, "coverage", allow_zero=True)
+        check_int(self.coverage_batch, "coverage_batch", minimum=1)
+        n_gen = check_int(self.generalists, "generalists", minimum=0)
+        if n_gen == 1:
+            raise ValueError("generalists: 0 (off) or at least 2 lineages, got 1")
+        if self.generalist_generations is not None:
+            check_int(self.generalist_generations, "generalist_generations", minimum=1)
+        check_int(self.generalist_batch, "generalist_batch", minimum=1)
+        check_positive(self.generalist_d_learning_rate, "generalist_d_learning_rate")
+        check_rate(self.generalist_share, "generalist_share")
+        if n_gen and not 0.0 < float(self.generalist_share) < 1.0:
+            raise ValueError(f"generalist_share: must lie strictly between 0 and 1 with generalists, "
+                             f"got {self.generalist_share}")
         check_positive(self.mode_seeking, "mode_seeking", allow_zero=True)
         check_int(self.evolve_every, "evolve_every", minimum=0)
         check_rate(self.decay, "decay")
@@ -338,6 +424,7 @@ class LineageGAN:
             self.generation_ = 0
             self.history_ = History()
             self._adam = None
+            self.generalist_genomes_ = None
             from .discriminator import build_discriminator
 
             self.discriminator_ = build_discriminator(self.image_shape_, learning_rate=self.d_learning_rate,
@@ -370,7 +457,40 @@ class LineageGAN:
         self._run(X, trainer, quality, list(callbacks))
         self._sync(trainer)
         self._trainer = None
+        if (int(self.generalists) and getattr(self, "generalist_genomes_", None) is None
+                and self.stopped_ is None and self.generation_ >= int(self.generations)):
+            try:
+                self._fit_generalists(X)
+            except KeyboardInterrupt:  # the specialists' checkpoint is saved; a resume redoes this phase
+                self.stopped_ = "interrupted"
+                if self.checkpoint_path is None:
+                    raise
+                return self
+            if self.checkpoint_path is not None:
+                self.save(self.checkpoint_path)
         return self
+
+    def _generalist_total(self):
+        """Generations of the generalists' phase (default: three quarters of ``generations``)."""
+        if self.generalist_generations is not None:
+            return int(self.generalist_generations)
+        return max(1, int(round(0.75 * int(self.generations))))
+
+    def _fit_generalists(self, X):
+        """The second phase: ``generalists`` lineages against a discriminator of their own."""
+        seed = int(philox(self.seed_, 0, Purpose.SEEDING).integers(0, 2**62))
+        inner = LineageGAN(generator_spec=self.generator_spec_, image_shape=self.image_shape_,
+                           generations=self._generalist_total(), steps=self.steps,
+                           pop_size=int(self.generalists), batch_size=self.generalist_batch,
+                           d_batch=self.d_batch, learning_rate=self.learning_rate,
+                           d_learning_rate=self.generalist_d_learning_rate, real_label=self.real_label,
+                           gradient_loss=self.gradient_loss, minibatch_std=0, evolve_every=self.evolve_every,
+                           decay=self.decay, novelty=self.novelty, eval_batch=self.eval_batch,
+                           sigma=self.sigma, loss_mutation=self.loss_mutation, quality=False,
+                           generalists=0, random_state=seed, threads=self.threads, verbose=self.verbose)
+        inner.fit(X)
+        self.generalists_ = inner
+        self.generalist_genomes_ = inner.genomes_.copy()
 
     def _loss_mix(self):
         mix = np.zeros((int(self.pop_size), len(LOSS_NAMES)), dtype=np.float32)
@@ -391,6 +511,20 @@ class LineageGAN:
         np.fill_diagonal(d, np.inf)
         owner = np.repeat(np.arange(K), n)
         return (owner[np.argmin(d, axis=1)] == owner).reshape(K, n).mean(axis=1)
+
+    def coverage_share(self, fakes, real):
+        """Share of the real images ``real`` (m, pixels) whose nearest fake is each generator's, (K,).
+
+        ``fakes`` (K, n, pixels): every generator's fakes. Each real image is
+        claimed by the generator that drew the fake nearest to it (a Voronoi
+        split of the data among the generators); the shares sum to 1.
+        """
+        K, n = fakes.shape[:2]
+        flat = fakes.reshape(K * n, -1).astype(np.float64)
+        real = np.asarray(real, dtype=np.float64)
+        d = (flat * flat).sum(axis=1)[None, :] - 2.0 * (real @ flat.T)  # + |real|^2, the same per row
+        owner = np.argmin(d, axis=1) // n
+        return np.bincount(owner, minlength=K).astype(np.float64) / real.shape[0]
 
     def _run(self, X, trainer, quality, callbacks):
         import time
@@ -424,6 +558,11 @@ class LineageGAN:
                     d_real = trainer.score_real(real)
                     distinct = self.distinctness(fakes)
                     fitness = d.mean(axis=1) + float(self.novelty) * distinct
+                    if self.coverage:
+                        cov_idx = philox(seed, gen, Purpose.COVERAGE).integers(
+                            0, n_real, size=int(self.coverage_batch))
+                        share = self.coverage_share(fakes, X[cov_idx])
+                        fitness = fitness + float(self.coverage) * K * share
                     self.fitness_ = fitness
                     best = int(np.argmax(fitness))
                     record = {"generation": gen + 1, "best_fitness": float(fitness.max()),
@@ -494,7 +633,14 @@ class LineageGAN:
     # ------------------------------------------------------------ results
     @property
     def generator_(self):
-        return GeneratorMixture(self.generator_spec_, self._genomes())
+        g = self._genomes()
+        extra = getattr(self, "generalist_genomes_", None)
+        if extra is None:
+            return GeneratorMixture(self.generator_spec_, g)
+        share = float(self.generalist_share)
+        weights = np.concatenate([np.full(g.shape[0], (1.0 - share) / g.shape[0]),
+                                  np.full(extra.shape[0], share / extra.shape[0])])
+        return GeneratorMixture(self.generator_spec_, np.concatenate([g, extra]), weights)
 
     @property
     def best_generator_(self):
@@ -517,9 +663,9 @@ class LineageGAN:
         return self.generator_.sample(n, random_state)
 
     def sample_mixture(self, n, k=None, random_state=0):
-        """``n`` images (n, rows, cols) of the mixture of all the generators (``k``: of the k fittest)."""
+        """``n`` images (n, rows, cols) of the run's mixture (``k``: of the k fittest specialists alone)."""
         n = check_int(n, "n", minimum=1)
-        if k is None or int(k) >= int(self.pop_size):
+        if k is None or (int(k) >= int(self.pop_size) and getattr(self, "generalist_genomes_", None) is None):
             images = self.generator_.sample(n, random_state)
         else:
             images = GeneratorMixture(self.generator_spec_, self._genomes()[self.top_rows(k)]).sample(
@@ -527,12 +673,19 @@ class LineageGAN:
         return images.reshape(n, *self.image_shape_)
 
     def sample(self, n, rows=None, random_state=0):
-        """Images of generators ``rows`` (default: every one), shape (k, n, rows, cols), same latents."""
+        """Images of generators ``rows`` (default: every one), shape (k, n, rows, cols), same latents.
+
+        Rows ``pop_size`` and up are the generalists (the second phase).
+        """
         n = check_int(n, "n", minimum=1)
-        rows = np.arange(int(self.pop_size)) if rows is None else np.asarray(rows, dtype=np.int64)
+        g = self._genomes()
+        if getattr(self, "generalist_genomes_", None) is not None:
+            g = np.concatenate([g, self.generalist_genomes_])
+        rows = np.arange(g.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= g.shape[0]):
+            raise ValueError(f"rows: generator indices in [0, {g.shape[0]}), got {rows.tolist()}")
         z = philox(resolve_seed(random_state), 0, Purpose.QUALITY).standard_normal(
             (n, self.generator_spec_.n_inputs), dtype=np.float32)
-        g = self._genomes()
         out = np.stack([Network(self.generator_spec_, g[r]).predict(z) for r in rows])
         return out.reshape(len(rows), n, *self.image_shape_)
 
@@ -582,6 +735,8 @@ class LineageGAN:
                   "lineage": self.lineage_}
         if self._adam is not None:
             arrays.update({k: np.asarray(v, dtype=np.float32) for k, v in self._adam.items()})
+        if getattr(self, "generalist_genomes_", None) is not None:
+            arrays["generalist_genomes"] = np.asarray(self.generalist_genomes_, dtype=np.float32)
         cols = self.history_.keys()
         for c in cols:
             arrays[f"history_{c}"] = self.history_[c]
@@ -644,6 +799,10 @@ class LineageGAN:
                         "adam_v": array_field(arrays, "adam_v", np.float32, 2, (K, spec.n_params)),
                         "adam_t": array_field(arrays, "adam_t", np.float32, 1, (1,))}
         ev.history_ = History({c: arrays[f"history_{c}"] for c in meta["history"]})
+        ev.generalist_genomes_ = None
+        if "generalist_genomes" in arrays:
+            ev.generalist_genomes_ = array_field(arrays, "generalist_genomes", np.float32, 2,
+                                                 (int(ev.generalists), spec.n_params)).copy()
         from .discriminator import build_discriminator, restore_model_state
 
         model = build_discriminator(ev.image_shape_, learning_rate=ev.d_learning_rate, seed=ev.seed_,
