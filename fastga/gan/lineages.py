@@ -145,14 +145,14 @@ class LineageGAN:
     hidden : int, default=100
     hidden_activation : str, default="tanh"
     image_shape : (rows, cols), optional
-    generations : int, default=300
+    generations : int, default=200
         Evolution rounds of the first phase; each is ``steps`` training
         steps of every generator.
     steps : int, default=100
         Training steps per generation (one compiled call).
-    pop_size : int, default=4
+    pop_size : int, default=8
         Generators (lineages) of the first phase (the specialists).
-    batch_size : int, default=16
+    batch_size : int, default=8
         Fakes of each generator per training step; the discriminator sees
         ``pop_size * batch_size`` fakes per step.
     d_batch : int, default=64
@@ -170,7 +170,7 @@ class LineageGAN:
         The generators' initial losses: ``"mixed"`` deals E-GAN's three
         out in turn; a loss is inherited by a copy and re-drawn with
         probability ``loss_mutation``.
-    minibatch_std : int, default=8
+    minibatch_std : int, default=0
         Group size of the discriminator's minibatch standard deviation
         feature (:class:`~fastga.gan.layers.MinibatchStd`); a divisor of
         ``batch_size``, so each group of fakes is one generator's (a
@@ -186,7 +186,7 @@ class LineageGAN:
     decay : float, default=0.0
         Share of the run (the last generations) over which both learning
         rates fall linearly towards zero (0: constant rates).
-    novelty : float, default=1.0
+    novelty : float, default=0.5
         Weight of the distinctness in the fitness (see the module's doc).
     coverage : float, default=0.0
         Weight of the data coverage in the fitness: ``pop_size`` times the
@@ -197,7 +197,7 @@ class LineageGAN:
         claims few. 0: off.
     coverage_batch : int, default=256
         Training images drawn (afresh each generation) for the coverage.
-    generalists : int, default=0
+    generalists : int, default=2
         Lineages of the second phase, trained after the first against a
         discriminator of their own (the reference's, no minibatch feature)
         by the same loop (PBT with the novelty term); 0: no second phase.
@@ -266,10 +266,10 @@ class LineageGAN:
     """
 
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
-                 image_shape=None, generations=300, steps=100, pop_size=4, batch_size=16, d_batch=64,
+                 image_shape=None, generations=200, steps=100, pop_size=8, batch_size=8, d_batch=64,
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
-                 minibatch_std=8, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=1.0, coverage=0.0,
-                 coverage_batch=256, generalists=0, generalist_generations=None, generalist_batch=32,
+                 minibatch_std=0, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=0.5, coverage=0.0,
+                 coverage_batch=256, generalists=2, generalist_generations=None, generalist_batch=32,
                  generalist_d_learning_rate=4e-4, generalist_share=0.4, eval_batch=64, sigma=0.005,
                  loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
