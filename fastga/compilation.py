@@ -49,7 +49,7 @@ import numpy as np
 
 from .evaluation import Workspace, fitness_kernel, fitness_rows, forward_rows, run_rows
 from .kernels.breed import BreedPlan, CrossoverParams, Layout, MutationParams, breed
-from .kernels.es import sample, weighted_sums
+from .kernels.es import sample, sample_totals, weighted_sums
 from .kernels.forward import forward_epilogue
 from .kernels.init import init_genomes
 from .kernels.training import init_candidates, train_candidates
@@ -71,7 +71,8 @@ ENV_JOBS = "FASTGA_COMPILE_JOBS"
 #:   :func:`~fastga.kernels.breed.breed` (every crossover kind: the kind is an
 #:   argument);
 #: * ``es``: :func:`~fastga.kernels.init.init_genomes` (the center's
-#:   initialisation), :func:`~fastga.kernels.es.sample` and
+#:   initialisation), :func:`~fastga.kernels.es.sample`,
+#:   :func:`~fastga.kernels.es.sample_totals` (SNES) and
 #:   :func:`~fastga.kernels.es.weighted_sums`: what an evolution strategy
 #:   of :mod:`fastga.es` runs instead of ``breed``;
 #: * ``forward``: the forward pass of :meth:`fastga.Population.forward` and
@@ -141,7 +142,7 @@ def _kernels(spec, task):
     if task == "breed":
         return [init_genomes, breed]
     if task == "es":
-        return [init_genomes, sample, weighted_sums]
+        return [init_genomes, sample, sample_totals, weighted_sums]
     if task == "forward":
         return [forward_epilogue]
     if task == "train":
@@ -192,6 +193,8 @@ def _es_once(spec):
              spec.w_offsets, spec.b_offsets)
     mean = genomes[0].copy()
     run_rows(sample, 2, genomes, mean, np.ones_like(mean), np.uint64(0), 1, True)
+    parts = np.empty((2, 1, spec.n_params), dtype=np.float32)
+    run_rows(sample_totals, 1, genomes, mean, np.ones_like(mean), np.uint64(0), 1, parts[0], parts[1])
     s1 = np.empty(spec.n_params)
     run_rows(weighted_sums, 1, np.ones(2), np.ones(2), np.uint64(0), 1, s1, np.empty_like(s1))
 
