@@ -200,7 +200,8 @@ class LineageGAN:
     generalists : int, default=2
         Lineages of the second phase, trained after the first against a
         discriminator of their own (the reference's, no minibatch feature)
-        by the same loop (PBT with the novelty term); 0: no second phase.
+        by the same loop and the first phase's settings otherwise; 0: no
+        second phase.
         Their genomes are kept (``generalist_genomes_``) and mixed in.
     generalist_generations : int, optional
         Generations of the second phase (default: three quarters of
@@ -479,15 +480,15 @@ class LineageGAN:
     def _fit_generalists(self, X):
         """The second phase: ``generalists`` lineages against a discriminator of their own."""
         seed = int(philox(self.seed_, 0, Purpose.SEEDING).integers(0, 2**62))
-        inner = LineageGAN(generator_spec=self.generator_spec_, image_shape=self.image_shape_,
-                           generations=self._generalist_total(), steps=self.steps,
-                           pop_size=int(self.generalists), batch_size=self.generalist_batch,
-                           d_batch=self.d_batch, learning_rate=self.learning_rate,
-                           d_learning_rate=self.generalist_d_learning_rate, real_label=self.real_label,
-                           gradient_loss=self.gradient_loss, minibatch_std=0, evolve_every=self.evolve_every,
-                           decay=self.decay, novelty=self.novelty, eval_batch=self.eval_batch,
-                           sigma=self.sigma, loss_mutation=self.loss_mutation, quality=False,
-                           generalists=0, random_state=seed, threads=self.threads, verbose=self.verbose)
+        # The first phase's settings, but for what makes a generalist: its own
+        # population, batch, discriminator rate and length, and no second phase.
+        params = {k: getattr(self, k) for k in self._param_names()}
+        params.update(generator_spec=self.generator_spec_, image_shape=self.image_shape_,
+                      generations=self._generalist_total(), pop_size=int(self.generalists),
+                      batch_size=self.generalist_batch, d_learning_rate=self.generalist_d_learning_rate,
+                      minibatch_std=0, quality=False, generalists=0, random_state=seed,
+                      warm_start=False, checkpoint_every=None, checkpoint_path=None)
+        inner = LineageGAN(**params)
         inner.fit(X)
         self.generalists_ = inner
         self.generalist_genomes_ = inner.genomes_.copy()
