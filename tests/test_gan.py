@@ -890,7 +890,9 @@ def test_stacked_generators_match_numpy_and_step_each_on_its_own_loss():
 @pytest.mark.gan
 def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     pytest.importorskip("tensorflow")
-    from fastga.gan.lineages import load_mixture
+    from fastga._random import philox
+    from fastga.gan.lineages import GeneratorMixture, load_mixture
+    from fastga.registry import Purpose
 
     X, y = _real()
     gan = _lineages(generations=4, generalists=2).fit(X, y)
@@ -921,6 +923,21 @@ def test_lineage_gan_runs_records_and_saves_its_mixture(tmp_path):
     np.testing.assert_allclose(gan.generator_.weights, [0.2, 0.2, 0.2, 0.2, 0.2])
     assert gan.generator_.genomes.shape[0] == 5 and gan.sample_mixture(10, k=3).shape == (10, 4, 4)
     np.testing.assert_array_equal(mix.weights, gan.generator_.weights)
+    # The generalists sample at generalist_temperature (1.25): their latents scaled, in the
+    # mixture (saved with it) and in their rows of sample(); the specialists at 1.
+    np.testing.assert_array_equal(mix.temperatures, [1.0, 1.0, 1.0, 1.25, 1.25])
+    n_z = gan.generator_spec_.n_inputs
+    z = philox(0, 0, Purpose.QUALITY).standard_normal((10, n_z), dtype=np.float32)
+    pick = philox(0, 1, Purpose.QUALITY).choice(5, size=10, p=mix.weights)
+    np.testing.assert_array_equal(mix.sample(10), mix.predict(z * mix.temperatures[pick][:, None], pick))
+    rows = gan.sample(6, rows=[0, 3], random_state=0).reshape(2, 6, 16)
+    z6 = philox(0, 0, Purpose.QUALITY).standard_normal((6, n_z), dtype=np.float32)
+    np.testing.assert_array_equal(rows[0], mix.members[0].predict(z6))
+    np.testing.assert_array_equal(rows[1], mix.members[3].predict(z6 * np.float32(1.25)))
+    with pytest.raises(ValueError, match="^temperatures"):
+        GeneratorMixture(gan.generator_spec_, mix.genomes, temperatures=[1.0, 1.0, 1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="^generalist_temperature"):
+        _lineages(generalist_temperature=-1.0).fit(X, y)
     alone = _lineages(generalists=0).fit(X, y)
     assert alone.generalist_genomes_ is None and alone.generator_.weights is None
     # The coverage share: each real image is claimed by the generator of its nearest fake.
@@ -971,3 +988,27 @@ def test_lineage_gan_stopped_and_resumed_repeats_the_uninterrupted_one(tmp_path)
     for u, v in zip(full.discriminator_.variables + full.discriminator_.optimizer.variables,
                     resumed.discriminator_.variables + resumed.discriminator_.optimizer.variables, strict=True):
         np.testing.assert_array_equal(u.numpy(), v.numpy())
+
+
+@pytest.mark.gan
+def test_lineage_gan_generalists_beside_the_specialists_give_the_same_bits():
+    """With ``threads=2`` the generalists train in a second Python thread from the start;
+    the run is the same bits as the sequential one (``threads=1``). Stopped early,
+    the second phase is cancelled and not kept, as when it runs after."""
+    pytest.importorskip("tensorflow")
+    import threading
+
+    X, y = _real()
+    one = _lineages(generations=4, generalists=2, threads=1).fit(X, y)
+    two = _lineages(generations=4, generalists=2, threads=2)
+    assert not one._side_by_side() and two._side_by_side()
+    two.fit(X, y)
+    _same_history(two.history_, one.history_)
+    np.testing.assert_array_equal(two.genomes_, one.genomes_)
+    np.testing.assert_array_equal(two.generalist_genomes_, one.generalist_genomes_)
+    _same_history(two.generalists_.history_, one.generalists_.history_)
+    stopped = _lineages(generations=6, generalists=2, threads=2).fit(
+        X, y, callbacks=[lambda gan, record: record["generation"] >= 2])
+    assert stopped.stopped_ is not None and stopped.generation_ == 2
+    assert stopped.generalist_genomes_ is None
+    assert not any(t.name == "fastga-generalists" for t in threading.enumerate())

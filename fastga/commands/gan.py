@@ -49,7 +49,8 @@ PRESET_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_siz
 #: Flags of the lineage method (the default): flag dest -> LineageGAN argument (None: its default).
 LINEAGE_FLAGS = {"generations": "generations", "pop_size": "pop_size", "batch_size": "batch_size",
                  "d_batch": "d_batch", "d_lr": "d_learning_rate", "minibatch_std": "minibatch_std",
-                 "steps": "steps", "novelty": "novelty", "sigma": "sigma", "generalists": "generalists"}
+                 "steps": "steps", "novelty": "novelty", "sigma": "sigma", "generalists": "generalists",
+                 "generalist_temperature": "generalist_temperature"}
 
 #: Flags that only the GA methods (--hybrid, --pure-ga) read.
 GA_ONLY_FLAGS = ("d_steps", "replay", "latent_gain", "gradient_share", "gradient_lr", "mutation_rate")
@@ -81,9 +82,10 @@ def method_settings(args):
         sigma=args.sigma if args.sigma is not None else ga.sigma, elitism=args.elitism,
         mutation_rate_cap=max(ga.mutation_rate_cap,
                               args.mutation_rate if args.mutation_rate is not None else 0.0))
-    if args.steps is not None or args.novelty is not None or args.generalists is not None:
-        raise ValueError("--steps, --novelty, --generalists: settings of the lineage method (the default); "
-                         "drop --hybrid / --pure-ga")
+    if any(getattr(args, d) is not None for d in ("steps", "novelty", "generalists",
+                                                  "generalist_temperature")):
+        raise ValueError("--steps, --novelty, --generalists, --generalist-temperature: settings of the "
+                         "lineage method (the default); drop --hybrid / --pure-ga")
     if args.pure_ga and args.gradient_share:
         raise ValueError("--pure-ga: the pure GA takes no gradient steps; drop --gradient-share")
     return out
@@ -176,6 +178,9 @@ def add_parser(subparsers):
     p.add_argument("--generalists", type=int, default=None,
                    help="lineage method: lineages of a second phase, trained against a discriminator of "
                         "their own, mixed in with the first phase's (0: off; default: the method's)")
+    p.add_argument("--generalist-temperature", type=float, default=None,
+                   help="lineage method: scale of the latents the generalists draw when sampled (above 1: "
+                        "more varied samples, more recall; default: the method's)")
     p.add_argument("--hybrid", action="store_true",
                    help="the GA with a gradient variation operator (GANEvolver's defaults: E-GAN's "
                         "three losses on every child, 8 generators, 3000 generations) instead of the "

@@ -17,20 +17,24 @@ __all__ = ["import_keras", "build_discriminator", "configure_threads", "input_gr
 _THREADS_SET = None
 
 
-def configure_threads(threads=None):
-    """Set TensorFlow's intra-op and inter-op thread counts (once per process).
+def configure_threads(threads=None, intra_op=None):
+    """Set TensorFlow's inter-op and intra-op thread counts (once per process).
 
     Parameters
     ----------
     threads : int, optional
-        Intra-op threads; default ``os.cpu_count()``. Inter-op parallelism is
-        set to 1: a small discriminator gains nothing from running
-        independent ops side by side, and on few cores they only compete.
+        Inter-op threads (independent ops, and calls from several Python
+        threads, run side by side); default ``os.cpu_count()``.
+    intra_op : int, optional
+        Threads one op may use; default ``threads``.
+        :class:`~fastga.gan.LineageGAN` asks for 1: its ops are small, and
+        its two populations train side by side, one a core (see
+        ``bench/README.md``).
 
     Returns
     -------
     int or None
-        The intra-op thread count in force (None if TensorFlow had already
+        The inter-op thread count in force (None if TensorFlow had already
         started with other settings, which it cannot change afterwards).
     """
     global _THREADS_SET
@@ -40,16 +44,17 @@ def configure_threads(threads=None):
     if _THREADS_SET is not None:
         return _THREADS_SET
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(want)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(int(intra_op) if intra_op else want)
+        tf.config.threading.set_inter_op_parallelism_threads(want)
         _THREADS_SET = want
     except RuntimeError:  # the runtime is already initialised: keep what it has
-        _THREADS_SET = tf.config.threading.get_intra_op_parallelism_threads() or None
+        _THREADS_SET = tf.config.threading.get_inter_op_parallelism_threads() or None
     return _THREADS_SET
 
 
-def import_keras(threads=None):
-    """Import Keras (TensorFlow backend) with thread counts set; returns the module."""
+def import_keras(threads=None, intra_op=None):
+    """Import Keras (TensorFlow backend) with thread counts set (:func:`configure_threads`);
+    returns the module."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import tensorflow  # noqa: F401
@@ -58,7 +63,7 @@ def import_keras(threads=None):
         raise ImportError(
             "fastga.gan needs TensorFlow: pip install 'fastga[gan]'"
         ) from exc
-    configure_threads(threads)
+    configure_threads(threads, intra_op)
     return keras
 
 
@@ -94,7 +99,7 @@ def build_discriminator(image_shape, filters=64, dropout=0.4, learning_rate=2e-4
         so the same seed builds and trains the same model on the same
         machine and thread count. NumPy's global state is never touched.
     threads : int, optional
-        TensorFlow intra-op threads (see :func:`configure_threads`).
+        TensorFlow threads (see :func:`configure_threads`).
     minibatch_std : int, optional
         Group size of the minibatch standard deviation feature (>= 2);
         None or 0: the reference's model exactly.

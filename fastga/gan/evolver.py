@@ -474,7 +474,7 @@ class GANEvolver:
         generations.
     random_state : None, int or numpy.random.Generator
     threads : int, optional
-        TensorFlow intra-op threads (default: all cores).
+        TensorFlow threads (default: all cores; see :func:`~fastga.gan.discriminator.configure_threads`).
     verbose : bool, default=False
         Progress bar.
     warm_start : bool, default=False

@@ -68,9 +68,14 @@ class GeneratorMixture:
     weights : ndarray (k,), optional
         Probability of each member (non-negative, normalised here); None:
         uniform.
+    temperatures : ndarray (k,), optional
+        Scale of the standard-normal latents each member draws in
+        :meth:`sample` (positive; None: 1 for all). Above 1 spreads a
+        member's samples (variety) at some cost in fidelity, the converse
+        of the truncation trick (Brock et al. 2019).
     """
 
-    def __init__(self, spec, genomes, weights=None):
+    def __init__(self, spec, genomes, weights=None, temperatures=None):
         self.spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(spec)
         genomes = np.ascontiguousarray(genomes, dtype=np.float32)
         if genomes.ndim != 2 or genomes.shape[1] != self.spec.n_params:
@@ -82,8 +87,15 @@ class GeneratorMixture:
                 raise ValueError(f"weights: expected {genomes.shape[0]} non-negative weights with a "
                                  f"positive sum, got {weights}")
             weights = weights / weights.sum()
+        if temperatures is not None:
+            temperatures = np.asarray(temperatures, dtype=np.float32).reshape(-1)
+            if temperatures.shape[0] != genomes.shape[0] or not np.all(np.isfinite(temperatures)) \
+                    or np.any(temperatures <= 0):
+                raise ValueError(f"temperatures: expected {genomes.shape[0]} positive finite scales, "
+                                 f"got {temperatures}")
         self.genomes = genomes
         self.weights = weights
+        self.temperatures = temperatures
         self.members = [Network(self.spec, g) for g in genomes]
 
     def predict(self, z, pick):
@@ -98,7 +110,8 @@ class GeneratorMixture:
         return out
 
     def sample(self, n, random_state=0):
-        """``n`` samples (n, n_outputs): latents and member picks from ``random_state``'s streams."""
+        """``n`` samples (n, n_outputs): latents and member picks from ``random_state``'s streams;
+        the latents of member ``j`` scaled by ``temperatures[j]``."""
         seed = resolve_seed(random_state)
         z = philox(seed, 0, Purpose.QUALITY).standard_normal((int(n), self.spec.n_inputs), dtype=np.float32)
         rng = philox(seed, 1, Purpose.QUALITY)
@@ -106,6 +119,8 @@ class GeneratorMixture:
             pick = rng.integers(0, len(self.members), size=int(n))
         else:
             pick = rng.choice(len(self.members), size=int(n), p=self.weights)
+        if self.temperatures is not None:
+            z = z * self.temperatures[pick][:, None]
         return self.predict(z, pick)
 
     def save(self, path, meta=None):
@@ -115,6 +130,8 @@ class GeneratorMixture:
         arrays = {"genomes": self.genomes}
         if self.weights is not None:
             arrays["weights"] = self.weights
+        if self.temperatures is not None:
+            arrays["temperatures"] = self.temperatures
         return save_npz(path, "gan_mixture", arrays, info)
 
 
@@ -127,7 +144,9 @@ def load_mixture(path):
         g = array_field(arrays, "genomes", np.float32, 2)
         require(g.shape[1] == spec.n_params, "the genomes do not fit the spec")
         w = array_field(arrays, "weights", np.float64, 1, (g.shape[0],)) if "weights" in arrays else None
-        mix = GeneratorMixture(spec, g, w)
+        t = (array_field(arrays, "temperatures", np.float32, 1, (g.shape[0],))
+             if "temperatures" in arrays else None)
+        mix = GeneratorMixture(spec, g, w, t)
         shape = meta.get("image_shape")
         return mix, (tuple(int(v) for v in shape) if shape else image_shape_for(spec.n_outputs))
 
@@ -213,6 +232,12 @@ class LineageGAN:
     generalist_share : float, default=0.4
         Share of the mixture's samples drawn by the generalists (strictly
         between 0 and 1 with generalists).
+    generalist_temperature : float, default=1.25
+        Scale of the latents the generalists draw when sampled (their
+        ``temperatures`` in the mixture, and their rows of :meth:`sample`);
+        training always draws standard normals. Above 1 spreads their
+        samples over more of the data (k-NN recall) at some cost in
+        precision; the specialists sample at 1.
     eval_batch : int, default=64
         Fakes per generator for the fitness.
     sigma : float, default=0.005
@@ -226,7 +251,11 @@ class LineageGAN:
     quality_samples : int, default=512
     random_state : None, int or numpy.random.Generator
     threads : int, optional
-        TensorFlow intra-op threads (default: all cores).
+        TensorFlow threads (default: all cores), each op on one
+        (:func:`~fastga.gan.discriminator.configure_threads`, once per
+        process). With two or more and ``generalists``, the generalists
+        train in a second Python thread, beside the specialists, from the
+        start (the same bits as one phase after the other).
     verbose : bool, default=False
     warm_start : bool, default=False
         :meth:`fit` goes on from the current state (set by :meth:`load`).
@@ -271,7 +300,8 @@ class LineageGAN:
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
                  minibatch_std=0, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=0.5, coverage=0.0,
                  coverage_batch=256, generalists=2, generalist_generations=None, generalist_batch=32,
-                 generalist_d_learning_rate=4e-4, generalist_share=0.4, eval_batch=64, sigma=0.005,
+                 generalist_d_learning_rate=4e-4, generalist_share=0.4,
+                 generalist_temperature=1.25, eval_batch=64, sigma=0.005,
                  loss_mutation=0.2, quality=True,
                  quality_every=10, quality_samples=512, random_state=None, threads=None, verbose=False,
                  warm_start=False, checkpoint_every=None, checkpoint_path=None):
@@ -301,6 +331,7 @@ class LineageGAN:
         self.generalist_batch = generalist_batch
         self.generalist_d_learning_rate = generalist_d_learning_rate
         self.generalist_share = generalist_share
+        self.generalist_temperature = generalist_temperature
         self.eval_batch = eval_batch
         self.sigma = sigma
         self.loss_mutation = loss_mutation
@@ -352,6 +383,7 @@ class LineageGAN:
         if n_gen and not 0.0 < float(self.generalist_share) < 1.0:
             raise ValueError(f"generalist_share: must lie strictly between 0 and 1 with generalists, "
                              f"got {self.generalist_share}")
+        check_positive(self.generalist_temperature, "generalist_temperature")
         check_positive(self.mode_seeking, "mode_seeking", allow_zero=True)
         check_int(self.evolve_every, "evolve_every", minimum=0)
         check_rate(self.decay, "decay")
@@ -426,7 +458,9 @@ class LineageGAN:
             self.history_ = History()
             self._adam = None
             self.generalist_genomes_ = None
-            from .discriminator import build_discriminator
+            from .discriminator import build_discriminator, import_keras
+
+            import_keras(self.threads, intra_op=1)  # before the first model: once per process
 
             self.discriminator_ = build_discriminator(self.image_shape_, learning_rate=self.d_learning_rate,
                                                       seed=self.seed_, threads=self.threads,
@@ -444,7 +478,7 @@ class LineageGAN:
         self.data_sha256_ = digest
         from .discriminator import import_keras
 
-        import_keras(self.threads)
+        import_keras(self.threads, intra_op=1)
         from .stacked import StackedGenerators
 
         trainer = StackedGenerators(spec, self.genomes_, self.discriminator_, X, self.image_shape_,
@@ -455,21 +489,44 @@ class LineageGAN:
             trainer.set_state(**self._adam)
         self._trainer = trainer
         self.stopped_ = None
-        self._run(X, trainer, quality, list(callbacks))
+        second = None
+        if (int(self.generalists) and getattr(self, "generalist_genomes_", None) is None
+                and self.generation_ < int(self.generations) and self._side_by_side()):
+            second = _SecondPhase(self, X)  # the generalists, on their own core meanwhile
+        try:
+            self._run(X, trainer, quality, list(callbacks))
+        except BaseException:
+            if second is not None:
+                second.cancel()
+            raise
         self._sync(trainer)
         self._trainer = None
         if (int(self.generalists) and getattr(self, "generalist_genomes_", None) is None
                 and self.stopped_ is None and self.generation_ >= int(self.generations)):
             try:
-                self._fit_generalists(X)
+                if second is None:
+                    self._keep_generalists(self._fit_generalists(X))
+                else:
+                    self._keep_generalists(second.result())
             except KeyboardInterrupt:  # the specialists' checkpoint is saved; a resume redoes this phase
+                if second is not None:
+                    second.cancel()
                 self.stopped_ = "interrupted"
                 if self.checkpoint_path is None:
                     raise
                 return self
             if self.checkpoint_path is not None:
                 self.save(self.checkpoint_path)
+        elif second is not None:  # stopped early: the second phase is not kept (a resume redoes it)
+            second.cancel()
         return self
+
+    def _side_by_side(self):
+        """Whether the generalists train beside the specialists: ``threads`` (default: the
+        cores) of at least 2."""
+        import os
+
+        return (int(self.threads) if self.threads else (os.cpu_count() or 1)) >= 2
 
     def _generalist_total(self):
         """Generations of the generalists' phase (default: three quarters of ``generations``)."""
@@ -477,8 +534,9 @@ class LineageGAN:
             return int(self.generalist_generations)
         return max(1, int(round(0.75 * int(self.generations))))
 
-    def _fit_generalists(self, X):
-        """The second phase: ``generalists`` lineages against a discriminator of their own."""
+    def _fit_generalists(self, X, stop=None):
+        """The second phase: ``generalists`` lineages against a discriminator of their own;
+        returns its run (``stop``: an Event that ends it after the generation under way)."""
         seed = int(philox(self.seed_, 0, Purpose.SEEDING).integers(0, 2**62))
         # The first phase's settings, but for what makes a generalist: its own
         # population, batch, discriminator rate and length, and no second phase.
@@ -487,9 +545,13 @@ class LineageGAN:
                       generations=self._generalist_total(), pop_size=int(self.generalists),
                       batch_size=self.generalist_batch, d_learning_rate=self.generalist_d_learning_rate,
                       minibatch_std=0, quality=False, generalists=0, random_state=seed,
-                      warm_start=False, checkpoint_every=None, checkpoint_path=None)
+                      warm_start=False, checkpoint_every=None, checkpoint_path=None,
+                      verbose=self.verbose and stop is None)
         inner = LineageGAN(**params)
-        inner.fit(X)
+        inner.fit(X, callbacks=() if stop is None else [lambda gan, record: stop.is_set()])
+        return inner
+
+    def _keep_generalists(self, inner):
         self.generalists_ = inner
         self.generalist_genomes_ = inner.genomes_.copy()
 
@@ -641,7 +703,13 @@ class LineageGAN:
         share = float(self.generalist_share)
         weights = np.concatenate([np.full(g.shape[0], (1.0 - share) / g.shape[0]),
                                   np.full(extra.shape[0], share / extra.shape[0])])
-        return GeneratorMixture(self.generator_spec_, np.concatenate([g, extra]), weights)
+        return GeneratorMixture(self.generator_spec_, np.concatenate([g, extra]), weights,
+                                self._temperatures(g.shape[0], extra.shape[0]))
+
+    def _temperatures(self, n_specialists, n_generalists):
+        """Latent scale of each row: 1 for the specialists, ``generalist_temperature`` after."""
+        return np.concatenate([np.ones(n_specialists, dtype=np.float32),
+                               np.full(n_generalists, self.generalist_temperature, dtype=np.float32)])
 
     @property
     def best_generator_(self):
@@ -676,18 +744,21 @@ class LineageGAN:
     def sample(self, n, rows=None, random_state=0):
         """Images of generators ``rows`` (default: every one), shape (k, n, rows, cols), same latents.
 
-        Rows ``pop_size`` and up are the generalists (the second phase).
+        Rows ``pop_size`` and up are the generalists (the second phase),
+        their latents scaled by ``generalist_temperature`` as in the mixture.
         """
         n = check_int(n, "n", minimum=1)
         g = self._genomes()
+        temps = np.ones(g.shape[0], dtype=np.float32)
         if getattr(self, "generalist_genomes_", None) is not None:
+            temps = self._temperatures(g.shape[0], self.generalist_genomes_.shape[0])
             g = np.concatenate([g, self.generalist_genomes_])
         rows = np.arange(g.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= g.shape[0]):
             raise ValueError(f"rows: generator indices in [0, {g.shape[0]}), got {rows.tolist()}")
         z = philox(resolve_seed(random_state), 0, Purpose.QUALITY).standard_normal(
             (n, self.generator_spec_.n_inputs), dtype=np.float32)
-        out = np.stack([Network(self.generator_spec_, g[r]).predict(z) for r in rows])
+        out = np.stack([Network(self.generator_spec_, g[r]).predict(z * temps[r]) for r in rows])
         return out.reshape(len(rows), n, *self.image_shape_)
 
     def sample_quality(self, n=1000, random_state=0, mixture=None):
@@ -804,11 +875,49 @@ class LineageGAN:
         if "generalist_genomes" in arrays:
             ev.generalist_genomes_ = array_field(arrays, "generalist_genomes", np.float32, 2,
                                                  (int(ev.generalists), spec.n_params)).copy()
-        from .discriminator import build_discriminator, restore_model_state
+        from .discriminator import build_discriminator, import_keras, restore_model_state
 
+        import_keras(ev.threads, intra_op=1)
         model = build_discriminator(ev.image_shape_, learning_rate=ev.d_learning_rate, seed=ev.seed_,
                                     threads=ev.threads, minibatch_std=ev.minibatch_std or None)
         restore_model_state(model, [arrays[f"d_variable_{i}"] for i in range(int(meta["n_d_variables"]))],
                             [arrays[f"d_optimizer_{i}"] for i in range(int(meta["n_d_optimizer"]))])
         ev.discriminator_ = model
         return ev
+
+
+class _SecondPhase:
+    """:meth:`LineageGAN._fit_generalists` in a thread of its own, started at once.
+
+    The two phases share nothing but the (read-only) images, so the results
+    are the same bits as one phase after the other; the run's attributes are
+    set from :meth:`result` in the calling thread only.
+    """
+
+    def __init__(self, gan, X):
+        import threading
+
+        self._stop = threading.Event()
+        self._out = {}
+        self._thread = threading.Thread(target=self._work, args=(gan, X), daemon=True,
+                                        name="fastga-generalists")
+        self._thread.start()
+
+    def _work(self, gan, X):
+        try:
+            self._out["run"] = gan._fit_generalists(X, stop=self._stop)
+        except BaseException as exc:  # re-raised by result() in the caller's thread
+            self._out["error"] = exc
+
+    def result(self):
+        """The generalists' run, once it has finished (its error re-raised here)."""
+        while self._thread.is_alive():  # a timed join, so that Ctrl-C reaches the caller
+            self._thread.join(0.2)
+        if "error" in self._out:
+            raise self._out["error"]
+        return self._out["run"]
+
+    def cancel(self):
+        """Stop it after the generation under way and wait for it."""
+        self._stop.set()
+        self._thread.join()
