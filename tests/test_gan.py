@@ -73,6 +73,16 @@ def test_quality_of_real_digits_is_near_ideal(digits_quality):
     assert real["quality_fid"] < 1.0
     # The training digits themselves: every one inside its own k-NN ball.
     assert q.score(X[:500])["quality_precision"] == 1.0
+    # by_class: the first confident samples of each class, in order; -1 past a class's last.
+    rows = q.by_class(X_test, per_class=5)
+    proba = q.classifier_.predict_proba(X_test)
+    for c in range(10):
+        want = np.flatnonzero((proba.max(axis=1) >= q.confidence) & (proba.argmax(axis=1) == c))[:5]
+        np.testing.assert_array_equal(rows[c], want)
+    only_zeros = q.by_class(X_test[y_test == 0], per_class=3)
+    assert (only_zeros[0] >= 0).all() and (only_zeros[1:] == -1).all()
+    with pytest.raises(ValueError, match="^per_class"):
+        q.by_class(X_test, per_class=0)
 
 
 def test_quality_of_noise_and_of_one_repeated_image_is_bad(digits_quality):
@@ -464,8 +474,8 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
     assert code == 0
     names = sorted(os.listdir(out))
     for name in ("samples_gen0001.png", "samples_gen0002.png",
-                 "samples_final.png", "generator.npz", "discriminator.keras", "losses.png",
-                 "quality.png", "history.csv"):
+                 "samples_final.png", "samples_by_class.png", "generator.npz", "discriminator.keras",
+                 "losses.png", "quality.png", "history.csv"):
         assert "gan_" + name in names
     assert not [n for n in names if n.startswith(".tmp")]
     printed = capsys.readouterr().out
@@ -481,6 +491,8 @@ def test_cli_gan_writes_outputs(tmp_path, capsys):
         main(["gan", "--replay", "8", "--out", str(out)])
     with pytest.raises(ValueError, match="^--steps"):
         main(["gan", "--hybrid", "--steps", "8", "--out", str(out)])
+    with pytest.raises(ValueError, match="--generalist-temperature"):
+        main(["gan", "--pure-ga", "--generalist-temperature", "1.2", "--out", str(out)])
     code = main(["gan", "--mnist", str(tmp_path / "mnist.npz"), "--generations", "1", "--pop-size", "4",
                  "--latent", "2", "--hidden", "3", "--batch-size", "4", "--d-batch", "4",
                  "--minibatch-std", "2", "--pure-ga", "--quality-samples", "8", "--sample-every", "0",

@@ -6,8 +6,10 @@ a local file (``--data PATH``: an IDX image file such as
 as Keras' ``mnist.npz``, or a folder of the four MNIST IDX files; read by
 :func:`fastga.datasets.load_images`, nothing is downloaded). Writes to
 ``--out`` (files named ``gan_*``): ``samples_gen{N}.png`` every
-``--sample-every`` generations, ``samples_final.png``, ``generator.npz`` (the
-best generator, readable with :meth:`fastga.Network.load`),
+``--sample-every`` generations, ``samples_final.png`` (a row per generator),
+``samples_by_class.png`` (the lineages' scored samples, a row per class the
+quality classifier is sure of), ``generator.npz`` (the lineages' mixture,
+or the best generator of the GA methods),
 ``discriminator.keras``, ``losses.png``, ``quality.png``, ``history.csv`` and
 ``checkpoint.npz``. The checkpoint (every ``--checkpoint-every`` generations,
 at the end and on Ctrl-C) holds the whole run, the discriminator's Adam
@@ -211,6 +213,22 @@ def add_parser(subparsers):
     return p
 
 
+def _class_grid(ev, quality, args, k, seed, name, per_class=10):
+    """Save ``gan_samples_by_class.png``: the samples the quality measures scored, the first
+    ``per_class`` that the classifier is sure of in each class, a row per class (blank where a
+    class has fewer). Returns its path."""
+    images = ev.sample_mixture(args.quality_samples, k, random_state=seed)
+    flat = images.reshape(images.shape[0], -1)
+    idx = quality.by_class(flat, per_class)
+    grid = np.full((idx.shape[0], per_class) + images.shape[1:], 0.5, dtype=np.float32)
+    grid[idx >= 0] = images[idx[idx >= 0]]
+    path = out_path(args, "gan", "samples_by_class.png")
+    save_sample_grid(path, grid, title=f"{name}: final mixture, {args.quality_samples} samples, the first "
+                                       f"{per_class} of each class the classifier is sure of",
+                     row_labels=[str(c) for c in quality.classifier_.classes_])
+    return path
+
+
 def _load_data(args):
     if args.data is None:
         X, X_test, y, y_test = load_digits_split()
@@ -376,6 +394,10 @@ def run(args):
         print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
                             quality.real_scores_, f"{who}, {args.quality_samples} samples",
                             f"held-out real, {quality.n_holdout_}", quality.n_classes_))
+        if lineages:  # the scored samples again, a row per class the held-out classifier is sure of
+            by_class = _class_grid(ev, quality, args, k, seed, name)
+    if quality is not None and lineages:
+        print(f"samples by class: {by_class}")
     print(f"samples: {final}; gan_generator.npz, gan_discriminator.keras, gan_losses.png, "
           + ("gan_quality.png, " if quality is not None else "") + f"gan_history.csv in {args.out}")
     print(f"checkpoint {checkpoint} (to go on: fastga gan --resume {shlex.quote(checkpoint)} "

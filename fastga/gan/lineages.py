@@ -164,7 +164,7 @@ class LineageGAN:
     hidden : int, default=100
     hidden_activation : str, default="tanh"
     image_shape : (rows, cols), optional
-    generations : int, default=150
+    generations : int, default=200
         Evolution rounds of the first phase; each is ``steps`` training
         steps of every generator.
     steps : int, default=100
@@ -296,7 +296,7 @@ class LineageGAN:
     """
 
     def __init__(self, generator_spec=None, latent_dim=16, hidden=100, hidden_activation="tanh",
-                 image_shape=None, generations=150, steps=100, pop_size=8, batch_size=8, d_batch=64,
+                 image_shape=None, generations=200, steps=100, pop_size=8, batch_size=8, d_batch=64,
                  learning_rate=2e-4, d_learning_rate=8e-4, real_label=0.9, gradient_loss="mixed",
                  minibatch_std=0, mode_seeking=0.0, evolve_every=1, decay=0.0, novelty=0.5, coverage=0.0,
                  coverage_batch=256, generalists=2, generalist_generations=None, generalist_batch=32,

@@ -250,6 +250,29 @@ class SampleQuality:
         nz = p[p > 0]
         return max(0.0, float(-(nz * np.log(nz)).sum() / np.log(max(self.n_classes_, 2))))
 
+    def by_class(self, samples, per_class=10):
+        """Indices of the first ``per_class`` confidently classified samples of each class.
+
+        Returns
+        -------
+        ndarray of int, shape (n_classes, per_class)
+            Row ``c``: samples the classifier gives class ``classes_[c]``
+            with probability >= ``confidence``, in the order given; -1 where
+            a class has fewer.
+        """
+        if not hasattr(self, "classifier_"):
+            raise AttributeError("by_class: fit() has not been called yet")
+        samples = check_X(samples, self.real_.shape[1], name="samples")
+        per_class = check_int(per_class, "per_class", minimum=1)
+        proba = self.classifier_.predict_proba(samples)
+        sure = proba.max(axis=1) >= self.confidence
+        label = proba.argmax(axis=1)
+        out = np.full((self.n_classes_, per_class), -1, dtype=np.int64)
+        for c in range(self.n_classes_):
+            idx = np.flatnonzero(sure & (label == c))[:per_class]
+            out[c, :idx.shape[0]] = idx
+        return out
+
     def score(self, samples):
         """Quality of ``samples`` (n, n_pixels), n > k, as a dict (see the module's doc)."""
         if not hasattr(self, "classifier_"):
