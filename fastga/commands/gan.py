@@ -213,19 +213,13 @@ def add_parser(subparsers):
     return p
 
 
-def _class_grid(ev, quality, args, k, seed, name, per_class=10):
-    """Save ``gan_samples_by_class.png``: the samples the quality measures scored, the first
-    ``per_class`` that the classifier is sure of in each class, a row per class (blank where a
-    class has fewer). Returns its path."""
-    images = ev.sample_mixture(args.quality_samples, k, random_state=seed)
-    flat = images.reshape(images.shape[0], -1)
-    idx = quality.by_class(flat, per_class)
+def _class_grid(path, images, quality, title, per_class=10):
+    """Save ``images`` (n, h, w) a row per class to ``path``: the first ``per_class`` that the
+    quality classifier is sure of in each class (blank where a class has fewer)."""
+    idx = quality.by_class(images.reshape(images.shape[0], -1), per_class)
     grid = np.full((idx.shape[0], per_class) + images.shape[1:], 0.5, dtype=np.float32)
     grid[idx >= 0] = images[idx[idx >= 0]]
-    path = out_path(args, "gan", "samples_by_class.png")
-    save_sample_grid(path, grid, title=f"{name}: final mixture, {args.quality_samples} samples, the first "
-                                       f"{per_class} of each class the classifier is sure of",
-                     row_labels=[str(c) for c in quality.classifier_.classes_])
+    save_sample_grid(path, grid, title=title, row_labels=[str(c) for c in quality.classifier_.classes_])
     return path
 
 
@@ -385,19 +379,23 @@ def run(args):
           + (f", 50/50 accuracy on the best {last['ref_accuracy_min']:.3f}" if "ref_accuracy_min" in last
              else ""))
     if quality is not None:
-        k = min(args.mixture or (ev.pop_size if lineages else 1), ev.pop_size)
-        who = f"mixture of {k} generators" if k > 1 else "best generator"
-        if lineages and not args.mixture:  # the run's generator: every lineage, generalists included
-            k = None
-            extra = getattr(ev, "generalist_genomes_", None)
-            who = f"mixture of {ev.pop_size + (0 if extra is None else extra.shape[0])} generators"
-        print(quality_table(ev.sample_quality(args.quality_samples, random_state=seed, mixture=k),
-                            quality.real_scores_, f"{who}, {args.quality_samples} samples",
+        n_q = args.quality_samples
+        if lineages:  # the run's generator (every lineage, generalists included), or the k fittest
+            k = min(args.mixture, ev.pop_size) if args.mixture else None
+            who = "best generator" if k == 1 else f"mixture of {k or ev.generator_.genomes.shape[0]} generators"
+            images = ev.sample_mixture(n_q, k, random_state=seed)
+            scores = quality.score(images.reshape(n_q, -1))
+        else:
+            k = min(args.mixture or 1, ev.pop_size)
+            who = f"mixture of {k} generators" if k > 1 else "best generator"
+            scores = ev.sample_quality(n_q, random_state=seed, mixture=k)
+        print(quality_table(scores, quality.real_scores_, f"{who}, {n_q} samples",
                             f"held-out real, {quality.n_holdout_}", quality.n_classes_))
-        if lineages:  # the scored samples again, a row per class the held-out classifier is sure of
-            by_class = _class_grid(ev, quality, args, k, seed, name)
-    if quality is not None and lineages:
-        print(f"samples by class: {by_class}")
+        if lineages:  # the scored samples, a row per class the held-out classifier is sure of
+            path = _class_grid(out_path(args, "gan", "samples_by_class.png"), images, quality,
+                               f"{name}: the {n_q} scored samples, the first 10 of each class "
+                               "the classifier is sure of")
+            print(f"samples by class: {path}")
     print(f"samples: {final}; gan_generator.npz, gan_discriminator.keras, gan_losses.png, "
           + ("gan_quality.png, " if quality is not None else "") + f"gan_history.csv in {args.out}")
     print(f"checkpoint {checkpoint} (to go on: fastga gan --resume {shlex.quote(checkpoint)} "

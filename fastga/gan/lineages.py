@@ -18,10 +18,12 @@ lineages) and one discriminator. A generation is:
    with gaussian noise of ``sigma`` on the weights, and its loss re-drawn
    with probability ``loss_mutation``.
 
-Then an optional second phase (``generalists``) trains a few more lineages
-the same way against a discriminator of their own, with larger batches
+A second population (``generalists``) trains a few more lineages the same
+way against a discriminator of their own, with larger batches
 (``generalist_batch``) and a slower discriminator: with no other lineages
-to share the data with, each of them has to cover all of it.
+to share the data with, each of them has to cover all of it. It shares
+nothing with the first, so with two or more threads it trains beside it, in
+a second Python thread, else after it; the bits are the same either way.
 
 The generator of the run is the mixture of all the lineages: each sample is
 drawn by one generator (Lipizzaner's mixture), picked uniformly among the
@@ -31,13 +33,18 @@ lineages x 8 fakes, no minibatch feature and novelty 0.5, the first phase's
 lineages become specialists (each settles on a few digits, drawn sharply)
 and the generalists reach the parts of the data they miss: the mixture then
 has more recall than either part alone, at a precision between theirs
-(``bench/README.md``, "Specialists and generalists").
+(``bench/README.md``, "Specialists and generalists"). The generalists are
+sampled with their latents scaled by ``generalist_temperature``, which
+spreads their samples further.
 
 TensorFlow is imported only when :meth:`LineageGAN.fit` or :meth:`LineageGAN.load` builds the
 discriminator.
 """
 
 from __future__ import annotations
+
+import os
+import threading
 
 import numpy as np
 
@@ -217,8 +224,8 @@ class LineageGAN:
     coverage_batch : int, default=256
         Training images drawn (afresh each generation) for the coverage.
     generalists : int, default=2
-        Lineages of the second phase, trained after the first against a
-        discriminator of their own (the reference's, no minibatch feature)
+        Lineages of the second phase, trained beside the first (``threads``
+        >= 2) or after it, against a discriminator of their own (the reference's, no minibatch feature)
         by the same loop and the first phase's settings otherwise; 0: no
         second phase.
         Their genomes are kept (``generalist_genomes_``) and mixed in.
@@ -432,6 +439,9 @@ class LineageGAN:
             raise ValueError("X: pixels must lie in [0, 1] (the generators end in a sigmoid)")
         resume = bool(self.warm_start) and getattr(self, "genomes_", None) is not None
         digest = _data_digest(X)
+        from .discriminator import import_keras
+
+        import_keras(self.threads, intra_op=1)  # before the first model: once per process
         if resume:
             if X.shape[1] != self.generator_spec_.n_outputs:
                 raise ValueError(f"X: the run being continued draws {self.generator_spec_.n_outputs} "
@@ -458,9 +468,7 @@ class LineageGAN:
             self.history_ = History()
             self._adam = None
             self.generalist_genomes_ = None
-            from .discriminator import build_discriminator, import_keras
-
-            import_keras(self.threads, intra_op=1)  # before the first model: once per process
+            from .discriminator import build_discriminator
 
             self.discriminator_ = build_discriminator(self.image_shape_, learning_rate=self.d_learning_rate,
                                                       seed=self.seed_, threads=self.threads,
@@ -476,9 +484,6 @@ class LineageGAN:
             quality = SampleQuality(random_state=seed % (2**31)).fit(X, y)
         self.quality_ = quality
         self.data_sha256_ = digest
-        from .discriminator import import_keras
-
-        import_keras(self.threads, intra_op=1)
         from .stacked import StackedGenerators
 
         trainer = StackedGenerators(spec, self.genomes_, self.discriminator_, X, self.image_shape_,
@@ -490,8 +495,7 @@ class LineageGAN:
         self._trainer = trainer
         self.stopped_ = None
         second = None
-        if (int(self.generalists) and getattr(self, "generalist_genomes_", None) is None
-                and self.generation_ < int(self.generations) and self._side_by_side()):
+        if self._generalists_due() and self.generation_ < int(self.generations) and self._side_by_side():
             second = _SecondPhase(self, X)  # the generalists, on their own core meanwhile
         try:
             self._run(X, trainer, quality, list(callbacks))
@@ -501,8 +505,7 @@ class LineageGAN:
             raise
         self._sync(trainer)
         self._trainer = None
-        if (int(self.generalists) and getattr(self, "generalist_genomes_", None) is None
-                and self.stopped_ is None and self.generation_ >= int(self.generations)):
+        if self._generalists_due() and self.stopped_ is None and self.generation_ >= int(self.generations):
             try:
                 if second is None:
                     self._keep_generalists(self._fit_generalists(X))
@@ -521,11 +524,13 @@ class LineageGAN:
             second.cancel()
         return self
 
+    def _generalists_due(self):
+        """Whether the run has a second phase still to do."""
+        return bool(int(self.generalists)) and getattr(self, "generalist_genomes_", None) is None
+
     def _side_by_side(self):
         """Whether the generalists train beside the specialists: ``threads`` (default: the
         cores) of at least 2."""
-        import os
-
         return (int(self.threads) if self.threads else (os.cpu_count() or 1)) >= 2
 
     def _generalist_total(self):
@@ -895,8 +900,6 @@ class _SecondPhase:
     """
 
     def __init__(self, gan, X):
-        import threading
-
         self._stop = threading.Event()
         self._out = {}
         self._thread = threading.Thread(target=self._work, args=(gan, X), daemon=True,

@@ -249,7 +249,6 @@ def weighted_sums(a, b, seed, generation, s1, s2, lo, hi):
                 s2[k0 + t] = acc2[t]
 
 
-
 #: Directions per chunk of :func:`sample_totals` (the totals' partial sums).
 CHUNK = 16
 
